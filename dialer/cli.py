@@ -1,0 +1,156 @@
+"""The ``dialer`` command.
+
+Every command reads the configuration (``--config``, ``DIALER_CONFIG``, default ``./config.toml``).
+Errors the user can fix (bad config, unmigrated or unreachable database, port in use) are printed as
+one clear message per problem with exit code 2 and no traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from aiohttp import web
+from alembic.util.exc import CommandError
+from sqlalchemy.exc import SQLAlchemyError
+
+from dialer.config import DEFAULT_CONFIG_PATH, DatabaseSettings, Settings, load_settings
+from dialer.errors import DialerError, StorageError
+from dialer.logs import configure_logging
+from dialer.storage import create_engine, current_revision, downgrade, upgrade
+from dialer.web import create_app
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="dialer",
+    help="Predictive auto-dialer for outbound call centres.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@dataclass
+class CliState:
+    config_path: Path
+    _settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config_path)
+        return self._settings
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    config: Annotated[
+        Path,
+        typer.Option("--config", "-c", envvar="DIALER_CONFIG", help="Configuration file (TOML)."),
+    ] = DEFAULT_CONFIG_PATH,
+) -> None:
+    ctx.obj = CliState(config_path=config)
+
+
+def _state(ctx: typer.Context) -> CliState:
+    state = ctx.find_object(CliState)
+    assert state is not None
+    return state
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Listen address (default: server.host).")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port (default: server.port).")] = None,
+) -> None:
+    """Run the dialer: HTTP API, health at /healthz, metrics at /metrics. Ctrl-C stops it."""
+    settings = _state(ctx).settings
+    configure_logging(settings.logging)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # the schema check is not news
+    host = host or settings.server.host
+    port = port or settings.server.port
+    try:
+        web.run_app(create_app(settings), host=host, port=port, shutdown_timeout=10.0)
+    except OSError as exc:
+        raise DialerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+@app.command()
+def migrate(
+    ctx: typer.Context,
+    revision: Annotated[str, typer.Argument(help="Revision to upgrade to.")] = "head",
+    down: Annotated[
+        str | None, typer.Option("--down", help="Downgrade to this revision instead ('base': empty).")
+    ] = None,
+) -> None:
+    """Create or upgrade the database schema (SQLite file or PostgreSQL)."""
+    settings = _state(ctx).settings
+    configure_logging(settings.logging)
+    db = settings.database
+
+    async def run() -> tuple[str | None, str | None]:
+        engine = create_engine(db)
+        try:
+            before = await current_revision(engine)
+            if down is not None:
+                await downgrade(engine, down)
+            else:
+                await upgrade(engine, revision)
+            return before, await current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    before, after = _with_database(db, run)
+    typer.echo(f"database {db.display_url}: {before or 'empty'} -> {after or 'empty'}")
+
+
+@config_app.command("check")
+def config_check(ctx: typer.Context) -> None:
+    """Validate the configuration and print what is in effect, secrets masked."""
+    state = _state(ctx)
+    settings = state.settings
+    typer.echo(f"{state.config_path}: OK")
+    typer.echo(json.dumps(settings.masked(), indent=2, ensure_ascii=False))
+
+
+def _with_database(db: DatabaseSettings, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run ``work`` on a fresh loop; turn driver and migration errors into one clear message."""
+    try:
+        return asyncio.run(work())
+    except CommandError as exc:
+        raise StorageError(f"migration failed on {db.display_url}: {exc}") from None
+    except (SQLAlchemyError, OSError) as exc:
+        reason = getattr(exc, "orig", None) or exc
+        raise StorageError(f"database {db.display_url} cannot be used: {reason}") from None
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (2 for any error the user can fix)."""
+    try:
+        app(args=argv, prog_name="dialer")
+    except DialerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        print(exc.code, file=sys.stderr)
+        return 1
+    return 0
+
+
+def main() -> None:
+    """Console entry point."""
+    sys.exit(run())

@@ -1,0 +1,301 @@
+"""Typed configuration: ``config.toml`` plus ``DIALER_...`` environment overrides.
+
+Theory of operation
+-------------------
+The TOML file is read with :mod:`tomllib` (so syntax errors carry a line and column) and handed to
+:class:`Settings` as its lowest-priority source; environment variables override it key by key, nested
+keys joined by ``__`` (``DIALER_TRUNKS__MAIN__PASSWORD=...`` sets ``[trunks.main] password``), so
+secrets need not live in the file. Every section forbids unknown keys, because a misspelt key that is
+silently ignored is how a dialer ends up calling at night. Validation errors become one
+:class:`~dialer.errors.ConfigProblem` per key, naming the file or variable, the key, what was wrong and
+what is allowed. Secret values (passwords, the database URL's password) are never echoed back.
+
+Relative paths in the file are taken relative to the file's own directory, not the current one.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import types
+import typing
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_serializer,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from dialer.errors import ConfigError, ConfigProblem
+
+ENV_PREFIX = "DIALER_"
+ENV_NESTED_DELIMITER = "__"
+DEFAULT_CONFIG_PATH = Path("config.toml")
+
+TrunkName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
+Digits = Annotated[str, StringConstraints(pattern=r"^\+?[0-9]*$")]
+
+
+class Section(BaseModel):
+    """Base of every config section: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class ServerSettings(Section):
+    """The HTTP server (API, operator workplace, health and metrics)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+
+
+class DatabaseSettings(Section):
+    """Where state lives: an embedded SQLite file by default, PostgreSQL by URL when set."""
+
+    path: Path = Path("var/dialer.sqlite3")
+    url: str | None = Field(default=None, repr=False)  # may hold a password
+    busy_timeout_ms: int = Field(default=5000, ge=0, le=600_000)
+    pool_size: int = Field(default=10, ge=1, le=1000)
+    echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _known_backend(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(
+                "not a database URL; expected postgresql+asyncpg://USER:PASSWORD@HOST:PORT/DB"
+            ) from None
+        backend = url.get_backend_name()
+        if backend in ("postgresql", "postgres"):
+            return url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+        if backend == "sqlite":
+            return url.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
+        raise ValueError(f"unsupported database {backend!r}; allowed: postgresql, sqlite")
+
+    @field_serializer("url")
+    def _hide_password(self, value: str | None) -> str | None:
+        return None if value is None else make_url(value).render_as_string(hide_password=True)
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The URL SQLAlchemy connects to (contains the password: never log it)."""
+        if self.url:
+            return self.url
+        return f"sqlite+aiosqlite:///{self.path}"
+
+    @property
+    def display_url(self) -> str:
+        """The URL with its password masked, for messages and logs."""
+        return make_url(self.sqlalchemy_url).render_as_string(hide_password=True)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return make_url(self.sqlalchemy_url).get_backend_name() == "sqlite"
+
+
+class LoggingSettings(Section):
+    """Structured logs on stderr: ``console`` for people, ``json`` for log collectors."""
+
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["console", "json"] = "console"
+
+
+class Tariff(Section):
+    """Price of calls to numbers starting with ``prefix`` (longest prefix wins).
+
+    ``increment`` is the billing increment "first/next" in seconds: ``60/60`` bills whole minutes,
+    ``1/1`` per second, ``30/6`` a first block of 30 s then 6 s steps.
+    """
+
+    prefix: Digits = ""
+    price_per_minute: Decimal = Field(ge=0)
+    increment: Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,3}/[1-9][0-9]{0,3}$")] = "60/60"
+    connection_fee: Decimal = Field(default=Decimal(0), ge=0)
+
+    @property
+    def increments(self) -> tuple[int, int]:
+        """(first, next) billing blocks in seconds."""
+        first, nxt = self.increment.split("/")
+        return int(first), int(nxt)
+
+
+class TrunkSettings(Section):
+    """One carrier connection. ``kind = "simulated"`` is the built-in carrier for trying the product."""
+
+    kind: Literal["sip", "simulated"] = "sip"
+    host: str | None = Field(default=None, validate_default=True)
+    port: int = Field(default=5060, ge=1, le=65535)
+    transport: Literal["udp", "tcp"] = "udp"
+    registers: bool = Field(default=True, alias="register")
+    username: str | None = None
+    password: SecretStr | None = Field(default=None, validate_default=True)
+    realm: str | None = None
+    from_domain: str | None = None
+    caller_id: Digits | None = None
+    max_channels: int = Field(default=30, ge=1, le=100_000)
+    max_cps: float = Field(default=10.0, gt=0, le=10_000)
+    allowed_prefixes: list[Digits] = Field(default_factory=list)
+    blocked_prefixes: list[Digits] = Field(default_factory=list)
+    priority: int = Field(default=100, ge=0, le=1_000_000)
+    tariffs: list[Tariff] = Field(default_factory=list)
+
+    @field_validator("host")
+    @classmethod
+    def _host_for_sip(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("kind", "sip") == "sip" and not value:
+            raise ValueError('required for kind = "sip": the carrier\'s host name or IP address')
+        return value
+
+    @field_validator("password")
+    @classmethod
+    def _password_when_registering(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if info.data.get("kind", "sip") != "sip" or not info.data.get("registers", True):
+            return value
+        if value is None or not value.get_secret_value():
+            raise ValueError("required when register = true; set it in the file or in the environment")
+        return value
+
+
+class Settings(BaseSettings):
+    """The whole configuration. Build it with :func:`load_settings`, not directly."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_NESTED_DELIMITER,
+        extra="forbid",
+        frozen=True,
+    )
+
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    trunks: dict[TrunkName, TrunkSettings] = Field(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's content arrives as init kwargs; the environment wins over it.
+        return (env_settings, init_settings)
+
+    def masked(self) -> dict[str, Any]:
+        """The effective configuration as plain data with every secret masked."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+def env_var_name(key: str) -> str:
+    """The environment variable that overrides a dotted config key."""
+    return ENV_PREFIX + key.replace(".", ENV_NESTED_DELIMITER).upper()
+
+
+def load_settings(path: Path | str = DEFAULT_CONFIG_PATH) -> Settings:
+    """Read, merge and validate the configuration.
+
+    Raises :class:`ConfigError` listing every problem; never lets a pydantic or TOML error escape.
+    """
+    path = Path(path)
+    source = str(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            [ConfigProblem(source, "(file)", "not found; pass --config FILE or set DIALER_CONFIG")]
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([ConfigProblem(source, "(file)", f"cannot be read: {exc}")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([ConfigProblem(source, "(syntax)", f"not valid TOML: {exc}")]) from None
+    try:
+        settings = Settings(**raw)
+    except ValidationError as exc:
+        raise ConfigError([_problem(source, err) for err in exc.errors()]) from None
+    db_path = settings.database.path
+    if not db_path.is_absolute():
+        db_path = (path.parent / db_path).resolve()
+        settings = settings.model_copy(
+            update={"database": settings.database.model_copy(update={"path": db_path})}
+        )
+    return settings
+
+
+_SECRET_WORDS = ("password", "secret", "token", "url")
+
+
+def _problem(source: str, err: Any) -> ConfigProblem:
+    loc = tuple(part for part in err["loc"] if part != "[key]")
+    key = ".".join(str(part) for part in loc) or "(top level)"
+    env_name = env_var_name(key)
+    if env_name in os.environ:
+        source = f"environment {env_name}"
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(loc[:-1])
+        problem = "unknown key; allowed here: " + (", ".join(allowed) if allowed else "(none)")
+    elif kind == "missing":
+        problem = "required but missing"
+    else:
+        problem = err["msg"].removeprefix("Value error, ")
+        if kind == "string_pattern_mismatch" and loc and loc[0] == "trunks" and len(loc) == 2:
+            problem = "trunk name must be lower-case letters, digits, '-' or '_', starting with a letter"
+        secret = any(word in key.lower() for word in _SECRET_WORDS)
+        if not secret and not kind.startswith("value_error") and "input" in err:
+            problem += f" (got {err['input']!r})"
+    if key.endswith(".password"):
+        problem += f" [hint: {env_name}]"
+    return ConfigProblem(source, key, problem)
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    """Names of the keys accepted at ``loc`` (walks the model tree; dict levels take any key)."""
+    node: Any = Settings
+    for part in loc:
+        node = _section_of(node, part)
+        if node is None:
+            return []
+    if isinstance(node, type) and issubclass(node, BaseModel):
+        return sorted(node.model_fields)
+    return []
+
+
+def _section_of(node: Any, part: Any) -> Any:
+    node = _unwrap_optional(node)
+    if isinstance(node, type) and issubclass(node, BaseModel):
+        field = node.model_fields.get(str(part))
+        return None if field is None else field.annotation
+    origin = typing.get_origin(node)
+    if origin is dict:
+        return typing.get_args(node)[1]
+    if origin is list:
+        return typing.get_args(node)[0]
+    return None
+
+
+def _unwrap_optional(node: Any) -> Any:
+    if typing.get_origin(node) in (typing.Union, types.UnionType):
+        args = [arg for arg in typing.get_args(node) if arg is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    if typing.get_origin(node) is Annotated:
+        return typing.get_args(node)[0]
+    return node

@@ -1,0 +1,50 @@
+"""Structured logging: structlog for our code, the standard library's records (aiohttp, alembic)
+rendered by the same processors, one line per event on stderr.
+
+Configured once by the CLI at start-up, never at import time. Secrets are never passed to a logger:
+log the masked forms (``DatabaseSettings.display_url``), never settings objects.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import structlog
+
+from dialer.config import LoggingSettings
+
+
+def configure_logging(settings: LoggingSettings) -> None:
+    """Route structlog and stdlib logging to stderr in the configured format and level."""
+    shared: list[structlog.types.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.StackInfoRenderer(),
+    ]
+    renderer: structlog.types.Processor
+    if settings.format == "json":
+        shared.append(structlog.processors.format_exc_info)
+        renderer = structlog.processors.JSONRenderer()
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.level.upper())
+    # Alembic logs every migration step at INFO; keep it, it is what an operator wants to see.

@@ -1,0 +1,64 @@
+"""The application factory and its resources.
+
+Resources that need starting and stopping live in ``cleanup_ctx`` generators, so a failure while
+starting (for example an unmigrated database) stops the server before it listens, with the error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import structlog
+from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from dialer import __version__
+from dialer.config import Settings
+from dialer.storage import create_engine, ensure_migrated
+from dialer.web.keys import ENGINE, METRICS, SETTINGS
+from dialer.web.metrics import HttpMetrics
+
+log = structlog.get_logger(__name__)
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Build the application for ``settings``; nothing is opened until it starts."""
+    metrics = HttpMetrics()
+    app = web.Application(middlewares=[metrics.middleware()])
+    app[SETTINGS] = settings
+    app[METRICS] = metrics
+    app.cleanup_ctx.append(_database)
+    app.router.add_get("/healthz", healthz, name="healthz")
+    app.router.add_get("/metrics", metrics_page, name="metrics")
+    return app
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    db = app[SETTINGS].database
+    engine = create_engine(db)
+    try:
+        await ensure_migrated(engine, db.display_url)
+        app[ENGINE] = engine
+        log.info("database ready", database=db.display_url)
+        yield
+    finally:
+        await engine.dispose()
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """200 when the process serves and its database answers, 503 with the reason otherwise."""
+    try:
+        async with request.app[ENGINE].connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except (SQLAlchemyError, OSError) as exc:
+        log.warning("health check failed", error=type(exc).__name__)
+        return web.json_response(
+            {"status": "unavailable", "database": f"error: {type(exc).__name__}"}, status=503
+        )
+    return web.json_response({"status": "ok", "database": "ok", "version": __version__})
+
+
+async def metrics_page(request: web.Request) -> web.Response:
+    """Prometheus exposition of the app's registry."""
+    return request.app[METRICS].render()

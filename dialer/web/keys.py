@@ -1,0 +1,13 @@
+"""Typed keys for what the application stores."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from dialer.config import Settings
+from dialer.web.metrics import HttpMetrics
+
+SETTINGS = web.AppKey("settings", Settings)
+ENGINE = web.AppKey("engine", AsyncEngine)
+METRICS = web.AppKey("metrics", HttpMetrics)

@@ -1,0 +1,1 @@
+"""Operator scripts (branching call scripts) and the CRM fields filled during a call."""
