@@ -44,7 +44,15 @@ def configure_logging(settings: LoggingSettings) -> None:
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
         )
     )
+    handler.addFilter(_drop_alembic_chatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.level.upper())
-    # Alembic logs every migration step at INFO; keep it, it is what an operator wants to see.
+
+
+_ALEMBIC_CHATTER = ("Context impl ", "Will assume ")
+
+
+def _drop_alembic_chatter(record: logging.LogRecord) -> bool:
+    """Keep Alembic's "Running upgrade ..." lines, drop what it says on every connection."""
+    return not (record.name.startswith("alembic") and str(record.msg).startswith(_ALEMBIC_CHATTER))
