@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import abc
 import math
-from collections import deque
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import numpy as np
@@ -60,6 +60,8 @@ class _Governed(abc.ABC):
         window_seconds: float,
         max_lines_per_agent: float,
         prior: Prior | None,
+        governor: Mapping[str, Any] | None = None,
+        statistics: Mapping[str, Any] | None = None,
     ) -> None:
         if ring_timeout <= 0:
             raise InvalidParameter(f"ring_timeout must be > 0 seconds, got {ring_timeout}")
@@ -68,8 +70,10 @@ class _Governed(abc.ABC):
         if max_lines_per_agent < 1:
             raise InvalidParameter("max_lines_per_agent must be >= 1")
         self.rng = rng if rng is not None else np.random.default_rng(0)
-        self.stats = CampaignStatistics(ring_timeout, abandon_after, prior=prior)
-        self.governor = AbandonGovernor(limit=abandon_target, window_seconds=window_seconds)
+        self.stats = CampaignStatistics(ring_timeout, abandon_after, prior=prior, **(statistics or {}))
+        self.governor = AbandonGovernor(
+            limit=abandon_target, window_seconds=window_seconds, **(governor or {})
+        )
         self.max_lines_per_agent = max_lines_per_agent
 
     def observe(self, event: CallEvent) -> None:
@@ -128,28 +132,13 @@ class Ratio(_Governed):
 
 
 class Predictive(_Governed):
-    """Launch the calls whose abandon risk, if answered, stays under the governor's threshold.
-
-    The risk of each call launched is remembered until its ``DIALED`` event arrives and then handed
-    to the governor, so calls the engine could not place (no lead, trunk full) do not count.
-    """
+    """Launch the calls whose abandon risk, if answered, stays under the governor's threshold."""
 
     name = "predictive"
-
-    def __init__(self, **common: Any) -> None:
-        super().__init__(**common)
-        self._planned: deque[float] = deque()
-
-    def observe(self, event: CallEvent) -> None:
-        super().observe(event)
-        if event.kind is EventKind.DIALED:
-            risk = self._planned.popleft() if self._planned else 0.0
-            self.governor.dialled(event.at, self.stats.answer_probability(), risk)
 
     def decide(self, snapshot: Snapshot) -> Decision:
         state = self.governor.state(snapshot.now)
         if state.spent:
-            self._planned.clear()
             return self._progressive(snapshot, state, "the abandon budget is spent")
         tables = self.stats.tables(snapshot.now)
         supply = np.concatenate((tables.talk(snapshot.talk_elapsed), tables.wrap(snapshot.wrap_elapsed)))
@@ -159,7 +148,6 @@ class Predictive(_Governed):
         cap = self._line_cap(snapshot)
         launch = safe_launches(supply, demand, gap=gap, answer=answer, theta=state.theta, cap=cap)
         calls = max(launch.calls, min(progressive_calls(snapshot), cap))
-        self._planned = deque(launch.risks[:calls])
         horizon = f"{tables.mean_ring_human:.0f}+{self.stats.abandon_after:g} s"
         reason = (
             f"predictive: {calls} call(s); free {snapshot.agents_free}, busy {snapshot.agents_busy} "
@@ -254,6 +242,8 @@ def make_pacer(
 ) -> Pacer:
     """A pacer by name: ``progressive``, ``ratio`` (option ``ratio``), ``predictive``, ``dial_level``.
 
+    ``governor`` and ``statistics`` pass tuning options to :class:`~pacing.governor.AbandonGovernor`
+    and :class:`~pacing.statistics.CampaignStatistics`.
     ``abandon_target`` is the legal limit on abandons per live answered call over ``window_seconds``
     (30 days: US FTC; one day: UK Ofcom); ``abandon_after`` the seconds an answered person may wait;
     ``ring_timeout`` the seconds a call rings before the dialer gives up.

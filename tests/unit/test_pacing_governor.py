@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from pacing.errors import InvalidParameter
@@ -15,7 +17,7 @@ def answers(governor: AbandonGovernor, n: int, at: float = 0.0) -> None:
 
 
 def test_budget_and_spent() -> None:
-    governor = AbandonGovernor(limit=0.03)
+    governor = AbandonGovernor(limit=0.03, min_answers=0)
     answers(governor, 100)
     state = governor.state(200.0)
     assert state.budget_left == pytest.approx(3.0) and not state.spent
@@ -26,8 +28,25 @@ def test_budget_and_spent() -> None:
     assert state.budget_left == pytest.approx(-1.0) and state.spent
 
 
+def test_small_samples_get_an_allowance_large_ones_the_exact_limit() -> None:
+    governor = AbandonGovernor(limit=0.03)  # counts at least 333 answers: ten abandons' worth
+    answers(governor, 50)
+    for _ in range(3):
+        governor.observe(CallEvent(EventKind.ABANDONED, 60.0, 2.0))
+    assert not governor.state(100.0).spent  # 6 % of 50, but a fresh campaign may recover
+    answers(governor, 350, at=100.0)
+    for _ in range(9):
+        governor.observe(CallEvent(EventKind.ABANDONED, 500.0, 2.0))
+    at_limit = governor.state(600.0)
+    assert at_limit.abandons == 12 and at_limit.answers == 400
+    assert at_limit.budget_left == pytest.approx(0.0) and not at_limit.spent  # exactly 3 %
+    governor.observe(CallEvent(EventKind.ABANDONED, 550.0, 2.0))
+    over = governor.state(600.0)
+    assert over.spent and over.budget_left == pytest.approx(-1.0)
+
+
 def test_window_forgets_old_events() -> None:
-    governor = AbandonGovernor(limit=0.03, window_seconds=DAY)
+    governor = AbandonGovernor(limit=0.03, window_seconds=DAY, min_answers=0)
     answers(governor, 10)
     governor.observe(CallEvent(EventKind.ABANDONED, 5.0, 2.0))
     assert governor.state(100.0).spent
@@ -47,20 +66,25 @@ def test_threshold_tightens_after_abandons_and_recovers_with_answers() -> None:
     assert governor.state(900.0).theta > after
 
 
-def test_predicted_risk_steers_the_threshold() -> None:
-    risky, safe = AbandonGovernor(), AbandonGovernor()
-    for i in range(500):
-        risky.dialled(float(i), 0.25, 0.10)
-        safe.dialled(float(i), 0.25, 0.001)
-    assert risky.state(600.0).theta < safe.state(600.0).theta
+def test_threshold_tightens_smoothly_near_the_limit() -> None:
+    governor = AbandonGovernor(limit=0.03, min_answers=0, tighten_below=2.0)
+    answers(governor, 1000)
+    for _ in range(27):  # budget left: 30 - 27 = 3 abandons
+        governor.observe(CallEvent(EventKind.ABANDONED, 1000.0, 2.0))
+    roomy = governor.state(1001.0).theta
+    governor.observe(CallEvent(EventKind.ABANDONED, 1000.0, 2.0))
+    governor.observe(CallEvent(EventKind.ABANDONED, 1000.0, 2.0))  # budget left: 1
+    tight = governor.state(1001.0)
+    assert tight.budget_left == pytest.approx(1.0) and not tight.spent
+    # two more abandons lower theta by exp(-0.2); being halfway into the last two halves it again
+    assert tight.theta == pytest.approx(roomy * math.exp(-0.2) * 0.5)
 
 
-def test_threshold_stays_within_bounds() -> None:
-    governor = AbandonGovernor(theta_min=0.01, theta_max=0.1)
-    for i in range(5000):
-        governor.dialled(float(i), 1.0, 0.0)
-    assert governor.state(6000.0).theta == pytest.approx(0.1)
-    for _ in range(200):
+def test_saved_budget_raises_theta_only_so_far_and_theta_stays_in_bounds() -> None:
+    governor = AbandonGovernor(theta_min=0.01, theta_max=0.1, theta0=0.035, gain=0.1, max_saved=8)
+    answers(governor, 5000)
+    assert governor.state(6000.0).theta == pytest.approx(min(0.035 * math.exp(0.8), 0.1))
+    for _ in range(400):
         governor.observe(CallEvent(EventKind.ABANDONED, 6000.0, 2.0))
     assert governor.state(6001.0).theta == pytest.approx(0.01)
 

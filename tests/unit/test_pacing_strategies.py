@@ -73,6 +73,8 @@ def with_one_more_free(s: Snapshot) -> Snapshot:
 
 
 PACERS = {name: warm(name) for name in STRATEGIES}
+# 15 abandons in 100 answers: over even the small-sample allowance (3 % of 333 answers = 10)
+SPENT = {name: warm(name, answers=100, abandons=15) for name in ("predictive", "ratio")}
 
 
 @pytest.mark.parametrize("strategy", sorted(STRATEGIES))
@@ -89,8 +91,7 @@ def test_more_free_operators_never_means_fewer_calls(strategy: str, snapshot: Sn
 @settings(max_examples=60, deadline=None)
 @given(snapshot=snapshots)
 def test_spent_budget_never_dials_more_than_progressive(strategy: str, snapshot: Snapshot) -> None:
-    pacer = warm(strategy, answers=100, abandons=5)  # 5 % over the window: budget spent
-    decision = pacer.decide(snapshot)
+    decision = SPENT[strategy].decide(snapshot)
     assert decision.calls <= progressive_calls(snapshot)
     assert "budget is spent" in decision.reason
 
@@ -134,7 +135,7 @@ def test_ratio_keeps_its_ratio() -> None:
 
 
 def test_dial_level_is_pinned_to_one_after_drops() -> None:
-    pacer = warm("dial_level", answers=100, abandons=6)
+    pacer = warm("dial_level", answers=100, abandons=6)  # a 6 % drop rate today
     snapshot = Snapshot(now=500.0, agents_logged_in=10, agents_free=10)
     for k in range(200):
         pacer.decide(Snapshot(now=500.0 + k, agents_logged_in=10, agents_free=10))
