@@ -146,33 +146,30 @@ class ClientInviteTransaction(_Base):
     def receive(self, response: Message) -> list[Action]:
         if not isinstance(response, Response):
             return []
-        code = response.status
         if self.state in (State.CALLING, State.PROCEEDING):
-            if code < 200:
-                self.state = State.PROCEEDING
-                return [StopTimer("A"), Deliver(response)]
-            if code < 300:
-                self.state = State.ACCEPTED
-                return [
-                    StopTimer("A"),
-                    StopTimer("B"),
-                    Deliver(response),
-                    StartTimer("M", 64 * self.timers.t1),
-                ]
-            self.state = State.COMPLETED
-            self._ack = ack_for(self.request, response)
-            return [
-                StopTimer("A"),
-                StopTimer("B"),
-                Send(self._ack),
-                Deliver(response),
-                StartTimer("D", 0.0 if self.reliable else 32.0),
-            ]
-        if self.state is State.COMPLETED and code >= 300:
+            return self._first_response(response)
+        if self.state is State.COMPLETED and response.status >= 300:
             return [Send(self._ack)]  # a retransmitted final: ACK again, the user already knows
-        if self.state is State.ACCEPTED and 200 <= code < 300:
+        if self.state is State.ACCEPTED and 200 <= response.status < 300:
             return [Deliver(response)]  # the dialog ACKs every 2xx it sees
         return []
+
+    def _first_response(self, response: Response) -> list[Action]:
+        if response.status < 200:
+            self.state = State.PROCEEDING
+            return [StopTimer("A"), Deliver(response)]
+        if response.status < 300:
+            self.state = State.ACCEPTED
+            return [StopTimer("A"), StopTimer("B"), Deliver(response), StartTimer("M", 64 * self.timers.t1)]
+        self.state = State.COMPLETED
+        self._ack = ack_for(self.request, response)
+        return [
+            StopTimer("A"),
+            StopTimer("B"),
+            Send(self._ack),
+            Deliver(response),
+            StartTimer("D", 0.0 if self.reliable else 32.0),
+        ]
 
     def timer(self, name: str) -> list[Action]:
         if name == "A" and self.state is State.CALLING:
