@@ -89,7 +89,8 @@ def test_requests_from_the_peer_are_matched_ordered_and_refresh_the_target() -> 
     peer = parse_message(
         b"UPDATE sip:dialer@127.0.0.1:5062 SIP/2.0\r\nVia: SIP/2.0/UDP 198.51.100.10;branch=z9hG4bKp1\r\n"
         b"From: <sip:+79123456789@carrier.example>;tag=remote1\r\nTo: <sip:dialer@127.0.0.1>;tag=local1\r\n"
-        b"Call-ID: dlg-1\r\nCSeq: 5 UPDATE\r\nContact: <sip:callee@198.51.100.11>\r\nContent-Length: 0\r\n\r\n"
+        b"Call-ID: dlg-1\r\nCSeq: 5 UPDATE\r\nContact: <sip:callee@198.51.100.11>\r\n"
+        b"Content-Length: 0\r\n\r\n"
     )
     assert isinstance(peer, Request) and dialog.matches(peer)
     assert dialog.receive(peer) is None and dialog.remote_target == "sip:callee@198.51.100.11"
