@@ -1,0 +1,407 @@
+"""The user agent a dialer needs on a trunk: register, originate, cancel, hang up, answer OPTIONS.
+
+Theory of operation
+-------------------
+:meth:`UserAgent.originate` sends an INVITE (fresh Call-ID, From tag and branch) and returns a
+:class:`Call` at once. The call reports, in order, ``trying``, ``ringing`` / ``early_media``, then
+``answered`` or ``failed``, then ``ended``; :meth:`Call.wait` waits for a final outcome. The rules a
+dialer lives on:
+
+- every 2xx is ACKed (the dialog sends an ACK for each retransmitted 2xx too);
+- ``cancel()`` sends CANCEL only once a provisional response arrived (RFC 3261 sec. 9.1); before that
+  it is remembered and sent on the first 1xx; a 2xx that crosses our CANCEL is ACKed and
+  immediately ended with BYE, so a cancelled call can never become a ghost call;
+- ``ring_timeout`` cancels a call that rings too long; its outcome is ``no_answer``;
+- 401/407 on INVITE are answered once with digest credentials (new branch, next CSeq);
+- a BYE from the peer ends the call (200 OK); OPTIONS, re-INVITE and UPDATE are answered 200.
+
+Failures carry the SIP status and a category a dialer can act on (:func:`categorise`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sip.dialog import Dialog, DialogState
+from sip.digest import authorization, parse_challenge
+from sip.errors import AuthError, SipError
+from sip.message import Message, Request, Response
+from sip.stack import Address, SipStack, new_tag, response_to
+
+
+class Category(enum.Enum):
+    ANSWERED = "answered"
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    DECLINED = "declined"
+    REJECTED = "rejected"
+    INVALID_NUMBER = "invalid_number"
+    CONGESTION = "congestion"
+    NETWORK = "network"
+    CANCELLED = "cancelled"
+
+
+_CATEGORIES = {
+    486: Category.BUSY,
+    600: Category.BUSY,
+    408: Category.NO_ANSWER,
+    480: Category.NO_ANSWER,
+    487: Category.CANCELLED,
+    603: Category.DECLINED,
+    607: Category.DECLINED,
+    404: Category.INVALID_NUMBER,
+    410: Category.INVALID_NUMBER,
+    484: Category.INVALID_NUMBER,
+    485: Category.INVALID_NUMBER,
+    604: Category.INVALID_NUMBER,
+}
+
+
+def categorise(status: int) -> Category:
+    """What a final SIP status means to a dialer (5xx and unknown 6xx: congestion or rejection)."""
+    if 200 <= status < 300:
+        return Category.ANSWERED
+    if status in _CATEGORIES:
+        return _CATEGORIES[status]
+    return Category.CONGESTION if 500 <= status < 600 else Category.REJECTED
+
+
+class CallState(enum.Enum):
+    DIALING = "dialing"
+    RINGING = "ringing"
+    ANSWERED = "answered"
+    FAILED = "failed"
+    ENDED = "ended"
+
+
+@dataclass(frozen=True)
+class CallEvent:
+    """Something that happened to a call at ``at`` (time.monotonic seconds)."""
+
+    kind: str  # trying, ringing, early_media, answered, failed, ended
+    at: float
+    status: int | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str
+    password: str
+
+
+@dataclass
+class Call:
+    """One outgoing call. Read ``events``; ``await wait()`` for the outcome."""
+
+    agent: UserAgent
+    invite: Request
+    address: Address
+    call_id: str
+    events: list[CallEvent] = field(default_factory=list)
+    state: CallState = CallState.DIALING
+    status: int | None = None
+    category: Category | None = None
+    hangup_by: str | None = None
+    dialog: Dialog | None = None
+    remote_sdp: bytes = b""
+    _provisional: bool = False
+    _cancel_wanted: bool = False
+    _cancel_sent: bool = False
+    _cancelled_by_timeout: bool = False
+    _authenticated: bool = False
+    _outcome: asyncio.Future[CallState] | None = None
+    _ended: asyncio.Future[None] | None = None
+    _ring_timer: asyncio.TimerHandle | None = None
+
+    def __post_init__(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._outcome = loop.create_future()
+        self._ended = loop.create_future()
+
+    async def wait(self) -> CallState:
+        """Until answered or failed."""
+        assert self._outcome is not None
+        return await asyncio.shield(self._outcome)
+
+    async def wait_ended(self) -> None:
+        assert self._ended is not None
+        await asyncio.shield(self._ended)
+
+    def cancel(self) -> None:
+        """Give up on a call that has not been answered (CANCEL once it has rung)."""
+        if self.state not in (CallState.DIALING, CallState.RINGING) or self._cancel_wanted:
+            return
+        self._cancel_wanted = True
+        if self._provisional:
+            self.agent._send_cancel(self)
+
+    def hangup(self) -> None:
+        """End an answered call with BYE (or cancel one that is still ringing)."""
+        if self.state in (CallState.DIALING, CallState.RINGING):
+            self.cancel()
+        elif self.state is CallState.ANSWERED:
+            self.agent._send_bye(self)
+            self._end("local", 200)
+
+    # -- called by the agent ----------------------------------------------------------------------
+
+    def _event(self, kind: str, status: int | None = None, detail: str = "") -> None:
+        self.events.append(CallEvent(kind, time.monotonic(), status, detail))
+
+    def _finish(self, state: CallState, status: int | None, category: Category) -> None:
+        if self._ring_timer is not None:
+            self._ring_timer.cancel()
+        self.state, self.status, self.category = state, status, category
+        if self._outcome is not None and not self._outcome.done():
+            self._outcome.set_result(state)
+        if state is CallState.FAILED:
+            self._event("failed", status, category.value)
+            self._done()
+
+    def _end(self, by: str, status: int | None) -> None:
+        if self.state is CallState.ENDED:
+            return
+        self.state = CallState.ENDED
+        self.hangup_by = by
+        self._event("ended", status, by)
+        self._done()
+
+    def _done(self) -> None:
+        if self._ended is not None and not self._ended.done():
+            self._ended.set_result(None)
+        self.agent._forget(self)
+
+
+class UserAgent:
+    """A SIP user agent on one :class:`SipStack`, talking to one trunk address."""
+
+    def __init__(
+        self,
+        stack: SipStack,
+        trunk: Address,
+        *,
+        domain: str,
+        credentials: Credentials | None = None,
+        user_agent: str = "dialer",
+    ) -> None:
+        self.stack = stack
+        self.trunk = trunk
+        self.domain = domain
+        self.credentials = credentials
+        self.user_agent = user_agent
+        self.calls: dict[str, Call] = {}
+        stack.request_handler = self._handle_request
+
+    # -- calls ------------------------------------------------------------------------------------
+
+    async def originate(
+        self,
+        number: str,
+        *,
+        caller_id: str,
+        sdp: bytes = b"",
+        headers: Mapping[str, str] | None = None,
+        ring_timeout: float | None = None,
+    ) -> Call:
+        """Place a call to ``number`` (a user part: ``+79123456789``) through the trunk."""
+        call_id = f"{uuid.uuid4()}"
+        host, port = self.stack.local
+        invite = Request("INVITE", f"sip:{number}@{self.domain}")
+        h = invite.headers
+        h.add("Via", self.stack.via())
+        h.add("Max-Forwards", "70")
+        h.add("From", f"<sip:{caller_id}@{self.domain}>;tag={new_tag()}")
+        h.add("To", f"<sip:{number}@{self.domain}>")
+        h.add("Call-ID", call_id)
+        h.add("CSeq", "1 INVITE")
+        h.add("Contact", f"<sip:{caller_id}@{host}:{port}>")
+        h.add("User-Agent", self.user_agent)
+        for name, value in (headers or {}).items():
+            h.add(name, value)
+        if sdp:
+            h.add("Content-Type", "application/sdp")
+            invite.body = sdp
+        call = Call(self, invite, self.trunk, call_id)
+        self.calls[call_id] = call
+        if ring_timeout is not None:
+            call._ring_timer = asyncio.get_running_loop().call_later(ring_timeout, self._ring_timeout, call)
+        self._send_invite(call)
+        return call
+
+    def _send_invite(self, call: Call) -> None:
+        self.stack.request(
+            call.invite,
+            call.address,
+            lambda m: self._invite_response(call, m),
+            lambda timer: self._invite_timeout(call, timer),
+        )
+
+    def _invite_response(self, call: Call, message: Message) -> None:
+        if not isinstance(message, Response):
+            return
+        status = message.status
+        if status < 200:
+            call._provisional = True  # any 1xx, 100 included, allows CANCEL (RFC 3261 sec. 9.1)
+            if status == 100:
+                call._event("trying", status)
+            else:
+                if call.state is CallState.DIALING:
+                    call.state = CallState.RINGING
+                call._event("early_media" if message.body else "ringing", status)
+            if call._cancel_wanted:
+                self._send_cancel(call)
+            return
+        if 200 <= status < 300:
+            self._answered(call, message)
+            return
+        if (
+            status in (401, 407)
+            and not call._authenticated
+            and self.credentials is not None
+            and self._retry_with_auth(call, message)
+        ):
+            return
+        category = categorise(status)
+        if category is Category.CANCELLED and call._cancelled_by_timeout:
+            category = Category.NO_ANSWER
+        call._finish(CallState.FAILED, status, category)
+
+    def _answered(self, call: Call, response: Response) -> None:
+        dialog = call.dialog
+        if dialog is None or dialog.id.remote_tag != response.to.tag:
+            try:
+                dialog = Dialog.from_response(call.invite, response)
+            except SipError:
+                return
+            call.dialog = dialog
+        dialog.confirm(response)
+        self.stack.send_raw(self._with_via(dialog.ack()), call.address)
+        if call.state in (CallState.DIALING, CallState.RINGING):
+            if call._cancel_wanted:
+                # the 200 crossed our CANCEL: take the call and end it at once
+                self._send_bye(call)
+                call._finish(
+                    CallState.FAILED,
+                    487,
+                    Category.NO_ANSWER if call._cancelled_by_timeout else Category.CANCELLED,
+                )
+                return
+            call.remote_sdp = response.body
+            call._event("answered", response.status)
+            call._finish(CallState.ANSWERED, response.status, Category.ANSWERED)
+
+    def _retry_with_auth(self, call: Call, response: Response) -> bool:
+        assert self.credentials is not None
+        header = "WWW-Authenticate" if response.status == 401 else "Proxy-Authenticate"
+        value = response.headers.get(header)
+        if value is None:
+            return False
+        try:
+            challenge = parse_challenge(value)
+        except AuthError:
+            return False
+        invite = Request(call.invite.method, call.invite.uri, call.invite.headers.copy(), call.invite.body)
+        invite.headers.set("Via", self.stack.via())
+        invite.headers.set("CSeq", f"{call.invite.cseq.number + 1} INVITE")
+        invite.headers.add(
+            "Authorization" if response.status == 401 else "Proxy-Authorization",
+            authorization(
+                challenge,
+                username=self.credentials.username,
+                password=self.credentials.password,
+                method="INVITE",
+                uri=invite.uri,
+                cnonce=uuid.uuid4().hex[:16],
+            ),
+        )
+        call.invite = invite
+        call._authenticated = True
+        call._provisional = False
+        self._send_invite(call)
+        return True
+
+    def _invite_timeout(self, call: Call, timer: str) -> None:
+        call._finish(CallState.FAILED, 408, Category.NO_ANSWER if call._provisional else Category.NETWORK)
+
+    def _ring_timeout(self, call: Call) -> None:
+        call._cancelled_by_timeout = True
+        call.cancel()
+
+    def _send_cancel(self, call: Call) -> None:
+        if call._cancel_sent:
+            return
+        call._cancel_sent = True
+        invite = call.invite
+        cancel = Request("CANCEL", invite.uri)
+        cancel.headers.add("Via", invite.headers.get_all("Via")[0])  # same branch as the INVITE
+        for route in invite.headers.get_all("Route"):
+            cancel.headers.add("Route", route)
+        cancel.headers.add("Max-Forwards", "70")
+        cancel.headers.add("From", invite.headers.get("From") or "")
+        cancel.headers.add("To", invite.headers.get("To") or "")
+        cancel.headers.add("Call-ID", invite.call_id)
+        cancel.headers.add("CSeq", f"{invite.cseq.number} CANCEL")
+        self.stack.request(cancel, call.address, _ignore_message, _ignore_timeout)
+
+    def _send_bye(self, call: Call) -> None:
+        if call.dialog is None or call.dialog.state is DialogState.TERMINATED:
+            return
+        bye = self._with_via(call.dialog.request("BYE"))
+        call.dialog.state = DialogState.TERMINATED
+        self.stack.request(bye, call.address, _ignore_message, _ignore_timeout)
+
+    def _with_via(self, request: Request) -> Request:
+        request.headers.prepend("Via", self.stack.via())
+        return request
+
+    def _forget(self, call: Call) -> None:
+        # keep the call a little for retransmitted 2xx/BYE, then let it go
+        asyncio.get_running_loop().call_later(32.0, self.calls.pop, call.call_id, None)
+
+    # -- requests from the network ----------------------------------------------------------------
+
+    def _handle_request(self, request: Request, address: Address) -> None:
+        if request.method == "ACK":
+            return
+        call = self.calls.get(request.call_id)
+        if request.method == "OPTIONS":
+            ok = response_to(request, 200, "OK", to_tag=new_tag())
+            ok.headers.add("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE")
+            self.stack.respond(request, ok)
+            return
+        if call is None or call.dialog is None or not call.dialog.matches(request):
+            self.stack.respond(
+                request, response_to(request, 481, "Call/Transaction Does Not Exist", to_tag=new_tag())
+            )
+            return
+        refusal = call.dialog.receive(request)
+        if refusal is not None:
+            self.stack.respond(request, response_to(request, refusal, "Server Internal Error"))
+            return
+        if request.method == "BYE":
+            self.stack.respond(request, response_to(request, 200, "OK"))
+            call._end("remote", 200)
+        elif request.method in ("INVITE", "UPDATE"):
+            ok = response_to(request, 200, "OK")
+            host, port = self.stack.local
+            ok.headers.add("Contact", f"<sip:dialer@{host}:{port}>")
+            self.stack.respond(request, ok)
+        else:
+            self.stack.respond(request, response_to(request, 405, "Method Not Allowed"))
+
+
+def _ignore_message(_: Message) -> None:
+    return None
+
+
+def _ignore_timeout(_: str) -> None:
+    return None
+
+
+__all__ = ["Call", "CallEvent", "CallState", "Category", "Credentials", "UserAgent", "categorise"]

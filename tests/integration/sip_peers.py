@@ -1,0 +1,70 @@
+"""SIPp as the far end of calls, started on a free loopback port and stopped by the tests."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.integration.servers import free_port, require_program
+
+SCENARIOS = Path(__file__).parent / "sipp"
+
+
+@dataclass
+class Sipp:
+    port: int
+    process: subprocess.Popen[bytes]
+    workdir: Path
+
+    def wait(self, timeout: float = 30.0) -> int:
+        """SIPp's exit code once it handled its calls: 0 when every call followed the scenario."""
+        return self.process.wait(timeout=timeout)
+
+    def errors(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in self.workdir.glob("*_errors.log"))
+
+
+def _bound(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+    return False
+
+
+@contextlib.contextmanager
+def sipp_uas(scenario: str, workdir: Path, calls: int = 1) -> Iterator[Sipp]:
+    """Run SIPp with ``scenario`` (a file in tests/integration/sipp) as a UAS for ``calls`` calls."""
+    binary = require_program("sipp", "sip-tester")
+    port = free_port(socket.SOCK_DGRAM)
+    command = [
+        binary, "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1", "-p", str(port),
+        "-m", str(calls), "-nostdin", "-timeout", "60s", "-trace_err",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 10
+        while not _bound(port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                err = process.stderr.read().decode(errors="replace") if process.stderr else ""
+                raise RuntimeError(f"SIPp did not start on port {port}: {err}")
+            time.sleep(0.05)
+        yield Sipp(port, process, workdir)
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if process.stderr:
+            process.stderr.close()

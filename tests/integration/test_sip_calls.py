@@ -1,0 +1,58 @@
+"""Our user agent against SIPp as the far end, on loopback: answer, busy, ring timeout with CANCEL,
+and a BYE from the far end. SIPp exits with 0 only when the call followed its scenario exactly,
+which proves we ACKed what had to be ACKed and answered its BYE."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from sip.sdp import make_offer
+from sip.stack import SipStack
+from sip.useragent import CallState, Category, UserAgent
+from tests.integration.sip_peers import sipp_uas
+
+
+@pytest.fixture
+async def stack() -> AsyncIterator[SipStack]:
+    sip = SipStack()
+    await sip.open("127.0.0.1", 0)
+    yield sip
+    sip.close()
+
+
+def agent(stack: SipStack, port: int) -> UserAgent:
+    return UserAgent(stack, ("127.0.0.1", port), domain="127.0.0.1")
+
+
+async def test_answered_call_ended_by_the_far_end(stack: SipStack, tmp_path: Path) -> None:
+    with sipp_uas("answer_remote_bye.xml", tmp_path) as sipp:
+        offer = bytes(make_offer("127.0.0.1", 30000, session_id=1))
+        call = await agent(stack, sipp.port).originate("79123456789", caller_id="dialer", sdp=offer)
+        assert await asyncio.wait_for(call.wait(), 10) is CallState.ANSWERED
+        assert call.category is Category.ANSWERED and b"PCMA/8000" in call.remote_sdp
+        await asyncio.wait_for(call.wait_ended(), 10)
+        assert call.hangup_by == "remote"
+        assert [e.kind for e in call.events] == ["ringing", "answered", "ended"]
+        assert await asyncio.to_thread(sipp.wait) == 0, sipp.errors()
+    assert stack.malformed == 0
+
+
+async def test_busy_is_reported_and_acked(stack: SipStack, tmp_path: Path) -> None:
+    with sipp_uas("busy.xml", tmp_path) as sipp:
+        call = await agent(stack, sipp.port).originate("79000000000", caller_id="dialer")
+        assert await asyncio.wait_for(call.wait(), 10) is CallState.FAILED
+        assert (call.status, call.category) == (486, Category.BUSY)
+        assert await asyncio.to_thread(sipp.wait) == 0, sipp.errors()
+
+
+async def test_ring_timeout_cancels_and_counts_as_no_answer(stack: SipStack, tmp_path: Path) -> None:
+    with sipp_uas("ring_until_cancel.xml", tmp_path) as sipp:
+        call = await agent(stack, sipp.port).originate("79111111111", caller_id="dialer", ring_timeout=1.0)
+        assert await asyncio.wait_for(call.wait(), 10) is CallState.FAILED
+        assert (call.status, call.category) == (487, Category.NO_ANSWER)
+        assert call.events[0].kind == "ringing"
+        assert await asyncio.to_thread(sipp.wait) == 0, sipp.errors()
