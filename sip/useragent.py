@@ -32,6 +32,7 @@ from sip.digest import authorization, parse_challenge
 from sip.errors import AuthError, SipError
 from sip.message import Message, Request, Response
 from sip.stack import Address, SipStack, new_tag, response_to
+from sip.uri import NameAddr
 
 
 class Category(enum.Enum):
@@ -93,6 +94,28 @@ class CallEvent:
 class Credentials:
     username: str
     password: str
+
+
+@dataclass(frozen=True)
+class Registration:
+    """The registrar's answer: ``expires`` granted in seconds (0 when refused), round trip in seconds."""
+
+    status: int
+    reason: str
+    expires: int
+    rtt: float
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+class RegistrationError(SipError):
+    """The registrar refused us; ``status`` and the message say why."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass
@@ -196,7 +219,92 @@ class UserAgent:
         self.credentials = credentials
         self.user_agent = user_agent
         self.calls: dict[str, Call] = {}
+        self._register_call_id = f"{uuid.uuid4()}"
+        self._register_cseq = 0
+        self._register_tag = new_tag()
         stack.request_handler = self._handle_request
+
+    # -- registration -----------------------------------------------------------------------------
+
+    async def register(self, *, expires: int = 600) -> Registration:
+        """Register our contact with the trunk (answering one digest challenge, or two when the
+        first nonce was stale). Raises :class:`RegistrationError` when refused or unanswered (Timer F,
+        64*T1 seconds)."""
+        if self.credentials is None:
+            raise RegistrationError("no credentials configured for registration", 0)
+        started = time.monotonic()
+        authorization_header: tuple[str, str] | None = None
+        for _attempt in range(3):
+            response = await self._register_once(expires, authorization_header)
+            if response is None:
+                waited = 64 * self.stack.timers.t1
+                raise RegistrationError(
+                    f"no answer from {self.trunk[0]}:{self.trunk[1]} within {waited:g} s", 408
+                )
+            if response.status in (401, 407):
+                header = "WWW-Authenticate" if response.status == 401 else "Proxy-Authenticate"
+                try:
+                    challenge = parse_challenge(response.headers.get(header) or "")
+                except AuthError as exc:
+                    raise RegistrationError(f"cannot answer the challenge: {exc}", response.status) from None
+                if authorization_header is not None and not challenge.stale:
+                    raise RegistrationError(
+                        f"{response.status} {response.reason}: credentials for {self.credentials.username!r} "
+                        "were refused (wrong username or password?)",
+                        response.status,
+                    )
+                value = authorization(
+                    challenge,
+                    username=self.credentials.username,
+                    password=self.credentials.password,
+                    method="REGISTER",
+                    uri=f"sip:{self.domain}",
+                    cnonce=uuid.uuid4().hex[:16],
+                )
+                authorization_header = (
+                    "Authorization" if response.status == 401 else "Proxy-Authorization",
+                    value,
+                )
+                continue
+            if not 200 <= response.status < 300:
+                raise RegistrationError(f"{response.status} {response.reason}", response.status)
+            return Registration(
+                response.status, response.reason, _granted(response, expires), time.monotonic() - started
+            )
+        raise RegistrationError("registrar keeps challenging", 401)
+
+    async def _register_once(
+        self, expires: int, authorization_header: tuple[str, str] | None
+    ) -> Response | None:
+        assert self.credentials is not None
+        host, port = self.stack.local
+        self._register_cseq += 1
+        aor = f"<sip:{self.credentials.username}@{self.domain}>"
+        request = Request("REGISTER", f"sip:{self.domain}")
+        h = request.headers
+        h.add("Via", self.stack.via())
+        h.add("Max-Forwards", "70")
+        h.add("From", f"{aor};tag={self._register_tag}")
+        h.add("To", aor)
+        h.add("Call-ID", self._register_call_id)
+        h.add("CSeq", f"{self._register_cseq} REGISTER")
+        h.add("Contact", f"<sip:{self.credentials.username}@{host}:{port}>")
+        h.add("Expires", str(expires))
+        h.add("User-Agent", self.user_agent)
+        if authorization_header is not None:
+            h.add(*authorization_header)
+        done: asyncio.Future[Response | None] = asyncio.get_running_loop().create_future()
+
+        def on_message(message: Message) -> None:
+            if isinstance(message, Response) and message.status >= 200 and not done.done():
+                done.set_result(message)
+
+        def on_timeout(_: str) -> None:
+            if not done.done():
+                done.set_result(None)
+
+        self.stack.request(request, self.trunk, on_message, on_timeout)
+        return await done
 
     # -- calls ------------------------------------------------------------------------------------
 
@@ -396,6 +504,16 @@ class UserAgent:
             self.stack.respond(request, response_to(request, 405, "Method Not Allowed"))
 
 
+def _granted(response: Response, asked: int) -> int:
+    """Expires the registrar granted: our Contact's ``expires`` parameter, else the Expires header."""
+    for contact in response.headers.get_all("Contact"):
+        value = NameAddr.parse(contact).params.get("expires")
+        if value and value.isdigit():
+            return int(value)
+    header = response.headers.get("Expires")
+    return int(header) if header and header.strip().isdigit() else asked
+
+
 def _ignore_message(_: Message) -> None:
     return None
 
@@ -404,4 +522,14 @@ def _ignore_timeout(_: str) -> None:
     return None
 
 
-__all__ = ["Call", "CallEvent", "CallState", "Category", "Credentials", "UserAgent", "categorise"]
+__all__ = [
+    "Call",
+    "CallEvent",
+    "CallState",
+    "Category",
+    "Credentials",
+    "Registration",
+    "RegistrationError",
+    "UserAgent",
+    "categorise",
+]

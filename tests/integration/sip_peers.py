@@ -68,3 +68,67 @@ def sipp_uas(scenario: str, workdir: Path, calls: int = 1) -> Iterator[Sipp]:
                 process.wait()
         if process.stderr:
             process.stderr.close()
+
+
+@dataclass
+class Kamailio:
+    port: int
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+def _modules_dir() -> str:
+    for candidate in sorted(Path("/usr/lib").glob("*/kamailio/modules")) + [
+        Path("/usr/lib/kamailio/modules")
+    ]:
+        if (candidate / "tm.so").exists():
+            return str(candidate)
+    raise RuntimeError("Kamailio modules not found (install the Debian package kamailio)")
+
+
+@contextlib.contextmanager
+def kamailio(
+    workdir: Path, *, users: dict[str, str], domain: str = "127.0.0.1", far_end: int = 9, qop: bool = True
+) -> Iterator[Kamailio]:
+    """Kamailio on a free loopback port: registrar with digest auth for ``users`` (name -> password),
+    record-routing proxy that forwards authenticated INVITEs to 127.0.0.1:``far_end``."""
+    binary = require_program("kamailio", "kamailio")
+    port = free_port(socket.SOCK_DGRAM)
+    dbdir = workdir / "db"
+    dbdir.mkdir()
+    (dbdir / "version").write_text("table_name(string) table_version(int)\nsubscriber:7\n")
+    rows = "".join(
+        f"{i}:{name}:{domain}:{password}::::\n" for i, (name, password) in enumerate(users.items(), 1)
+    )
+    (dbdir / "subscriber").write_text(
+        "id(int,auto) username(string) domain(string) password(string) email_address(string,null) "
+        "ha1(string,null) ha1b(string,null) rpid(string,null)\n" + rows
+    )
+    config = (Path(__file__).parent / "kamailio.cfg.in").read_text()
+    for key, value in {"PORT": port, "MODULES": _modules_dir(), "DBDIR": dbdir, "FAR_END": far_end,
+                       "QOP": 1 if qop else 0}.items():  # fmt: skip
+        config = config.replace(f"@{key}@", str(value))
+    cfg = workdir / "kamailio.cfg"
+    cfg.write_text(config)
+    log = workdir / "kamailio.log"
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(
+            [binary, "-f", str(cfg), "-DD", "-E", "-w", str(workdir), "-P", str(workdir / "kamailio.pid"),
+             "-Y", str(workdir)],
+            stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 15
+        while not _bound(port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"Kamailio did not start:\n{log.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.05)
+        yield Kamailio(port, process, log)
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
