@@ -78,8 +78,9 @@ class Kamailio:
 
 
 def _modules_dir() -> str:
-    for candidate in sorted(Path("/usr/lib").glob("*/kamailio/modules")) + [
-        Path("/usr/lib/kamailio/modules")
+    for candidate in [
+        *sorted(Path("/usr/lib").glob("*/kamailio/modules")),
+        Path("/usr/lib/kamailio/modules"),
     ]:
         if (candidate / "tm.so").exists():
             return str(candidate)
