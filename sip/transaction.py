@@ -55,6 +55,8 @@ class Timers:
     t1: float = 0.5
     t2: float = 4.0
     t4: float = 5.0
+    d: float = 32.0
+    """Timer D on unreliable transports ("> 32 s"); lower only in tests on loopback."""
 
 
 class State(enum.Enum):
@@ -168,7 +170,7 @@ class ClientInviteTransaction(_Base):
             StopTimer("B"),
             Send(self._ack),
             Deliver(response),
-            StartTimer("D", 0.0 if self.reliable else 32.0),
+            StartTimer("D", 0.0 if self.reliable else self.timers.d),
         ]
 
     def timer(self, name: str) -> list[Action]:

@@ -469,8 +469,9 @@ class UserAgent:
         return request
 
     def _forget(self, call: Call) -> None:
-        # keep the call a little for retransmitted 2xx/BYE, then let it go
-        asyncio.get_running_loop().call_later(32.0, self.calls.pop, call.call_id, None)
+        # keep the call while retransmitted 2xx or BYE may still arrive (64*T1), then let it go
+        linger = 64 * self.stack.timers.t1
+        asyncio.get_running_loop().call_later(linger, self.calls.pop, call.call_id, None)
 
     # -- requests from the network ----------------------------------------------------------------
 

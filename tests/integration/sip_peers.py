@@ -29,6 +29,16 @@ class Sipp:
     def errors(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in self.workdir.glob("*_errors.log"))
 
+    def outcomes(self) -> dict[str, list[str]]:
+        """Call-ID -> what the scenario logged for it (``<log message="[call_id] outcome"/>``)."""
+        seen: dict[str, list[str]] = {}
+        for path in self.workdir.glob("*_logs.log"):
+            for line in path.read_text(errors="replace").splitlines():
+                call_id, _, outcome = line.strip().rpartition(" ")
+                if call_id:
+                    seen.setdefault(call_id, []).append(outcome)
+        return seen
+
 
 def _bound(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
@@ -40,13 +50,14 @@ def _bound(port: int) -> bool:
 
 
 @contextlib.contextmanager
-def sipp_uas(scenario: str, workdir: Path, calls: int = 1) -> Iterator[Sipp]:
-    """Run SIPp with ``scenario`` (a file in tests/integration/sipp) as a UAS for ``calls`` calls."""
+def sipp_uas(scenario: str, workdir: Path, calls: int = 1, timeout: int = 60) -> Iterator[Sipp]:
+    """Run SIPp with ``scenario`` (a file in tests/integration/sipp) as a UAS for ``calls`` calls;
+    it writes what each call did to ``*_logs.log`` (see :meth:`Sipp.outcomes`)."""
     binary = require_program("sipp", "sip-tester")
     port = free_port(socket.SOCK_DGRAM)
     command = [
         binary, "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1", "-p", str(port),
-        "-m", str(calls), "-nostdin", "-timeout", "60s", "-trace_err",
+        "-m", str(calls), "-nostdin", "-timeout", f"{timeout}s", "-trace_err", "-trace_logs",
     ]  # fmt: skip
     process = subprocess.Popen(command, cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE)  # fmt: skip
