@@ -133,6 +133,8 @@ class Call:
     hangup_by: str | None = None
     dialog: Dialog | None = None
     remote_sdp: bytes = b""
+    invited_at: float = field(default_factory=time.monotonic)
+    """When the first INVITE was sent (time.monotonic seconds)."""
     _provisional: bool = False
     _cancel_wanted: bool = False
     _cancel_sent: bool = False
