@@ -141,7 +141,7 @@ async def bench(args: argparse.Namespace) -> None:
             )
         cpu0 = time.process_time()
         results, achieved = await run_calls(
-            agent, numbers, args.calls, args.cps, args.ring_timeout, args.hold
+            agent, numbers, calls=args.calls, cps=args.cps, ring_timeout=args.ring_timeout, hold=args.hold
         )
         cpu = time.process_time() - cpu0
     finally:
