@@ -8,9 +8,11 @@ one clear message per problem with exit code 2 and no traceback.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sys
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,11 +23,15 @@ from aiohttp import web
 from alembic.util.exc import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
-from dialer.config import DEFAULT_CONFIG_PATH, DatabaseSettings, Settings, load_settings
+from dialer.config import DEFAULT_CONFIG_PATH, DatabaseSettings, Settings, TrunkSettings, load_settings
 from dialer.errors import DialerError, StorageError
 from dialer.logs import configure_logging
 from dialer.storage import create_engine, current_revision, downgrade, upgrade
+from dialer.telephony import open_trunk
 from dialer.web import create_app
+from sip.errors import SipError
+from sip.routing import NoRoute, choose_trunks
+from sip.useragent import CallEvent, CallState
 
 T = TypeVar("T")
 
@@ -38,6 +44,8 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+trunk_app = typer.Typer(help="Check the carriers' trunks.", no_args_is_help=True)
+app.add_typer(trunk_app, name="trunk")
 
 
 @dataclass
@@ -123,6 +131,97 @@ def config_check(ctx: typer.Context) -> None:
     settings = state.settings
     typer.echo(f"{state.config_path}: OK")
     typer.echo(json.dumps(settings.masked(), indent=2, ensure_ascii=False))
+
+
+@trunk_app.command("check")
+def trunk_check(ctx: typer.Context) -> None:
+    """Register to (or OPTIONS-ping) every SIP trunk; print state and round trip; exit 1 if any fails."""
+    settings = _state(ctx).settings
+    failures = asyncio.run(_check_trunks(settings))
+    if failures:
+        raise typer.Exit(1)
+
+
+async def _check_trunks(settings: Settings) -> int:
+    failures = 0
+    for name, trunk in settings.trunks.items():
+        if trunk.kind != "sip":
+            typer.echo(f"{name:<12} {'built-in simulated carrier':<32} skipped")
+            continue
+        where = f"{trunk.host}:{trunk.port}"
+        try:
+            async with open_trunk(name, trunk) as agent:
+                if agent.credentials is not None:
+                    registration = await agent.register()
+                    state = f"registered, expires {registration.expires} s"
+                    rtt = registration.rtt
+                else:
+                    status, rtt = await agent.ping()
+                    state = f"OPTIONS answered {status}"
+            typer.echo(f"{name:<12} {where:<32} {state}, round trip {rtt * 1000:.1f} ms")
+        except (SipError, DialerError) as exc:
+            failures += 1
+            typer.echo(f"{name:<12} {where:<32} FAILED: {exc}")
+    return failures
+
+
+@app.command()
+def call(
+    ctx: typer.Context,
+    number: Annotated[str, typer.Argument(help="Number to call, e.g. +79123456789.")],
+    *,
+    trunk: Annotated[str | None, typer.Option(help="Trunk name (default: the best route).")] = None,
+    ring_timeout: Annotated[float, typer.Option(min=1, help="Seconds to ring before giving up.")] = 25.0,
+    hold: Annotated[float, typer.Option(min=0, help="Seconds to stay connected once answered.")] = 5.0,
+    caller_id: Annotated[str | None, typer.Option(help="Caller id (default: the trunk's).")] = None,
+) -> None:
+    """Place one call and print its events; exit 0 when answered, 1 otherwise."""
+    settings = _state(ctx).settings
+    if trunk is not None and trunk not in settings.trunks:
+        raise DialerError(f"no trunk named {trunk!r}; configured: {', '.join(settings.trunks) or '(none)'}")
+    if trunk is None:
+        sip_trunks = {n: t for n, t in settings.trunks.items() if t.kind == "sip"}
+        try:
+            trunk = choose_trunks(sip_trunks, number)[0].trunk
+        except NoRoute as exc:
+            raise DialerError(str(exc)) from None
+    answered = asyncio.run(
+        _call(
+            number, trunk, settings.trunks[trunk], ring_timeout=ring_timeout, hold=hold, caller_id=caller_id
+        )
+    )
+    if not answered:
+        raise typer.Exit(1)
+
+
+async def _call(
+    number: str, name: str, trunk: TrunkSettings, *, ring_timeout: float, hold: float, caller_id: str | None
+) -> bool:
+    def show(event: CallEvent) -> None:
+        status = f" {event.status}" if event.status else ""
+        detail = f" ({event.detail})" if event.detail else ""
+        typer.echo(f"{event.at - started:7.3f}s  {event.kind}{status}{detail}")
+
+    try:
+        async with open_trunk(name, trunk) as agent:
+            if agent.credentials is not None:
+                registration = await agent.register()
+                typer.echo(f"registered on {name}, expires {registration.expires} s")
+            started = time.monotonic()
+            user = (caller_id or trunk.caller_id or trunk.username or "dialer").lstrip("+")
+            placed = await agent.originate(number, caller_id=user, ring_timeout=ring_timeout, listener=show)
+            typer.echo(f"{0.0:7.3f}s  INVITE {number} via {name}, Call-ID {placed.call_id}")
+            outcome = await placed.wait()
+            if outcome is CallState.ANSWERED:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(placed.wait_ended(), hold)
+                placed.hangup()
+                await asyncio.sleep(0.2)  # let the BYE go out before the socket closes
+                return True
+            typer.echo(f"failed: {placed.status} ({placed.category.value if placed.category else 'unknown'})")
+            return False
+    except SipError as exc:
+        raise DialerError(f"trunk {name}: {exc}") from None
 
 
 def _with_database(db: DatabaseSettings, work: Callable[[], Coroutine[Any, Any, T]]) -> T:

@@ -24,7 +24,7 @@ import asyncio
 import enum
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from sip.dialog import Dialog, DialogState
@@ -135,6 +135,8 @@ class Call:
     remote_sdp: bytes = b""
     invited_at: float = field(default_factory=time.monotonic)
     """When the first INVITE was sent (time.monotonic seconds)."""
+    listener: Callable[[CallEvent], None] | None = None
+    """Called with every event as it happens (for CLIs and the engine's event bus)."""
     _provisional: bool = False
     _cancel_wanted: bool = False
     _cancel_sent: bool = False
@@ -177,7 +179,10 @@ class Call:
     # -- called by the agent ----------------------------------------------------------------------
 
     def _event(self, kind: str, status: int | None = None, detail: str = "") -> None:
-        self.events.append(CallEvent(kind, time.monotonic(), status, detail))
+        event = CallEvent(kind, time.monotonic(), status, detail)
+        self.events.append(event)
+        if self.listener is not None:
+            self.listener(event)
 
     def _finish(self, state: CallState, status: int | None, category: Category) -> None:
         if self._ring_timer is not None:
@@ -225,6 +230,45 @@ class UserAgent:
         self._register_cseq = 0
         self._register_tag = new_tag()
         stack.request_handler = self._handle_request
+
+    # -- health -----------------------------------------------------------------------------------
+
+    async def ping(self) -> tuple[int, float]:
+        """Send OPTIONS to the trunk; (final status, round trip in seconds). Raises
+        :class:`RegistrationError` with status 408 when nothing answers within 64*T1."""
+        host, port = self.stack.local
+        request = Request("OPTIONS", f"sip:{self.domain}")
+        h = request.headers
+        h.add("Via", self.stack.via())
+        h.add("Max-Forwards", "70")
+        h.add("From", f"<sip:ping@{self.domain}>;tag={new_tag()}")
+        h.add("To", f"<sip:{self.domain}>")
+        h.add("Call-ID", f"{uuid.uuid4()}")
+        h.add("CSeq", "1 OPTIONS")
+        h.add("Contact", f"<sip:ping@{host}:{port}>")
+        started = time.monotonic()
+        response = await self._transact(request)
+        if response is None:
+            waited = 64 * self.stack.timers.t1
+            raise RegistrationError(
+                f"no answer from {self.trunk[0]}:{self.trunk[1]} within {waited:g} s", 408
+            )
+        return response.status, time.monotonic() - started
+
+    async def _transact(self, request: Request) -> Response | None:
+        """Run a non-INVITE client transaction; its final response, or None on Timer F."""
+        done: asyncio.Future[Response | None] = asyncio.get_running_loop().create_future()
+
+        def on_message(message: Message) -> None:
+            if isinstance(message, Response) and message.status >= 200 and not done.done():
+                done.set_result(message)
+
+        def on_timeout(_: str) -> None:
+            if not done.done():
+                done.set_result(None)
+
+        self.stack.request(request, self.trunk, on_message, on_timeout)
+        return await done
 
     # -- registration -----------------------------------------------------------------------------
 
@@ -295,18 +339,7 @@ class UserAgent:
         h.add("User-Agent", self.user_agent)
         if authorization_header is not None:
             h.add(*authorization_header)
-        done: asyncio.Future[Response | None] = asyncio.get_running_loop().create_future()
-
-        def on_message(message: Message) -> None:
-            if isinstance(message, Response) and message.status >= 200 and not done.done():
-                done.set_result(message)
-
-        def on_timeout(_: str) -> None:
-            if not done.done():
-                done.set_result(None)
-
-        self.stack.request(request, self.trunk, on_message, on_timeout)
-        return await done
+        return await self._transact(request)
 
     # -- calls ------------------------------------------------------------------------------------
 
@@ -318,6 +351,7 @@ class UserAgent:
         sdp: bytes = b"",
         headers: Mapping[str, str] | None = None,
         ring_timeout: float | None = None,
+        listener: Callable[[CallEvent], None] | None = None,
     ) -> Call:
         """Place a call to ``number`` (a user part: ``+79123456789``) through the trunk."""
         call_id = f"{uuid.uuid4()}"
@@ -337,7 +371,7 @@ class UserAgent:
         if sdp:
             h.add("Content-Type", "application/sdp")
             invite.body = sdp
-        call = Call(self, invite, self.trunk, call_id)
+        call = Call(self, invite, self.trunk, call_id, listener=listener)
         self.calls[call_id] = call
         if ring_timeout is not None:
             call._ring_timer = asyncio.get_running_loop().call_later(ring_timeout, self._ring_timeout, call)
