@@ -231,21 +231,32 @@ class UserAgent:
         self._register_tag = new_tag()
         stack.request_handler = self._handle_request
 
+    def _new_request(
+        self, method: str, uri: str, *, from_user: str, to: str, call_id: str, cseq: int, from_tag: str
+    ) -> Request:
+        """An out-of-dialog request with the headers every one of ours carries (RFC 3261 sec. 8.1.1)."""
+        host, port = self.stack.local
+        request = Request(method, uri)
+        h = request.headers
+        h.add("Via", self.stack.via())
+        h.add("Max-Forwards", "70")
+        h.add("From", f"<sip:{from_user}@{self.domain}>;tag={from_tag}")
+        h.add("To", to)
+        h.add("Call-ID", call_id)
+        h.add("CSeq", f"{cseq} {method}")
+        h.add("Contact", f"<sip:{from_user}@{host}:{port}>")
+        h.add("User-Agent", self.user_agent)
+        return request
+
     # -- health -----------------------------------------------------------------------------------
 
     async def ping(self) -> tuple[int, float]:
         """Send OPTIONS to the trunk; (final status, round trip in seconds). Raises
         :class:`RegistrationError` with status 408 when nothing answers within 64*T1."""
-        host, port = self.stack.local
-        request = Request("OPTIONS", f"sip:{self.domain}")
-        h = request.headers
-        h.add("Via", self.stack.via())
-        h.add("Max-Forwards", "70")
-        h.add("From", f"<sip:ping@{self.domain}>;tag={new_tag()}")
-        h.add("To", f"<sip:{self.domain}>")
-        h.add("Call-ID", f"{uuid.uuid4()}")
-        h.add("CSeq", "1 OPTIONS")
-        h.add("Contact", f"<sip:ping@{host}:{port}>")
+        request = self._new_request(
+            "OPTIONS", f"sip:{self.domain}", from_user="ping", to=f"<sip:{self.domain}>",
+            call_id=f"{uuid.uuid4()}", cseq=1, from_tag=new_tag(),
+        )  # fmt: skip
         started = time.monotonic()
         response = await self._transact(request)
         if response is None:
@@ -323,20 +334,14 @@ class UserAgent:
         self, expires: int, authorization_header: tuple[str, str] | None
     ) -> Response | None:
         assert self.credentials is not None
-        host, port = self.stack.local
         self._register_cseq += 1
-        aor = f"<sip:{self.credentials.username}@{self.domain}>"
-        request = Request("REGISTER", f"sip:{self.domain}")
+        user = self.credentials.username
+        request = self._new_request(
+            "REGISTER", f"sip:{self.domain}", from_user=user, to=f"<sip:{user}@{self.domain}>",
+            call_id=self._register_call_id, cseq=self._register_cseq, from_tag=self._register_tag,
+        )  # fmt: skip
         h = request.headers
-        h.add("Via", self.stack.via())
-        h.add("Max-Forwards", "70")
-        h.add("From", f"{aor};tag={self._register_tag}")
-        h.add("To", aor)
-        h.add("Call-ID", self._register_call_id)
-        h.add("CSeq", f"{self._register_cseq} REGISTER")
-        h.add("Contact", f"<sip:{self.credentials.username}@{host}:{port}>")
         h.add("Expires", str(expires))
-        h.add("User-Agent", self.user_agent)
         if authorization_header is not None:
             h.add(*authorization_header)
         return await self._transact(request)
@@ -355,21 +360,14 @@ class UserAgent:
     ) -> Call:
         """Place a call to ``number`` (a user part: ``+79123456789``) through the trunk."""
         call_id = f"{uuid.uuid4()}"
-        host, port = self.stack.local
-        invite = Request("INVITE", f"sip:{number}@{self.domain}")
-        h = invite.headers
-        h.add("Via", self.stack.via())
-        h.add("Max-Forwards", "70")
-        h.add("From", f"<sip:{caller_id}@{self.domain}>;tag={new_tag()}")
-        h.add("To", f"<sip:{number}@{self.domain}>")
-        h.add("Call-ID", call_id)
-        h.add("CSeq", "1 INVITE")
-        h.add("Contact", f"<sip:{caller_id}@{host}:{port}>")
-        h.add("User-Agent", self.user_agent)
+        invite = self._new_request(
+            "INVITE", f"sip:{number}@{self.domain}", from_user=caller_id, to=f"<sip:{number}@{self.domain}>",
+            call_id=call_id, cseq=1, from_tag=new_tag(),
+        )  # fmt: skip
         for name, value in (headers or {}).items():
-            h.add(name, value)
+            invite.headers.add(name, value)
         if sdp:
-            h.add("Content-Type", "application/sdp")
+            invite.headers.add("Content-Type", "application/sdp")
             invite.body = sdp
         call = Call(self, invite, self.trunk, call_id, listener=listener)
         self.calls[call_id] = call

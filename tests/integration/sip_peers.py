@@ -7,7 +7,7 @@ import errno
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +50,28 @@ def _bound(port: int) -> bool:
 
 
 @contextlib.contextmanager
+def _serving(
+    process: subprocess.Popen[bytes], port: int, name: str, log: Callable[[], str]
+) -> Iterator[None]:
+    """Wait until ``process`` listens on UDP ``port`` (or fail with its log), stop it afterwards."""
+    try:
+        deadline = time.monotonic() + 15
+        while not _bound(port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not start on port {port}:\n{log()[-3000:]}")
+            time.sleep(0.05)
+        yield
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@contextlib.contextmanager
 def sipp_uas(scenario: str, workdir: Path, calls: int = 1, timeout: int = 60) -> Iterator[Sipp]:
     """Run SIPp with ``scenario`` (a file in tests/integration/sipp) as a UAS for ``calls`` calls;
     it writes what each call did to ``*_logs.log`` (see :meth:`Sipp.outcomes`)."""
@@ -59,26 +81,12 @@ def sipp_uas(scenario: str, workdir: Path, calls: int = 1, timeout: int = 60) ->
         binary, "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1", "-p", str(port),
         "-m", str(calls), "-nostdin", "-timeout", f"{timeout}s", "-trace_err", "-trace_logs",
     ]  # fmt: skip
-    process = subprocess.Popen(command, cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)  # fmt: skip
-    try:
-        deadline = time.monotonic() + 10
-        while not _bound(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                err = process.stderr.read().decode(errors="replace") if process.stderr else ""
-                raise RuntimeError(f"SIPp did not start on port {port}: {err}")
-            time.sleep(0.05)
+    log = workdir / "sipp.out"
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, cwd=workdir, stdin=subprocess.DEVNULL, stdout=output,
+                                   stderr=subprocess.STDOUT)  # fmt: skip
+    with _serving(process, port, "SIPp", lambda: log.read_text(errors="replace")):
         yield Sipp(port, process, workdir)
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        if process.stderr:
-            process.stderr.close()
 
 
 @dataclass
@@ -129,18 +137,5 @@ def kamailio(
              "-Y", str(workdir)],
             stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
         )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 15
-        while not _bound(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"Kamailio did not start:\n{log.read_text(errors='replace')[-3000:]}")
-            time.sleep(0.05)
+    with _serving(process, port, "Kamailio", lambda: log.read_text(errors="replace")):
         yield Kamailio(port, process, log)
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
