@@ -56,3 +56,13 @@ async def test_ring_timeout_cancels_and_counts_as_no_answer(stack: SipStack, tmp
         assert (call.status, call.category) == (487, Category.NO_ANSWER)
         assert call.events[0].kind == "ringing"
         assert await asyncio.to_thread(sipp.wait) == 0, sipp.errors()
+
+
+async def test_answer_crossing_our_cancel_is_acked_and_ended_with_bye(
+    stack: SipStack, tmp_path: Path
+) -> None:
+    with sipp_uas("answer_after_cancel.xml", tmp_path) as sipp:
+        call = await agent(stack, sipp.port).originate("79222222222", caller_id="dialer", ring_timeout=1.0)
+        assert await asyncio.wait_for(call.wait(), 10) is CallState.FAILED
+        assert call.category is Category.NO_ANSWER  # we gave up at the ring timeout: no ghost call
+        assert await asyncio.to_thread(sipp.wait) == 0, sipp.errors()  # it got the ACK and the BYE
