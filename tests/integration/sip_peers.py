@@ -72,11 +72,13 @@ def _serving(
 
 
 @contextlib.contextmanager
-def sipp_uas(scenario: str, workdir: Path, calls: int = 1, timeout: int = 60) -> Iterator[Sipp]:
+def sipp_uas(
+    scenario: str, workdir: Path, calls: int = 1, timeout: int = 60, port: int | None = None
+) -> Iterator[Sipp]:
     """Run SIPp with ``scenario`` (a file in tests/integration/sipp) as a UAS for ``calls`` calls;
     it writes what each call did to ``*_logs.log`` (see :meth:`Sipp.outcomes`)."""
     binary = require_program("sipp", "sip-tester")
-    port = free_port(socket.SOCK_DGRAM)
+    port = port or free_port(socket.SOCK_DGRAM)
     command = [
         binary, "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1", "-p", str(port),
         "-m", str(calls), "-nostdin", "-timeout", f"{timeout}s", "-trace_err", "-trace_logs",

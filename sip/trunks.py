@@ -1,0 +1,173 @@
+"""Several trunks as one: routing with failover, health checks, and a record for every call.
+
+Theory of operation
+-------------------
+A :class:`TrunkPool` holds one :class:`~sip.useragent.UserAgent` per trunk. ``originate`` asks
+:func:`~sip.routing.choose_trunks` for the best trunk that is up and may carry the number, and
+places the call there. A monitor task sends OPTIONS to every trunk every ``check_every`` seconds; a
+trunk that leaves ``misses_to_down`` checks in a row unanswered within ``answer_within`` seconds is
+marked down, and so is one whose calls fail with 503 or time out ``misses_to_down`` times in a row.
+New calls then go to the next trunk; any answer to a later check brings the trunk back. With the
+defaults (2 s, 2 s, 2 misses) a dead trunk is left within about 8 s.
+
+Trunks that register do so at ``start()``; a refusal marks them down with the reason.
+:meth:`TrunkPool.record` turns a finished call into a :class:`CallRecord` with its cost on that trunk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sip.errors import SipError
+from sip.routing import TrunkLike, call_cost, choose_trunks, tariff_for
+from sip.useragent import Call, Category, UserAgent
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrunkState:
+    """One trunk of the pool and what the pool knows about its health."""
+
+    name: str
+    config: TrunkLike
+    agent: UserAgent
+    up: bool = True
+    misses: int = 0
+    reason: str = ""
+    rtt: float | None = None
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """Everything billing and reports need about one call (times in time.monotonic seconds)."""
+
+    trunk: str
+    number: str
+    call_id: str
+    sip_status: int | None
+    category: str
+    t_invite: float
+    t_ring: float | None
+    t_answer: float | None
+    t_end: float | None
+    billed_seconds: int
+    cost: Decimal
+
+
+class TrunkPool:
+    def __init__(
+        self,
+        trunks: Mapping[str, TrunkState],
+        *,
+        check_every: float = 2.0,
+        answer_within: float = 2.0,
+        misses_to_down: int = 2,
+    ) -> None:
+        self.trunks = dict(trunks)
+        self.check_every = check_every
+        self.answer_within = answer_within
+        self.misses_to_down = misses_to_down
+        self._monitor: asyncio.Task[None] | None = None
+        self._numbers: dict[str, tuple[str, str]] = {}  # call id -> (trunk, number)
+        self._changed = asyncio.Event()
+
+    async def start(self) -> None:
+        for state in self.trunks.values():
+            if state.agent.credentials is not None:
+                try:
+                    await state.agent.register()
+                except SipError as exc:
+                    self._mark(state, up=False, reason=f"registration failed: {exc}")
+        self._monitor = asyncio.create_task(self._watch(), name="trunk-monitor")
+
+    async def stop(self) -> None:
+        if self._monitor is not None:
+            self._monitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._monitor
+            self._monitor = None
+
+    async def changed(self) -> None:
+        """Wait until some trunk goes up or down."""
+        await self._changed.wait()
+
+    @property
+    def down(self) -> set[str]:
+        return {name for name, state in self.trunks.items() if not state.up}
+
+    async def originate(self, number: str, *, caller_id: str, ring_timeout: float | None = None) -> Call:
+        """Place a call on the best trunk that is up (raises :class:`~sip.routing.NoRoute`)."""
+        configs = {name: state.config for name, state in self.trunks.items()}
+        choice = choose_trunks(configs, number, down=self.down)[0]
+        state = self.trunks[choice.trunk]
+        call = await state.agent.originate(number.lstrip("+"), caller_id=caller_id, ring_timeout=ring_timeout)
+        self._numbers[call.call_id] = (choice.trunk, number)
+        call.listener = lambda event: (
+            self._judge(state, call) if event.kind in ("answered", "failed") else None
+        )
+        return call
+
+    def record(self, call: Call) -> CallRecord:
+        """The record of a finished call."""
+        trunk, number = self._numbers.get(call.call_id, ("", ""))
+        times = {event.kind: event.at for event in call.events}
+        answered, ended = times.get("answered"), times.get("ended")
+        duration = (ended - answered) if answered is not None and ended is not None else 0.0
+        state = self.trunks.get(trunk)
+        tariff = tariff_for(state.config, number) if state is not None else None
+        billed, cost = call_cost(tariff, duration)
+        return CallRecord(
+            trunk=trunk,
+            number=number,
+            call_id=call.call_id,
+            sip_status=call.status,
+            category=call.category.value if call.category else "none",
+            t_invite=call.invited_at,
+            t_ring=times.get("ringing", times.get("early_media")),
+            t_answer=answered,
+            t_end=ended if ended is not None else times.get("failed"),
+            billed_seconds=billed,
+            cost=cost,
+        )
+
+    # -- health -----------------------------------------------------------------------------------
+
+    def _judge(self, state: TrunkState, call: Call) -> None:
+        """A call's outcome says something about its trunk: 503s and timeouts count as misses."""
+        if call.category is Category.NETWORK or call.status == 503:
+            self._miss(state, f"call {call.call_id} failed with {call.status}")
+        elif call.status is not None:
+            state.misses = 0
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.gather(*(self._check(state) for state in self.trunks.values()))
+            await asyncio.sleep(self.check_every)
+
+    async def _check(self, state: TrunkState) -> None:
+        try:
+            _status, rtt = await asyncio.wait_for(state.agent.ping(), self.answer_within)
+        except (TimeoutError, SipError):
+            self._miss(state, f"OPTIONS unanswered within {self.answer_within:g} s")
+            return
+        state.rtt = rtt
+        state.misses = 0
+        if not state.up:
+            self._mark(state, up=True, reason="answers again")
+
+    def _miss(self, state: TrunkState, reason: str) -> None:
+        state.misses += 1
+        if state.up and state.misses >= self.misses_to_down:
+            self._mark(state, up=False, reason=reason)
+
+    def _mark(self, state: TrunkState, *, up: bool, reason: str) -> None:
+        state.up, state.reason = up, reason
+        self._changed.set()
+        self._changed = asyncio.Event()
+        log.warning("trunk %s is %s: %s", state.name, "up" if up else "down", reason)
