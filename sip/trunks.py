@@ -10,7 +10,10 @@ marked down, and so is one whose calls fail with 503 or time out ``misses_to_dow
 New calls then go to the next trunk; any answer to a later check brings the trunk back. With the
 defaults (2 s, 2 s, 2 misses) a dead trunk is left within about 8 s.
 
-Trunks that register do so at ``start()``; a refusal marks them down with the reason.
+Trunks that register keep a registration task: it registers at ``start()``, refreshes at half the
+expiry the registrar granted, and after a refusal or silence marks the trunk down with the reason and
+retries with exponential backoff (2 s doubling to 60 s). A trunk is up when it answers OPTIONS and,
+if it registers, is registered.
 :meth:`TrunkPool.record` turns a finished call into a :class:`CallRecord` with its cost on that trunk.
 """
 
@@ -37,10 +40,17 @@ class TrunkState:
     name: str
     config: TrunkLike
     agent: UserAgent
-    up: bool = True
+    reachable: bool = True
+    registered: bool | None = None
+    """None for trunks that do not register."""
     misses: int = 0
     reason: str = ""
     rtt: float | None = None
+    registrations: int = 0
+
+    @property
+    def up(self) -> bool:
+        return self.reachable and self.registered is not False
 
 
 @dataclass(frozen=True)
@@ -68,30 +78,39 @@ class TrunkPool:
         check_every: float = 2.0,
         answer_within: float = 2.0,
         misses_to_down: int = 2,
+        register_expires: int = 600,
     ) -> None:
         self.trunks = dict(trunks)
         self.check_every = check_every
         self.answer_within = answer_within
         self.misses_to_down = misses_to_down
-        self._monitor: asyncio.Task[None] | None = None
+        self.register_expires = register_expires
+        self._tasks: list[asyncio.Task[None]] = []
         self._numbers: dict[str, tuple[str, str]] = {}  # call id -> (trunk, number)
         self._changed = asyncio.Event()
 
     async def start(self) -> None:
+        """Register the trunks that register (waiting for the first answer), then watch them all."""
+        first: list[asyncio.Future[None]] = []
         for state in self.trunks.values():
             if state.agent.credentials is not None:
-                try:
-                    await state.agent.register()
-                except SipError as exc:
-                    self._mark(state, up=False, reason=f"registration failed: {exc}")
-        self._monitor = asyncio.create_task(self._watch(), name="trunk-monitor")
+                registered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                first.append(registered)
+                self._tasks.append(
+                    asyncio.create_task(
+                        self._keep_registered(state, registered), name=f"register-{state.name}"
+                    )
+                )
+        await asyncio.gather(*first)
+        self._tasks.append(asyncio.create_task(self._watch(), name="trunk-monitor"))
 
     async def stop(self) -> None:
-        if self._monitor is not None:
-            self._monitor.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._monitor
-            self._monitor = None
+                await task
+        self._tasks.clear()
 
     async def changed(self) -> None:
         """Wait until some trunk goes up or down."""
@@ -145,6 +164,27 @@ class TrunkPool:
         elif call.status is not None:
             state.misses = 0
 
+    async def _keep_registered(self, state: TrunkState, first: asyncio.Future[None]) -> None:
+        backoff = 2.0
+        while True:
+            try:
+                registration = await state.agent.register(expires=self.register_expires)
+            except SipError as exc:
+                self._set(
+                    state, registered=False, reason=f"registration failed: {exc}; retry in {backoff:g} s"
+                )
+                if not first.done():
+                    first.set_result(None)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 60.0)
+                continue
+            backoff = 2.0
+            state.registrations += 1
+            self._set(state, registered=True, reason=f"registered, expires {registration.expires} s")
+            if not first.done():
+                first.set_result(None)
+            await asyncio.sleep(max(registration.expires / 2, 1.0))
+
     async def _watch(self) -> None:
         while True:
             await asyncio.gather(*(self._check(state) for state in self.trunks.values()))
@@ -158,16 +198,24 @@ class TrunkPool:
             return
         state.rtt = rtt
         state.misses = 0
-        if not state.up:
-            self._mark(state, up=True, reason="answers again")
+        if not state.reachable:
+            self._set(state, reachable=True, reason="answers again")
 
     def _miss(self, state: TrunkState, reason: str) -> None:
         state.misses += 1
-        if state.up and state.misses >= self.misses_to_down:
-            self._mark(state, up=False, reason=reason)
+        if state.reachable and state.misses >= self.misses_to_down:
+            self._set(state, reachable=False, reason=reason)
 
-    def _mark(self, state: TrunkState, *, up: bool, reason: str) -> None:
-        state.up, state.reason = up, reason
-        self._changed.set()
-        self._changed = asyncio.Event()
-        log.warning("trunk %s is %s: %s", state.name, "up" if up else "down", reason)
+    def _set(
+        self, state: TrunkState, *, reason: str, reachable: bool | None = None, registered: bool | None = None
+    ) -> None:
+        was = state.up
+        if reachable is not None:
+            state.reachable = reachable
+        if registered is not None:
+            state.registered = registered
+        state.reason = reason
+        if state.up != was:
+            self._changed.set()
+            self._changed = asyncio.Event()
+            log.warning("trunk %s is %s: %s", state.name, "up" if state.up else "down", reason)

@@ -110,7 +110,13 @@ def _modules_dir() -> str:
 
 @contextlib.contextmanager
 def kamailio(
-    workdir: Path, *, users: dict[str, str], domain: str = "127.0.0.1", far_end: int = 9, qop: bool = True
+    workdir: Path,
+    *,
+    users: dict[str, str],
+    domain: str = "127.0.0.1",
+    far_end: int = 9,
+    qop: bool = True,
+    max_expires: int = 300,
 ) -> Iterator[Kamailio]:
     """Kamailio on a free loopback port: registrar with digest auth for ``users`` (name -> password),
     record-routing proxy that forwards authenticated INVITEs to 127.0.0.1:``far_end``."""
@@ -128,7 +134,7 @@ def kamailio(
     )
     config = (Path(__file__).parent / "kamailio.cfg.in").read_text()
     for key, value in {"PORT": port, "MODULES": _modules_dir(), "DBDIR": dbdir, "FAR_END": far_end,
-                       "QOP": 1 if qop else 0}.items():  # fmt: skip
+                       "QOP": 1 if qop else 0, "MAX_EXPIRES": max_expires}.items():  # fmt: skip
         config = config.replace(f"@{key}@", str(value))
     cfg = workdir / "kamailio.cfg"
     cfg.write_text(config)

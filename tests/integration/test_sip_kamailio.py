@@ -61,3 +61,43 @@ async def test_authenticated_call_through_the_proxy(stack: SipStack, tmp_path: P
         await asyncio.wait_for(call.wait_ended(), 10)
         assert call.hangup_by == "remote"
         assert await asyncio.to_thread(sipp.wait) == 0, sipp.errors()
+
+
+async def test_pool_keeps_registrations_fresh_and_says_why_a_trunk_is_down(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    from dialer.config import Tariff, TrunkSettings
+    from sip.trunks import TrunkPool, TrunkState
+
+    config = TrunkSettings(
+        host="127.0.0.1", username="100200", password="x", tariffs=[Tariff(price_per_minute=Decimal(1))]
+    )
+    stacks = [SipStack(), SipStack()]
+    for s in stacks:
+        await s.open("127.0.0.1", 0)
+    with kamailio(tmp_path, users=USERS, max_expires=2) as carrier:
+        good = UserAgent(
+            stacks[0],
+            ("127.0.0.1", carrier.port),
+            domain="127.0.0.1",
+            credentials=Credentials("100200", "s3cret-pass"),
+        )
+        bad = UserAgent(
+            stacks[1],
+            ("127.0.0.1", carrier.port),
+            domain="127.0.0.1",
+            credentials=Credentials("100200", "nope"),
+        )
+        pool = TrunkPool(
+            {"good": TrunkState("good", config, good), "bad": TrunkState("bad", config, bad)}, check_every=0.5
+        )
+        await pool.start()
+        try:
+            assert pool.down == {"bad"}
+            assert "registration failed: 401 Unauthorized" in pool.trunks["bad"].reason
+            await asyncio.sleep(3.5)  # granted 2 s: refreshed every second
+            assert pool.trunks["good"].registrations >= 3 and pool.trunks["good"].up
+        finally:
+            await pool.stop()
+            for s in stacks:
+                s.close()
