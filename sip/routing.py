@@ -39,6 +39,10 @@ class TrunkLike(Protocol):
     @property
     def priority(self) -> int: ...
     @property
+    def max_channels(self) -> int: ...
+    @property
+    def max_cps(self) -> float: ...
+    @property
     def allowed_prefixes(self) -> Sequence[str]: ...
     @property
     def blocked_prefixes(self) -> Sequence[str]: ...
@@ -86,13 +90,19 @@ class RouteChoice:
 
 
 def choose_trunks(
-    trunks: Mapping[str, TrunkLike], number: str, *, down: Collection[str] = ()
+    trunks: Mapping[str, TrunkLike], number: str, *, down: Collection[str] | Mapping[str, str] = ()
 ) -> list[RouteChoice]:
-    """Trunks that may carry ``number``, best first; raises :class:`NoRoute` when there are none."""
+    """Trunks that may carry ``number``, best first; raises :class:`NoRoute` when there are none.
+
+    ``down``: trunks not to use now, with the reason when it is a mapping (down, full, rate limit).
+    """
     reasons: dict[str, str] = {}
     candidates: list[tuple[int, Decimal, str, TariffLike | None]] = []
     for name, trunk in trunks.items():
-        why = "down" if name in down else refusal(trunk, number)
+        unavailable = (down.get(name) if isinstance(down, Mapping) else None) or (
+            "down" if name in down else None
+        )
+        why = unavailable or refusal(trunk, number)
         if why is not None:
             reasons[name] = why
             continue

@@ -22,13 +22,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sip.errors import SipError
 from sip.routing import TrunkLike, call_cost, choose_trunks, tariff_for
-from sip.useragent import Call, Category, UserAgent
+from sip.useragent import Call, CallEvent, Category, UserAgent
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,10 @@ class TrunkState:
     reason: str = ""
     rtt: float | None = None
     registrations: int = 0
+    active: set[str] = field(default_factory=set)
+    """Call-IDs of this trunk's calls not yet ended (counted against ``max_channels``)."""
+    launches: deque[float] = field(default_factory=deque)
+    """When the last calls were launched (loop time), for ``max_cps``."""
 
     @property
     def up(self) -> bool:
@@ -120,16 +125,39 @@ class TrunkPool:
     def down(self) -> set[str]:
         return {name for name, state in self.trunks.items() if not state.up}
 
+    def unavailable(self, now: float) -> dict[str, str]:
+        """Trunks that cannot take a call at loop time ``now``, and why."""
+        reasons: dict[str, str] = {}
+        for name, state in self.trunks.items():
+            while state.launches and now - state.launches[0] >= 1.0:
+                state.launches.popleft()
+            if not state.up:
+                reasons[name] = f"down ({state.reason})"
+            elif len(state.active) >= state.config.max_channels:
+                reasons[name] = f"all {state.config.max_channels} channels busy"
+            elif len(state.launches) >= state.config.max_cps:
+                reasons[name] = f"at its limit of {state.config.max_cps:g} calls per second"
+        return reasons
+
     async def originate(self, number: str, *, caller_id: str, ring_timeout: float | None = None) -> Call:
-        """Place a call on the best trunk that is up (raises :class:`~sip.routing.NoRoute`)."""
+        """Place a call on the best trunk that is up and has room; raises :class:`~sip.routing.NoRoute`
+        at once, naming each trunk's reason, when none can take it."""
+        now = asyncio.get_running_loop().time()
         configs = {name: state.config for name, state in self.trunks.items()}
-        choice = choose_trunks(configs, number, down=self.down)[0]
+        choice = choose_trunks(configs, number, down=self.unavailable(now))[0]
         state = self.trunks[choice.trunk]
+        state.launches.append(now)
         call = await state.agent.originate(number.lstrip("+"), caller_id=caller_id, ring_timeout=ring_timeout)
         self._numbers[call.call_id] = (choice.trunk, number)
-        call.listener = lambda event: (
-            self._judge(state, call) if event.kind in ("answered", "failed") else None
-        )
+        state.active.add(call.call_id)
+
+        def follow(event: CallEvent) -> None:
+            if event.kind in ("answered", "failed"):
+                self._judge(state, call)
+            if event.kind in ("failed", "ended"):
+                state.active.discard(call.call_id)
+
+        call.listener = follow
         return call
 
     def record(self, call: Call) -> CallRecord:

@@ -91,6 +91,19 @@ def sipp_uas(
         yield Sipp(port, process, workdir)
 
 
+def sipp_uac(scenario: str, workdir: Path, target: tuple[str, int], calls: int = 1) -> int:
+    """Run SIPp as the caller with ``scenario`` against ``target`` until done; its exit code."""
+    binary = require_program("sipp", "sip-tester")
+    command = [
+        binary, "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1", "-p", str(free_port(socket.SOCK_DGRAM)),
+        "-m", str(calls), "-nostdin", "-timeout", "30s", "-trace_err", f"{target[0]}:{target[1]}",
+    ]  # fmt: skip
+    done = subprocess.run(
+        command, cwd=workdir, stdin=subprocess.DEVNULL, capture_output=True, timeout=60, check=False
+    )
+    return done.returncode
+
+
 @dataclass
 class Kamailio:
     port: int

@@ -13,7 +13,7 @@ import pytest
 from sip.sdp import make_offer
 from sip.stack import SipStack
 from sip.useragent import CallState, Category, UserAgent
-from tests.integration.sip_peers import sipp_uas
+from tests.integration.sip_peers import sipp_uac, sipp_uas
 
 
 @pytest.fixture
@@ -66,3 +66,17 @@ async def test_answer_crossing_our_cancel_is_acked_and_ended_with_bye(
         assert await asyncio.wait_for(call.wait(), 10) is CallState.FAILED
         assert call.category is Category.NO_ANSWER  # we gave up at the ring timeout: no ghost call
         assert await asyncio.to_thread(sipp.wait) == 0, sipp.errors()  # it got the ACK and the BYE
+
+
+async def test_options_from_the_network_are_answered(stack: SipStack, tmp_path: Path) -> None:
+    agent(stack, 9)  # installs the request handler
+    assert await asyncio.to_thread(sipp_uac, "options_uac.xml", tmp_path, stack.local) == 0
+
+
+async def test_session_refresh_by_update_is_answered(stack: SipStack, tmp_path: Path) -> None:
+    with sipp_uas("answer_update_bye.xml", tmp_path) as sipp:
+        call = await agent(stack, sipp.port).originate("79333333333", caller_id="dialer")
+        assert await asyncio.wait_for(call.wait(), 10) is CallState.ANSWERED
+        await asyncio.wait_for(call.wait_ended(), 10)
+        assert call.hangup_by == "remote"
+        assert await asyncio.to_thread(sipp.wait) == 0, sipp.errors()  # our 200 to its UPDATE arrived
