@@ -426,11 +426,12 @@ class UserAgent:
         self.stack.send_raw(self._with_via(dialog.ack()), call.address)
         if call.state in (CallState.DIALING, CallState.RINGING):
             if call._cancel_wanted:
-                # the 200 crossed our CANCEL: take the call and end it at once
+                # the 200 crossed our CANCEL: take the call and end it at once; the record keeps the
+                # true final status (200) and says why the call still counts as not answered
                 self._send_bye(call)
                 call._finish(
                     CallState.FAILED,
-                    487,
+                    response.status,
                     Category.NO_ANSWER if call._cancelled_by_timeout else Category.CANCELLED,
                 )
                 return

@@ -65,6 +65,7 @@ async def test_answer_crossing_our_cancel_is_acked_and_ended_with_bye(
         call = await agent(stack, sipp.port).originate("79222222222", caller_id="dialer", ring_timeout=1.0)
         assert await asyncio.wait_for(call.wait(), 10) is CallState.FAILED
         assert call.category is Category.NO_ANSWER  # we gave up at the ring timeout: no ghost call
+        assert call.status == 200  # the true final status stays on the record
         assert await asyncio.to_thread(sipp.wait) == 0, sipp.errors()  # it got the ACK and the BYE
 
 
