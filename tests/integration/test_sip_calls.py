@@ -81,3 +81,25 @@ async def test_session_refresh_by_update_is_answered(stack: SipStack, tmp_path: 
         await asyncio.wait_for(call.wait_ended(), 10)
         assert call.hangup_by == "remote"
         assert await asyncio.to_thread(sipp.wait) == 0, sipp.errors()  # our 200 to its UPDATE arrived
+
+
+FAILURES = {
+    "404": (404, "Not Found", False, Category.INVALID_NUMBER, ["failed"]),
+    "503": (503, "Service Unavailable", False, Category.CONGESTION, ["failed"]),
+    "183-then-480": (480, "Temporarily Unavailable", True, Category.NO_ANSWER, ["early_media", "failed"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FAILURES))
+async def test_failures_are_categorised_and_acked(stack: SipStack, tmp_path: Path, case: str) -> None:
+    status, reason, early, category, kinds = FAILURES[case]
+    template = (Path(__file__).parent / "sipp" / "final_status.xml.in").read_text()
+    filled = template.replace("@STATUS@", str(status)).replace("@REASON@", reason)
+    scenario = tmp_path / f"final_{status}.xml"
+    scenario.write_text(filled.replace("@EARLY@", str(int(early))).replace("@NO_EARLY@", str(int(not early))))
+    with sipp_uas(str(scenario), tmp_path) as sipp:
+        call = await agent(stack, sipp.port).originate("79444444444", caller_id="dialer")
+        assert await asyncio.wait_for(call.wait(), 10) is CallState.FAILED
+        assert (call.status, call.category) == (status, category)
+        assert [e.kind for e in call.events] == kinds
+        assert await asyncio.to_thread(sipp.wait) == 0, sipp.errors()  # it got our ACK
