@@ -98,6 +98,11 @@ class Snapshot:
             )
 
     @property
+    def calls_pending(self) -> int:
+        """Calls launched and not yet with an operator: ringing (or being classified) plus waiting."""
+        return int(self.ring_elapsed.size + self.waiting_elapsed.size)
+
+    @property
     def agents_busy(self) -> int:
         return int(self.talk_elapsed.size + self.wrap_elapsed.size)
 

@@ -41,7 +41,7 @@ class Pacer(Protocol):
 
 def progressive_calls(snapshot: Snapshot) -> int:
     """One call in progress (ringing or waiting) per free operator."""
-    pending = snapshot.ring_elapsed.size + snapshot.waiting_elapsed.size
+    pending = snapshot.calls_pending
     return max(0, snapshot.agents_free - pending)
 
 
@@ -85,13 +85,13 @@ class _Governed(abc.ABC):
         """How many calls to launch now."""
 
     def _line_cap(self, snapshot: Snapshot) -> int:
-        in_progress = snapshot.ring_elapsed.size + snapshot.waiting_elapsed.size
+        in_progress = snapshot.calls_pending
         active = snapshot.agents_free + snapshot.agents_busy
         return max(0, math.floor(self.max_lines_per_agent * active) - in_progress)
 
     def _progressive(self, snapshot: Snapshot, state: GovernorState, why: str) -> Decision:
         calls = min(progressive_calls(snapshot), self._line_cap(snapshot))
-        pending = snapshot.ring_elapsed.size + snapshot.waiting_elapsed.size
+        pending = snapshot.calls_pending
         reason = (
             f"{self.name}: {calls} call(s), progressive because {why} "
             f"(free {snapshot.agents_free}, in progress {pending}; window abandons "
@@ -121,7 +121,7 @@ class Ratio(_Governed):
         state = self.governor.state(snapshot.now)
         if state.spent:
             return self._progressive(snapshot, state, "the abandon budget is spent")
-        pending = snapshot.ring_elapsed.size + snapshot.waiting_elapsed.size
+        pending = snapshot.calls_pending
         calls = max(0, math.ceil(self.ratio * snapshot.agents_free) - pending)
         calls = min(calls, self._line_cap(snapshot))
         reason = (
@@ -196,7 +196,7 @@ class DialLevel(_Governed):
         elif snapshot.now >= self._next_adjust:
             self._adjust()
             self._next_adjust = snapshot.now + self.ADJUST_EVERY
-        in_progress = snapshot.ring_elapsed.size + snapshot.waiting_elapsed.size + snapshot.talk_elapsed.size
+        in_progress = snapshot.calls_pending + snapshot.talk_elapsed.size
         calls = max(0, math.floor(self.level * active) - in_progress)
         calls = min(calls, self._line_cap(snapshot))
         drop = self._drops_today / self._answers_today if self._answers_today else 0.0
