@@ -105,16 +105,27 @@ Action = Send | StartTimer | StopTimer | Deliver | TimedOut | Terminated
 
 def ack_for(request: Request, response: Response) -> Request:
     """The ACK for a non-2xx final response to ``request`` (RFC 3261 sec. 17.1.1.3)."""
+    return _same_branch("ACK", request, to=response.headers.get("To") or request.headers.get("To") or "")
+
+
+def cancel_for(invite: Request) -> Request:
+    """The CANCEL for a pending ``invite`` (RFC 3261 sec. 9.1): same branch, Request-URI, Route,
+    From, To and Call-ID, the INVITE's CSeq number."""
+    return _same_branch("CANCEL", invite, to=invite.headers.get("To") or "")
+
+
+def _same_branch(method: str, request: Request, *, to: str) -> Request:
+    """A request riding on ``request``'s transaction branch, as ACK (for non-2xx) and CANCEL do."""
     headers = Headers()
     headers.add("Via", request.headers.get_all("Via")[0])
     for route in request.headers.get_all("Route"):
         headers.add("Route", route)
     headers.add("Max-Forwards", "70")
     headers.add("From", request.headers.get("From") or "")
-    headers.add("To", response.headers.get("To") or request.headers.get("To") or "")
+    headers.add("To", to)
     headers.add("Call-ID", request.call_id)
-    headers.add("CSeq", f"{request.cseq.number} ACK")
-    return Request("ACK", request.uri, headers)
+    headers.add("CSeq", f"{request.cseq.number} {method}")
+    return Request(method, request.uri, headers)
 
 
 class _Base:

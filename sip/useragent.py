@@ -28,10 +28,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from sip.dialog import Dialog, DialogState
-from sip.digest import authorization, parse_challenge
+from sip.digest import Challenge, authorization, parse_challenge
 from sip.errors import AuthError, SipError
 from sip.message import Message, Request, Response
 from sip.stack import Address, SipStack, new_tag, response_to
+from sip.transaction import cancel_for
 from sip.uri import NameAddr
 
 
@@ -299,9 +300,8 @@ class UserAgent:
                     f"no answer from {self.trunk[0]}:{self.trunk[1]} within {waited:g} s", 408
                 )
             if response.status in (401, 407):
-                header = "WWW-Authenticate" if response.status == 401 else "Proxy-Authenticate"
                 try:
-                    challenge = parse_challenge(response.headers.get(header) or "")
+                    challenge = _challenge_in(response)
                 except AuthError as exc:
                     raise RegistrationError(f"cannot answer the challenge: {exc}", response.status) from None
                 if authorization_header is not None and not challenge.stale:
@@ -310,17 +310,8 @@ class UserAgent:
                         "were refused (wrong username or password?)",
                         response.status,
                     )
-                value = authorization(
-                    challenge,
-                    username=self.credentials.username,
-                    password=self.credentials.password,
-                    method="REGISTER",
-                    uri=f"sip:{self.domain}",
-                    cnonce=uuid.uuid4().hex[:16],
-                )
-                authorization_header = (
-                    "Authorization" if response.status == 401 else "Proxy-Authorization",
-                    value,
+                authorization_header = self._answer(
+                    response, challenge, method="REGISTER", uri=f"sip:{self.domain}"
                 )
                 continue
             if not 200 <= response.status < 300:
@@ -440,34 +431,32 @@ class UserAgent:
             call._finish(CallState.ANSWERED, response.status, Category.ANSWERED)
 
     def _retry_with_auth(self, call: Call, response: Response) -> bool:
-        assert self.credentials is not None
-        header = "WWW-Authenticate" if response.status == 401 else "Proxy-Authenticate"
-        value = response.headers.get(header)
-        if value is None:
-            return False
         try:
-            challenge = parse_challenge(value)
+            challenge = _challenge_in(response)
         except AuthError:
             return False
         invite = Request(call.invite.method, call.invite.uri, call.invite.headers.copy(), call.invite.body)
         invite.headers.set("Via", self.stack.via())
         invite.headers.set("CSeq", f"{call.invite.cseq.number + 1} INVITE")
-        invite.headers.add(
-            "Authorization" if response.status == 401 else "Proxy-Authorization",
-            authorization(
-                challenge,
-                username=self.credentials.username,
-                password=self.credentials.password,
-                method="INVITE",
-                uri=invite.uri,
-                cnonce=uuid.uuid4().hex[:16],
-            ),
-        )
+        invite.headers.add(*self._answer(response, challenge, method="INVITE", uri=invite.uri))
         call.invite = invite
         call._authenticated = True
         call._provisional = False
         self._send_invite(call)
         return True
+
+    def _answer(self, response: Response, challenge: Challenge, *, method: str, uri: str) -> tuple[str, str]:
+        """The (header, value) answering a 401 or 407 ``challenge`` with our credentials."""
+        assert self.credentials is not None
+        value = authorization(
+            challenge,
+            username=self.credentials.username,
+            password=self.credentials.password,
+            method=method,
+            uri=uri,
+            cnonce=uuid.uuid4().hex[:16],
+        )
+        return ("Authorization" if response.status == 401 else "Proxy-Authorization", value)
 
     def _invite_timeout(self, call: Call, timer: str) -> None:
         call._finish(CallState.FAILED, 408, Category.NO_ANSWER if call._provisional else Category.NETWORK)
@@ -480,17 +469,7 @@ class UserAgent:
         if call._cancel_sent:
             return
         call._cancel_sent = True
-        invite = call.invite
-        cancel = Request("CANCEL", invite.uri)
-        cancel.headers.add("Via", invite.headers.get_all("Via")[0])  # same branch as the INVITE
-        for route in invite.headers.get_all("Route"):
-            cancel.headers.add("Route", route)
-        cancel.headers.add("Max-Forwards", "70")
-        cancel.headers.add("From", invite.headers.get("From") or "")
-        cancel.headers.add("To", invite.headers.get("To") or "")
-        cancel.headers.add("Call-ID", invite.call_id)
-        cancel.headers.add("CSeq", f"{invite.cseq.number} CANCEL")
-        self.stack.request(cancel, call.address, _ignore_message, _ignore_timeout)
+        self.stack.request(cancel_for(call.invite), call.address, _ignore_message, _ignore_timeout)
 
     def _send_bye(self, call: Call) -> None:
         if call.dialog is None or call.dialog.state is DialogState.TERMINATED:
@@ -538,6 +517,12 @@ class UserAgent:
             self.stack.respond(request, ok)
         else:
             self.stack.respond(request, response_to(request, 405, "Method Not Allowed"))
+
+
+def _challenge_in(response: Response) -> Challenge:
+    """The digest challenge of a 401 (WWW-Authenticate) or 407 (Proxy-Authenticate); AuthError if none."""
+    header = "WWW-Authenticate" if response.status == 401 else "Proxy-Authenticate"
+    return parse_challenge(response.headers.get(header) or "")
 
 
 def _granted(response: Response, asked: int) -> int:

@@ -21,6 +21,7 @@ from sip.transaction import (
     Terminated,
     TimedOut,
     Timers,
+    cancel_for,
 )
 
 INVITE = (
@@ -226,3 +227,12 @@ def test_server_non_invite_answers_retransmissions_from_its_cache(reliable: bool
     assert clock.send_times(200) == [0.0, 0.0]
     clock.advance(33.0)
     assert clock.terminated
+
+
+def test_cancel_rides_on_the_invite_branch() -> None:
+    invite = request()
+    cancel = cancel_for(invite)
+    assert cancel.method == "CANCEL" and cancel.uri == invite.uri
+    assert cancel.vias[0].branch == invite.vias[0].branch == "z9hG4bK-tx-1"
+    assert str(cancel.cseq) == "1 CANCEL" and cancel.to.tag is None and cancel.from_.tag == "ft1"
+    assert cancel.headers.get_all("Route") == ["<sip:proxy.example;lr>"]
