@@ -13,18 +13,16 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 from aiohttp import web
-from alembic.util.exc import CommandError
-from sqlalchemy.exc import SQLAlchemyError
 
-from dialer.config import DEFAULT_CONFIG_PATH, DatabaseSettings, Settings, TrunkSettings, load_settings
-from dialer.errors import DialerError, StorageError
+from dialer.cli_common import CliState, state_of, with_database
+from dialer.cli_projects import dnc_app, project_app, token_app
+from dialer.config import DEFAULT_CONFIG_PATH, Settings, TrunkSettings
+from dialer.errors import DialerError
 from dialer.logs import configure_logging
 from dialer.storage import create_engine, current_revision, downgrade, upgrade
 from dialer.telephony import open_trunk
@@ -46,18 +44,9 @@ config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True
 app.add_typer(config_app, name="config")
 trunk_app = typer.Typer(help="Check the carriers' trunks.", no_args_is_help=True)
 app.add_typer(trunk_app, name="trunk")
-
-
-@dataclass
-class CliState:
-    config_path: Path
-    _settings: Settings | None = None
-
-    @property
-    def settings(self) -> Settings:
-        if self._settings is None:
-            self._settings = load_settings(self.config_path)
-        return self._settings
+app.add_typer(project_app, name="project")
+app.add_typer(token_app, name="token")
+app.add_typer(dnc_app, name="dnc")
 
 
 @app.callback()
@@ -71,12 +60,6 @@ def _root(
     ctx.obj = CliState(config_path=config)
 
 
-def _state(ctx: typer.Context) -> CliState:
-    state = ctx.find_object(CliState)
-    assert state is not None
-    return state
-
-
 @app.command()
 def serve(
     ctx: typer.Context,
@@ -84,7 +67,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Listen port (default: server.port).")] = None,
 ) -> None:
     """Run the dialer: HTTP API, health at /healthz, metrics at /metrics. Ctrl-C stops it."""
-    settings = _state(ctx).settings
+    settings = state_of(ctx).settings
     configure_logging(settings.logging)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # the schema check is not news
     host = host or settings.server.host
@@ -104,7 +87,7 @@ def migrate(
     ] = None,
 ) -> None:
     """Create or upgrade the database schema (SQLite file or PostgreSQL)."""
-    settings = _state(ctx).settings
+    settings = state_of(ctx).settings
     configure_logging(settings.logging)
     db = settings.database
 
@@ -120,14 +103,14 @@ def migrate(
         finally:
             await engine.dispose()
 
-    before, after = _with_database(db, run)
+    before, after = with_database(db, run)
     typer.echo(f"database {db.display_url}: {before or 'empty'} -> {after or 'empty'}")
 
 
 @config_app.command("check")
 def config_check(ctx: typer.Context) -> None:
     """Validate the configuration and print what is in effect, secrets masked."""
-    state = _state(ctx)
+    state = state_of(ctx)
     settings = state.settings
     typer.echo(f"{state.config_path}: OK")
     typer.echo(json.dumps(settings.masked(), indent=2, ensure_ascii=False))
@@ -136,7 +119,7 @@ def config_check(ctx: typer.Context) -> None:
 @trunk_app.command("check")
 def trunk_check(ctx: typer.Context) -> None:
     """Register to (or OPTIONS-ping) every SIP trunk; print state and round trip; exit 1 if any fails."""
-    settings = _state(ctx).settings
+    settings = state_of(ctx).settings
     failures = asyncio.run(_check_trunks(settings))
     if failures:
         raise typer.Exit(1)
@@ -176,7 +159,7 @@ def call(
     caller_id: Annotated[str | None, typer.Option(help="Caller id (default: the trunk's).")] = None,
 ) -> None:
     """Place one call and print its events; exit 0 when answered, 1 otherwise."""
-    settings = _state(ctx).settings
+    settings = state_of(ctx).settings
     if trunk is not None and trunk not in settings.trunks:
         raise DialerError(f"no trunk named {trunk!r}; configured: {', '.join(settings.trunks) or '(none)'}")
     if trunk is None:
@@ -222,17 +205,6 @@ async def _call(
             return False
     except SipError as exc:
         raise DialerError(f"trunk {name}: {exc}") from None
-
-
-def _with_database(db: DatabaseSettings, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run ``work`` on a fresh loop; turn driver and migration errors into one clear message."""
-    try:
-        return asyncio.run(work())
-    except CommandError as exc:
-        raise StorageError(f"migration failed on {db.display_url}: {exc}") from None
-    except (SQLAlchemyError, OSError) as exc:
-        reason = getattr(exc, "orig", None) or exc
-        raise StorageError(f"database {db.display_url} cannot be used: {reason}") from None
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -5,7 +5,7 @@ the web server and the dialer core can read while one of them writes. PostgreSQL
 the configuration gives a URL.
 """
 
-from dialer.storage.engine import create_engine
+from dialer.storage.engine import create_engine, reading, writing
 from dialer.storage.migrate import (
     current_revision,
     downgrade,
@@ -14,4 +14,13 @@ from dialer.storage.migrate import (
     upgrade,
 )
 
-__all__ = ["create_engine", "current_revision", "downgrade", "ensure_migrated", "head_revision", "upgrade"]
+__all__ = [
+    "create_engine",
+    "current_revision",
+    "downgrade",
+    "ensure_migrated",
+    "head_revision",
+    "reading",
+    "upgrade",
+    "writing",
+]

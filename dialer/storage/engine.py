@@ -1,13 +1,25 @@
-"""Creating the asyncio engine for the configured backend."""
+"""Creating the asyncio engine for the configured backend, and its two kinds of transaction.
+
+SQLite under WAL has one writer. A transaction that reads, then writes, would fail with "database is
+locked" (no wait) when another connection wrote in between, so on SQLite every transaction opened with
+:func:`writing` starts with ``BEGIN IMMEDIATE`` (waits up to the busy timeout for the write lock, then
+has a stable view). :func:`reading` starts a plain deferred transaction that never blocks writers.
+PostgreSQL needs neither; both are ordinary transactions there.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from dialer.config import DatabaseSettings
+
+_READ_ONLY = "dialer_read_only"
 
 
 def create_engine(db: DatabaseSettings) -> AsyncEngine:
@@ -32,5 +44,27 @@ def create_engine(db: DatabaseSettings) -> AsyncEngine:
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (below)
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _sqlite_begin(conn: Connection) -> None:
+        read_only = conn.get_execution_options().get(_READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+@asynccontextmanager
+async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A transaction that may write; committed on success, rolled back on error."""
+    async with engine.begin() as conn:
+        yield conn
+
+
+@asynccontextmanager
+async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A read-only transaction that does not take SQLite's write lock."""
+    async with engine.connect() as conn:
+        await conn.execution_options(**{_READ_ONLY: True})
+        async with conn.begin():
+            yield conn

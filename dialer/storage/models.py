@@ -7,8 +7,10 @@ Constraint names follow one convention so that migrations can name what they dro
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Column
+from sqlalchemy import JSON, Column, Index, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from dialer.storage.types import UtcDateTime, utcnow
@@ -32,4 +34,169 @@ class Project(SQLModel, table=True):
     name: str = Field(max_length=200)
     region: str = Field(default="RU", max_length=2, description="ISO 3166 region for parsing phones")
     time_zone: str = Field(default="Europe/Moscow", max_length=64, description="IANA zone")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+    calling_window: str = Field(
+        default="ru-230fz", max_length=32, description="calling window preset (dialer.calling_window)"
+    )
+    holidays: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False), description="local dates, ISO"
+    )
+    caps_per_day: int | None = Field(default=None, description="contacts per person per day, all campaigns")
+    caps_per_week: int | None = Field(default=None)
+    caps_per_month: int | None = Field(default=None)
+    webhook_url: str | None = Field(default=None, max_length=2000)
+    webhook_secret: str | None = Field(default=None, max_length=200, description="HMAC-SHA256 key")
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for one project's API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=100)
+    token_hash: str = Field(max_length=64, unique=True)
+    prefix: str = Field(max_length=16, description="first characters, to tell tokens apart in lists")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+
+
+class Campaign(SQLModel, table=True):
+    """A dialer within a project: how and when its leads are called."""
+
+    __tablename__ = "campaign"
+    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_campaign_project_id_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=64)
+    mode: str = Field(default="predictive", max_length=16)
+    status: str = Field(default="paused", max_length=16)
+    trunk: str | None = Field(default=None, max_length=32, description="preferred trunk name")
+    caller_id: str | None = Field(default=None, max_length=32)
+    script: str | None = Field(default=None, max_length=64)
+    calling_window: str | None = Field(default=None, max_length=32, description="overrides the project's")
+    ring_timeout: float = Field(default=25.0)
+    abandon_target: float = Field(default=0.03)
+    abandon_window: str = Field(default="30d", max_length=8, description="'30d' (FTC) or '24h' (Ofcom)")
+    max_attempts: int = Field(default=5)
+    retry_delays: dict[str, int] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False), description="outcome -> seconds"
+    )
+    priority: int = Field(default=0)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class Lead(SQLModel, table=True):
+    """A person to call (a loan application), with its own data, state and schedule."""
+
+    __tablename__ = "lead"
+    __table_args__ = (
+        UniqueConstraint("project_id", "external_id", name="uq_lead_project_id_external_id"),
+        Index("ix_lead_hopper", "campaign_id", "status", "queue_rank", "priority", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", ondelete="CASCADE")
+    campaign_id: int | None = Field(default=None, foreign_key="campaign.id", ondelete="SET NULL")
+    external_id: str = Field(max_length=128)
+    phones: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    name: str | None = Field(default=None, max_length=200)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    priority: int = Field(default=0)
+    time_zone: str | None = Field(default=None, max_length=64)
+    expires_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    status: str = Field(default="new", max_length=16)
+    queue_rank: int = Field(default=1, description="0 due callback, 1 fresh, 2 retry (hopper order)")
+    attempts: int = Field(default=0)
+    next_phone: int = Field(default=0, description="index into phones of the next number to try")
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+    pinned_operator: str | None = Field(default=None, max_length=64)
+    callback_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_expires_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class LeadEvent(SQLModel, table=True):
+    """One line of a lead's history: created, updated, status changed, attempt, deleted."""
+
+    __tablename__ = "lead_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="lead.id", index=True, ondelete="CASCADE")
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+    kind: str = Field(max_length=32)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Attempt(SQLModel, table=True):
+    """One call placed to a lead."""
+
+    __tablename__ = "attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="lead.id", index=True, ondelete="CASCADE")
+    campaign_id: int | None = Field(default=None, foreign_key="campaign.id", ondelete="SET NULL")
+    phone: str = Field(max_length=32, index=True)
+    trunk: str | None = Field(default=None, max_length=32)
+    call_id: str | None = Field(default=None, max_length=200)
+    started_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+    answered_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    connected_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    ended_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    sip_status: int | None = Field(default=None)
+    outcome: str | None = Field(default=None, max_length=16)
+    cost: Decimal | None = Field(default=None, sa_column=Column(Numeric(12, 4), nullable=True))
+    operator: str | None = Field(default=None, max_length=64)
+    wait_to_operator: float | None = Field(default=None, description="seconds the answered person waited")
+    abandoned: bool = Field(default=False)
+    amd_result: str | None = Field(default=None, max_length=16)
+    amd_confidence: float | None = Field(default=None)
+    recording: str | None = Field(default=None, max_length=500)
+
+
+class DncEntry(SQLModel, table=True):
+    """A number never to call: for one project, or for every project when ``project_id`` is null."""
+
+    __tablename__ = "dnc_entry"
+    __table_args__ = (UniqueConstraint("project_id", "phone", name="uq_dnc_entry_project_id_phone"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int | None = Field(default=None, foreign_key="project.id", ondelete="CASCADE")
+    phone: str = Field(max_length=32, index=True)
+    reason: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class IdempotentRequest(SQLModel, table=True):
+    """The stored answer to a request sent with an ``Idempotency-Key``, replayed on a retry."""
+
+    __tablename__ = "idempotent_request"
+    __table_args__ = (UniqueConstraint("project_id", "key", name="uq_idempotent_request_project_id_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", ondelete="CASCADE")
+    key: str = Field(max_length=200)
+    fingerprint: str = Field(max_length=64, description="SHA-256 of method, path and body")
+    status: int
+    body: str
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """An event waiting to be POSTed to the project's webhook (the outbox: survives restarts)."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (Index("ix_webhook_delivery_due", "delivered_at", "next_try_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", ondelete="CASCADE")
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    tries: int = Field(default=0)
+    next_try_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+    delivered_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))

@@ -16,8 +16,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from dialer import __version__
 from dialer.config import Settings
 from dialer.storage import create_engine, ensure_migrated
+from dialer.web import api
 from dialer.web.keys import ENGINE, METRICS, SETTINGS
 from dialer.web.metrics import HttpMetrics
+from dialer.web.problems import problems
 
 log = structlog.get_logger(__name__)
 
@@ -25,12 +27,13 @@ log = structlog.get_logger(__name__)
 def create_app(settings: Settings) -> web.Application:
     """Build the application for ``settings``; nothing is opened until it starts."""
     metrics = HttpMetrics()
-    app = web.Application(middlewares=[metrics.middleware()])
+    app = web.Application(middlewares=[metrics.middleware(), problems])
     app[SETTINGS] = settings
     app[METRICS] = metrics
     app.cleanup_ctx.append(_database)
     app.router.add_get("/healthz", healthz, name="healthz")
     app.router.add_get("/metrics", metrics_page, name="metrics")
+    api.setup(app)
     return app
 
 

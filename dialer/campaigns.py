@@ -1,0 +1,147 @@
+"""Campaigns: a dialer within a project (mode, trunk, caller id, limits, retry rules) and its state.
+
+A campaign is created ``paused``; ``start`` makes the engine dial it, ``pause`` stops launching new
+calls for a while, ``stop`` ends it (it can be started again).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from dialer.calling_window import PRESETS
+from dialer.leads.store import NotFound, ProjectRef
+from dialer.storage.models import Campaign
+from dialer.storage.types import utcnow
+
+TABLE = Campaign.__table__  # type: ignore[attr-defined]
+
+
+class Outcome(StrEnum):
+    """How a call ended, for retry rules."""
+
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    MACHINE = "machine"
+    FAILED = "failed"
+    ABANDONED = "abandoned"
+    INTERRUPTED = "interrupted"
+
+
+DEFAULT_RETRY_DELAYS: dict[Outcome, int] = {
+    Outcome.BUSY: 300,
+    Outcome.NO_ANSWER: 1800,
+    Outcome.MACHINE: 3600,
+    Outcome.FAILED: 600,
+    Outcome.ABANDONED: 72 * 3600,  # an abandoned person is not called again for 72 h
+    Outcome.INTERRUPTED: 60,
+}
+
+
+class CampaignStatus(StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+
+
+ACTIONS = {"start": CampaignStatus.RUNNING, "pause": CampaignStatus.PAUSED, "stop": CampaignStatus.STOPPED}
+
+
+class CampaignIn(BaseModel):
+    """A campaign's settings; fields left out take their defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["predictive", "progressive", "preview", "callback"] = "predictive"
+    trunk: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,31}$")] | None = None
+    caller_id: Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{3,20}$")] | None = None
+    script: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    calling_window: str | None = Field(default=None, description="preset; none: the project's")
+    ring_timeout: float = Field(default=25.0, ge=15.0, le=120.0, description="seconds; the law wants >= 15")
+    abandon_target: float = Field(default=0.03, gt=0.0, le=0.03, description="of live answered calls")
+    abandon_window: Literal["30d", "24h"] = "30d"
+    max_attempts: int = Field(default=5, ge=1, le=100)
+    retry_delays: dict[Outcome, Annotated[int, Field(ge=0, le=90 * 86400)]] = Field(
+        default_factory=dict, description="seconds before the next attempt, per outcome"
+    )
+    priority: int = Field(default=0, ge=-100, le=100)
+
+    @field_validator("calling_window")
+    @classmethod
+    def _preset(cls, value: str | None) -> str | None:
+        if value is not None and value not in PRESETS:
+            raise ValueError(f"unknown calling window; presets: {', '.join(PRESETS)}")
+        return value
+
+
+class CampaignOut(CampaignIn):
+    name: str
+    status: CampaignStatus
+    created_at: datetime
+
+
+class CampaignList(BaseModel):
+    campaigns: list[CampaignOut]
+
+
+def retry_delay(delays: dict[str, int], outcome: Outcome) -> int:
+    """Seconds to wait after ``outcome``: the campaign's rule, else the default."""
+    return int(delays.get(outcome.value, DEFAULT_RETRY_DELAYS[outcome]))
+
+
+def _out(row: Any) -> CampaignOut:
+    return CampaignOut.model_validate(
+        {k: row[k] for k in (*CampaignIn.model_fields, "name", "status", "created_at")}
+    )
+
+
+async def put(
+    conn: AsyncConnection, project: ProjectRef, name: str, settings: CampaignIn
+) -> tuple[bool, CampaignOut]:
+    """Create the campaign or replace its settings (its status is kept); True when created."""
+    values = settings.model_dump(mode="json")
+    existing = (
+        await conn.execute(select(TABLE.c.id).where(TABLE.c.project_id == project.id, TABLE.c.name == name))
+    ).first()
+    if existing is None:
+        await conn.execute(
+            insert(TABLE),
+            [{**values, "project_id": project.id, "name": name, "status": "paused", "created_at": utcnow()}],
+        )
+    else:
+        await conn.execute(update(TABLE).where(TABLE.c.id == existing.id).values(**values))
+    return existing is None, await get(conn, project, name)
+
+
+async def get(conn: AsyncConnection, project: ProjectRef, name: str) -> CampaignOut:
+    row = (
+        (await conn.execute(select(TABLE).where(TABLE.c.project_id == project.id, TABLE.c.name == name)))
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"no campaign {name!r} in project {project.slug!r}")
+    return _out(row)
+
+
+async def list_all(conn: AsyncConnection, project: ProjectRef) -> CampaignList:
+    rows = await conn.execute(
+        select(TABLE).where(TABLE.c.project_id == project.id).order_by(TABLE.c.priority.desc(), TABLE.c.name)
+    )
+    return CampaignList(campaigns=[_out(r) for r in rows.mappings().all()])
+
+
+async def act(conn: AsyncConnection, project: ProjectRef, name: str, action: str) -> CampaignOut:
+    """Start, pause or stop the campaign (idempotent)."""
+    await get(conn, project, name)
+    await conn.execute(
+        update(TABLE)
+        .where(TABLE.c.project_id == project.id, TABLE.c.name == name)
+        .values(status=ACTIONS[action].value)
+    )
+    return await get(conn, project, name)

@@ -1,0 +1,187 @@
+"""``dialer project``, ``dialer token`` and ``dialer dnc``: tenants, their API tokens, do-not-call lists."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+import phonenumbers
+import typer
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from dialer.calling_window import PRESETS, zone
+from dialer.cli_common import run_on_database
+from dialer.errors import DialerError
+from dialer.leads import dnc
+from dialer.leads.phones import PhoneError, normalize
+from dialer.leads.store import ProjectRef, project_by_slug
+from dialer.storage import reading, writing
+from dialer.storage.models import Project
+from dialer.storage.types import utcnow
+from dialer.tokens import create_token
+
+project_app = typer.Typer(help="Projects (tenants): create and list.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens of a project.", no_args_is_help=True)
+dnc_app = typer.Typer(help="Do-not-call lists, per project or global.", no_args_is_help=True)
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+TABLE = Project.__table__  # type: ignore[attr-defined]
+
+
+async def _project(engine: AsyncEngine, slug: str) -> ProjectRef:
+    async with reading(engine) as conn:
+        project = await project_by_slug(conn, slug)
+    if project is None:
+        raise DialerError(f"no project {slug!r}; create it with `dialer project create {slug}`")
+    return project
+
+
+@project_app.command("create")
+def project_create(
+    ctx: typer.Context,
+    slug: Annotated[str, typer.Argument(help="Identifier used in API paths: a-z, 0-9, '-', '_'.")],
+    *,
+    name: Annotated[str | None, typer.Option(help="Display name (default: the slug).")] = None,
+    region: Annotated[str, typer.Option(help="ISO country for numbers written without +.")] = "RU",
+    time_zone: Annotated[str, typer.Option(help="IANA zone for unknown-zone numbers.")] = "Europe/Moscow",
+    window: Annotated[str, typer.Option(help=f"Calling window: {', '.join(PRESETS)}.")] = "ru-230fz",
+    webhook_url: Annotated[str | None, typer.Option(help="Where lead status changes are POSTed.")] = None,
+    webhook_secret: Annotated[str | None, typer.Option(help="HMAC-SHA256 key for the webhook.")] = None,
+) -> None:
+    """Create a project."""
+    problems = []
+    if not SLUG.match(slug):
+        problems.append(f"slug {slug!r}: use 1-64 of a-z, 0-9, '-', '_', starting with a letter or digit")
+    if region.upper() not in phonenumbers.SUPPORTED_REGIONS:
+        problems.append(f"region {region!r}: not an ISO 3166 country code phonenumbers knows (e.g. RU, US)")
+    if window not in PRESETS:
+        problems.append(f"window {window!r}: presets are {', '.join(PRESETS)}")
+    try:
+        zone(time_zone)
+    except DialerError as exc:
+        problems.append(f"time zone: {exc}")
+    if webhook_url and not webhook_url.startswith(("http://", "https://")):
+        problems.append("webhook url: must start with http:// or https://")
+    if problems:
+        raise DialerError("cannot create the project:\n  " + "\n  ".join(problems))
+
+    async def work(engine: AsyncEngine) -> None:
+        async with writing(engine) as conn:
+            if await project_by_slug(conn, slug) is not None:
+                raise DialerError(f"project {slug!r} already exists")
+            await conn.execute(
+                insert(TABLE),
+                [
+                    {
+                        "slug": slug,
+                        "name": name or slug,
+                        "region": region.upper(),
+                        "time_zone": time_zone,
+                        "calling_window": window,
+                        "holidays": [],
+                        "webhook_url": webhook_url,
+                        "webhook_secret": webhook_secret,
+                        "created_at": utcnow(),
+                    }
+                ],
+            )
+
+    run_on_database(ctx, work)
+    typer.echo(f"project {slug} created (region {region.upper()}, zone {time_zone}, window {window})")
+
+
+@project_app.command("list")
+def project_list(ctx: typer.Context) -> None:
+    """List projects."""
+
+    async def work(engine: AsyncEngine) -> list[tuple[str, str, str, str]]:
+        async with reading(engine) as conn:
+            rows = await conn.execute(
+                select(TABLE.c.slug, TABLE.c.name, TABLE.c.region, TABLE.c.time_zone).order_by(TABLE.c.slug)
+            )
+            return [tuple(r) for r in rows.all()]
+
+    for slug, name, region, tz in run_on_database(ctx, work):
+        typer.echo(f"{slug:<24} {region:<3} {tz:<24} {name}")
+
+
+@token_app.command("create")
+def token_create(
+    ctx: typer.Context,
+    project: Annotated[str, typer.Option(help="Project slug the token opens.")],
+    name: Annotated[str, typer.Option(help="What the token is for (shown in lists).")] = "api",
+) -> None:
+    """Create an API token for a project and print it once (only its hash is stored)."""
+
+    async def work(engine: AsyncEngine) -> str:
+        ref = await _project(engine, project)
+        async with writing(engine) as conn:
+            return await create_token(conn, ref.id, name)
+
+    token = run_on_database(ctx, work)
+    typer.echo(token)
+    typer.echo(f"(token for project {project}; store it now, it cannot be shown again)", err=True)
+
+
+def _scope(ctx: typer.Context, project: str | None, everywhere: bool) -> tuple[int | None, str]:
+    if (project is None) == (not everywhere):
+        raise DialerError("give exactly one of --project SLUG or --global")
+    if project is None:
+        return None, "RU"
+    ref = run_on_database(ctx, lambda engine: _project(engine, project))
+    return ref.id, ref.region
+
+
+@dnc_app.command("add")
+def dnc_add(
+    ctx: typer.Context,
+    phones: Annotated[list[str], typer.Argument(help="Numbers in any notation.")],
+    *,
+    project: Annotated[str | None, typer.Option(help="Project slug.")] = None,
+    everywhere: Annotated[bool, typer.Option("--global", help="For every project.")] = False,
+    region: Annotated[str | None, typer.Option(help="Region for numbers without +.")] = None,
+    reason: Annotated[str | None, typer.Option(help="Why (kept with the entry).")] = None,
+) -> None:
+    """Add numbers to a do-not-call list."""
+    project_id, default_region = _scope(ctx, project, everywhere)
+    normalized, problems = [], []
+    for raw in phones:
+        try:
+            normalized.append(normalize(raw, region or default_region))
+        except PhoneError as exc:
+            problems.append(f"{raw!r}: {exc}")
+    if problems:
+        raise DialerError("nothing was added; not dialable:\n  " + "\n  ".join(problems))
+
+    async def work(engine: AsyncEngine) -> dnc.DncAdded:
+        async with writing(engine) as conn:
+            return await dnc.add(conn, project_id, normalized, reason)
+
+    out = run_on_database(ctx, work)
+    typer.echo(f"added {out.added}, already listed {out.already_listed}")
+
+
+@dnc_app.command("remove")
+def dnc_remove(
+    ctx: typer.Context,
+    phone: Annotated[str, typer.Argument(help="Number in any notation.")],
+    *,
+    project: Annotated[str | None, typer.Option(help="Project slug.")] = None,
+    everywhere: Annotated[bool, typer.Option("--global", help="From the global list.")] = False,
+    region: Annotated[str | None, typer.Option(help="Region for numbers without +.")] = None,
+) -> None:
+    """Remove a number from a do-not-call list; exit 1 when it was not there."""
+    project_id, default_region = _scope(ctx, project, everywhere)
+    try:
+        e164 = normalize(phone, region or default_region)
+    except PhoneError as exc:
+        raise DialerError(f"{phone!r}: {exc}") from None
+
+    async def work(engine: AsyncEngine) -> bool:
+        async with writing(engine) as conn:
+            return await dnc.remove(conn, project_id, e164)
+
+    if not run_on_database(ctx, work):
+        typer.echo(f"{e164} was not listed there")
+        raise typer.Exit(1)
+    typer.echo(f"{e164} removed")

@@ -1,0 +1,273 @@
+"""API payloads for leads, validated with pydantic.
+
+Incoming models reject unknown fields and say, per field, what was wrong and what is expected
+(:func:`field_errors`). Phones are normalised to E.164 with the project's region, passed as
+validation context ``{"region": "RU"}``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from dialer.calling_window import CallingRuleError, zone
+from dialer.leads.phones import PhoneError, normalize
+
+MAX_PHONES = 5
+MAX_DATA_BYTES = 16_384
+MAX_DATA_DEPTH = 8
+MAX_BULK = 10_000
+
+ExternalId = Annotated[
+    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$")
+]
+Slug = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+
+
+class LeadStatus(StrEnum):
+    """Where a lead is in its life. ``new``, ``retry`` and ``callback`` are waiting to be dialled."""
+
+    NEW = "new"
+    RETRY = "retry"
+    CALLBACK = "callback"
+    DIALING = "dialing"
+    DONE = "done"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    DNC = "dnc"
+    CANCELLED = "cancelled"
+
+
+QUEUE_RANK = {LeadStatus.CALLBACK: 0, LeadStatus.NEW: 1, LeadStatus.RETRY: 2}
+NOT_QUEUED = 9
+
+
+def queue_rank(status: LeadStatus) -> int:
+    """Hopper order of a status: callbacks, then fresh leads, then retries; others are not queued."""
+    return QUEUE_RANK.get(status, NOT_QUEUED)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _phone(value: str, info: ValidationInfo) -> str:
+    region = (info.context or {}).get("region", "RU")
+    try:
+        return normalize(value, region)
+    except PhoneError as exc:
+        raise PydanticCustomError("phone", "{message}", {"message": f"{value!r}: {exc}"}) from None
+
+
+Phone = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_phone)]
+
+
+def _unique(value: list[str]) -> list[str]:
+    return list(dict.fromkeys(value))
+
+
+def _check_data(value: dict[str, Any]) -> dict[str, Any]:
+    encoded = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    if len(encoded) > MAX_DATA_BYTES:
+        raise ValueError(f"{len(encoded)} bytes as JSON; at most {MAX_DATA_BYTES}")
+    if _depth(value) > MAX_DATA_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_DATA_DEPTH} levels")
+    return value
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+def _check_zone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        zone(value)
+    except CallingRuleError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+class LeadIn(_In):
+    """A lead as the lender sends it. ``external_id`` is the lender's id (the application number)."""
+
+    external_id: ExternalId = Field(description="the sender's id, unique within the project")
+    phones: list[Phone] = Field(
+        min_length=1, max_length=MAX_PHONES, description="1-5 numbers in any common notation"
+    )
+    name: Annotated[str, StringConstraints(max_length=200)] | None = None
+    data: dict[str, Any] = Field(
+        default_factory=dict, description=f"anything the operator needs; at most {MAX_DATA_BYTES} bytes"
+    )
+    campaign: Slug | None = Field(default=None, description="campaign name; none: not dialled yet")
+    priority: int = Field(default=0, ge=-1000, le=1000)
+    time_zone: str | None = Field(default=None, max_length=64, description="IANA zone of the person")
+    expires_at: AwareDatetime | None = Field(default=None, description="do not call after this instant")
+
+    _phones = field_validator("phones")(_unique)
+    _data = field_validator("data")(_check_data)
+    _zone = field_validator("time_zone")(_check_zone)
+
+
+class LeadPatch(_In):
+    """A partial change; ``data`` is merged (a key set to null is removed)."""
+
+    phones: list[Phone] | None = Field(default=None, min_length=1, max_length=MAX_PHONES)
+    name: Annotated[str, StringConstraints(max_length=200)] | None = None
+    data: dict[str, Any] | None = None
+    campaign: Slug | None = None
+    priority: int | None = Field(default=None, ge=-1000, le=1000)
+    time_zone: str | None = Field(default=None, max_length=64)
+    expires_at: AwareDatetime | None = None
+
+    @field_validator("phones")
+    @classmethod
+    def _patch_phones(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else _unique(value)
+
+    @field_validator("data")
+    @classmethod
+    def _patch_data(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return None if value is None else _check_data(value)
+
+    _zone = field_validator("time_zone")(_check_zone)
+
+    @model_validator(mode="after")
+    def _something(self) -> LeadPatch:
+        if not self.model_fields_set:
+            raise ValueError("nothing to change; give at least one field")
+        for required in ("phones", "data", "priority"):
+            if required in self.model_fields_set and getattr(self, required) is None:
+                raise ValueError(f"{required} cannot be null")
+        return self
+
+
+class BulkIn(_In):
+    """Up to 10,000 leads; each row is validated and stored on its own."""
+
+    leads: list[Any] = Field(min_length=1, max_length=MAX_BULK, description="lead objects (see LeadIn)")
+
+
+class LeadOut(BaseModel):
+    """A lead as the API shows it."""
+
+    external_id: str
+    campaign: str | None
+    phones: list[str]
+    name: str | None
+    data: dict[str, Any]
+    priority: int
+    time_zone: str | None
+    expires_at: datetime | None
+    status: LeadStatus
+    attempts: int
+    next_attempt_at: datetime | None
+    pinned_operator: str | None
+    callback_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class UpsertResult(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+class LeadWritten(BaseModel):
+    """What a single-lead POST did."""
+
+    result: UpsertResult
+    lead: LeadOut
+
+
+class RowResult(BaseModel):
+    """One row of a bulk request: its index, what happened, and the problems when it was rejected."""
+
+    index: int
+    external_id: str | None
+    result: UpsertResult | None = None
+    errors: list[FieldError] = Field(default_factory=list)
+
+
+class FieldError(BaseModel):
+    """One wrong field: where it is, what was wrong, what is expected."""
+
+    field: str
+    problem: str
+    expected: str | None = None
+
+
+class BulkOut(BaseModel):
+    """Totals and one result per row, in the order sent."""
+
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    rows: list[RowResult]
+
+
+RowResult.model_rebuild()
+
+_EXPECTED = {
+    "missing": "this field",
+    "extra_forbidden": "no such field",
+    "string_type": "a string",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "list_type": "a list",
+    "dict_type": "a JSON object",
+    "timezone_aware": "an ISO 8601 instant with its offset, e.g. 2026-11-22T10:00:00+03:00",
+    "datetime_type": "an ISO 8601 instant with its offset, e.g. 2026-11-22T10:00:00+03:00",
+    "datetime_parsing": "an ISO 8601 instant with its offset, e.g. 2026-11-22T10:00:00+03:00",
+    "datetime_from_date_parsing": "an ISO 8601 instant with its offset, e.g. 2026-11-22T10:00:00+03:00",
+    "model_type": "a JSON object",
+    "phone": "a dialable number, e.g. +79123456789 or 8 (912) 345-67-89",
+}
+
+
+def field_errors(exc: ValidationError) -> list[FieldError]:
+    """One :class:`FieldError` per problem pydantic found, with a JSON-path-like field name."""
+    out = []
+    for err in exc.errors(include_url=False):
+        field = ""
+        for part in err["loc"]:
+            field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
+        expected = _EXPECTED.get(err["type"])
+        ctx = err.get("ctx") or {}
+        if "pattern" in ctx:
+            expected = f"matching {ctx['pattern']}"
+        elif "max_length" in ctx:
+            unit = "items" if err["type"].startswith("too") else "characters"
+            expected = f"at most {ctx['max_length']} {unit}"
+        elif "min_length" in ctx:
+            expected = f"at least {ctx['min_length']}"
+        elif "le" in ctx:
+            expected = f"at most {ctx['le']}"
+        elif "ge" in ctx:
+            expected = f"at least {ctx['ge']}"
+        problem = err["msg"].removeprefix("Value error, ")
+        out.append(FieldError(field=field or "(body)", problem=problem, expected=expected))
+    return out

@@ -1,0 +1,256 @@
+"""``/api/v1/projects/{project}/leads``: push, read, change and cancel leads (loan applications)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from dialer.leads import store
+from dialer.leads.schema import (
+    BulkIn,
+    BulkOut,
+    LeadIn,
+    LeadOut,
+    LeadPatch,
+    LeadWritten,
+    UpsertResult,
+    field_errors,
+)
+from dialer.storage import reading, writing
+from dialer.web.idempotency import once
+from dialer.web.keys import ENGINE
+from dialer.web.openapi import Operation, Param
+from dialer.web.problems import ProblemError
+from dialer.web.requests import authorize, read_json
+
+ONE_LIMIT = 64 * 1024
+BULK_LIMIT = 32 * 1024 * 1024
+BASE = "/api/v1/projects/{project}/leads"
+
+PROJECT = Param(
+    "project", "path", {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$", "maxLength": 64}, "project slug"
+)
+EXTERNAL_ID = Param(
+    "external_id",
+    "path",
+    {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._:@-]*$", "maxLength": 128},
+    "the lead's id in the sender's system",
+)
+IDEMPOTENCY_KEY = Param(
+    "Idempotency-Key",
+    "header",
+    {"type": "string", "minLength": 1, "maxLength": 200},
+    "a retry with the same key returns the first answer instead of acting again (kept 24 h)",
+    required=False,
+)
+
+
+class AttemptOut(BaseModel):
+    phone: str
+    trunk: str | None
+    call_id: str | None
+    started_at: datetime
+    answered_at: datetime | None
+    connected_at: datetime | None
+    ended_at: datetime | None
+    sip_status: int | None
+    outcome: str | None
+    cost: Decimal | None
+    operator: str | None
+    wait_to_operator: float | None
+    abandoned: bool
+    amd_result: str | None
+    amd_confidence: float | None
+
+
+class AttemptList(BaseModel):
+    attempts: list[AttemptOut]
+
+
+class HistoryLine(BaseModel):
+    at: datetime
+    kind: str
+    detail: dict[str, Any]
+
+
+class History(BaseModel):
+    history: list[HistoryLine]
+
+
+def _problem(exc: store.LeadError) -> ProblemError:
+    kind = "invalid-lead" if exc.status == 422 else None
+    return ProblemError(exc.status, str(exc), errors=exc.errors, kind=kind)
+
+
+async def create_lead(request: web.Request) -> web.Response:
+    """Create the lead, or update the one with the same ``external_id``."""
+    project = await authorize(request)
+    raw, payload = await read_json(request, ONE_LIMIT)
+
+    async def work(conn: AsyncConnection) -> tuple[int, str]:
+        try:
+            result, lead = await store.upsert_one(conn, project, payload)
+        except store.LeadError as exc:
+            raise _problem(exc) from None
+        status = 201 if result is UpsertResult.CREATED else 200
+        return status, LeadWritten(result=result, lead=lead).model_dump_json()
+
+    return await once(request, request.app[ENGINE], project, raw, work)
+
+
+async def bulk_leads(request: web.Request) -> web.Response:
+    """Upsert up to 10,000 leads; each row gets its own result, rejected rows never stop the rest."""
+    project = await authorize(request)
+    raw, payload = await read_json(request, BULK_LIMIT)
+    try:
+        rows = BulkIn.model_validate(payload).leads
+    except ValidationError as exc:
+        raise ProblemError(
+            422, 'expected {"leads": [...]}', errors=field_errors(exc), kind="invalid-lead"
+        ) from None
+
+    async def work(conn: AsyncConnection) -> tuple[int, str]:
+        return 200, (await store.upsert_many(conn, project, rows)).model_dump_json()
+
+    return await once(request, request.app[ENGINE], project, raw, work)
+
+
+async def get_lead(request: web.Request) -> web.Response:
+    """The lead with its status and schedule."""
+    project = await authorize(request)
+    try:
+        async with reading(request.app[ENGINE]) as conn:
+            lead = await store.get(conn, project, request.match_info["external_id"])
+    except store.LeadError as exc:
+        raise _problem(exc) from None
+    return web.json_response(text=lead.model_dump_json())
+
+
+async def patch_lead(request: web.Request) -> web.Response:
+    """Change some fields; ``data`` is merged key by key, a key set to null is removed."""
+    project = await authorize(request)
+    _, payload = await read_json(request, ONE_LIMIT)
+    try:
+        async with writing(request.app[ENGINE]) as conn:
+            lead = await store.patch(conn, project, request.match_info["external_id"], payload)
+    except store.LeadError as exc:
+        raise _problem(exc) from None
+    return web.json_response(text=lead.model_dump_json())
+
+
+async def delete_lead(request: web.Request) -> web.Response:
+    """Cancel dialling; the lead and its history stay (status ``cancelled``)."""
+    project = await authorize(request)
+    try:
+        async with writing(request.app[ENGINE]) as conn:
+            lead = await store.cancel(conn, project, request.match_info["external_id"])
+    except store.LeadError as exc:
+        raise _problem(exc) from None
+    return web.json_response(text=lead.model_dump_json())
+
+
+async def lead_attempts(request: web.Request) -> web.Response:
+    """Every call placed to the lead, oldest first."""
+    project = await authorize(request)
+    try:
+        async with reading(request.app[ENGINE]) as conn:
+            rows = await store.attempts(conn, project, request.match_info["external_id"])
+    except store.LeadError as exc:
+        raise _problem(exc) from None
+    out = AttemptList(attempts=[AttemptOut.model_validate(r) for r in rows])
+    return web.json_response(text=out.model_dump_json())
+
+
+async def lead_history(request: web.Request) -> web.Response:
+    """The lead's history: created, updated, status changes, oldest first."""
+    project = await authorize(request)
+    try:
+        async with reading(request.app[ENGINE]) as conn:
+            rows = await store.history(conn, project, request.match_info["external_id"])
+    except store.LeadError as exc:
+        raise _problem(exc) from None
+    out = History(history=[HistoryLine.model_validate(r) for r in rows])
+    return web.json_response(text=out.model_dump_json())
+
+
+OPERATIONS = [
+    Operation(
+        "POST",
+        BASE,
+        create_lead,
+        "Create or update one lead",
+        "leads",
+        {200: LeadWritten, 201: LeadWritten},
+        body=LeadIn,
+        params=(PROJECT, IDEMPOTENCY_KEY),
+        errors=(401, 403, 409),
+        description="Upsert by `external_id`: fields sent replace the stored ones, fields left out are kept; "
+        "the same payload twice changes nothing (`unchanged`). Phones are normalised to E.164 with the "
+        "project's region. 201 when created, 200 otherwise.",
+    ),
+    Operation(
+        "POST",
+        BASE + "/bulk",
+        bulk_leads,
+        "Create or update up to 10,000 leads",
+        "leads",
+        {200: BulkOut},
+        body=BulkIn,
+        params=(PROJECT, IDEMPOTENCY_KEY),
+        errors=(401, 403, 409),
+        description="Each row is validated and stored on its own; `rows` gives, in the order sent, "
+        "`created`/`updated`/`unchanged` or the row's field errors. Valid rows are kept even when others "
+        "are rejected.",
+    ),
+    Operation(
+        "GET",
+        BASE + "/{external_id}",
+        get_lead,
+        "Read a lead",
+        "leads",
+        {200: LeadOut},
+        params=(PROJECT, EXTERNAL_ID),
+    ),
+    Operation(
+        "PATCH",
+        BASE + "/{external_id}",
+        patch_lead,
+        "Change some fields of a lead",
+        "leads",
+        {200: LeadOut},
+        body=LeadPatch,
+        params=(PROJECT, EXTERNAL_ID),
+    ),
+    Operation(
+        "DELETE",
+        BASE + "/{external_id}",
+        delete_lead,
+        "Cancel a lead (history is kept)",
+        "leads",
+        {200: LeadOut},
+        params=(PROJECT, EXTERNAL_ID),
+    ),
+    Operation(
+        "GET",
+        BASE + "/{external_id}/attempts",
+        lead_attempts,
+        "Calls placed to a lead",
+        "leads",
+        {200: AttemptList},
+        params=(PROJECT, EXTERNAL_ID),
+    ),
+    Operation(
+        "GET",
+        BASE + "/{external_id}/history",
+        lead_history,
+        "A lead's history",
+        "leads",
+        {200: History},
+        params=(PROJECT, EXTERNAL_ID),
+    ),
+]

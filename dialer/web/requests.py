@@ -1,0 +1,55 @@
+"""What every API handler does first: authenticate the token and read a bounded JSON body."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from dialer.leads.store import ProjectRef, project_by_slug
+from dialer.storage import reading
+from dialer.tokens import owner_of
+from dialer.web.keys import ENGINE
+from dialer.web.problems import ProblemError
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="dialer"'}
+
+
+async def authorize(request: web.Request) -> ProjectRef:
+    """The project in the path, when the request's bearer token belongs to it.
+
+    401 without a valid token; 403 when the token is another project's (whether or not the project
+    in the path exists, so tokens cannot be used to probe for other tenants).
+    """
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ProblemError(401, "send Authorization: Bearer <token>", headers=_CHALLENGE)
+    async with reading(request.app[ENGINE]) as conn:
+        owner = await owner_of(conn, token.strip())
+        if owner is None:
+            raise ProblemError(401, "unknown or revoked token", headers=_CHALLENGE)
+        if owner.project_slug != request.match_info.get("project"):
+            raise ProblemError(403, "this token is not valid for that project")
+        project = await project_by_slug(conn, owner.project_slug)
+    assert project is not None  # the token's project row exists (foreign key)
+    return project
+
+
+async def read_json(request: web.Request, limit: int) -> tuple[bytes, Any]:
+    """The body as sent and decoded; 415, 413 or 400 problems when it is not JSON, too large or broken."""
+    if request.content_type != "application/json":
+        raise ProblemError(415, f"send Content-Type: application/json, not {request.content_type!r}")
+    if request.content_length is not None and request.content_length > limit:
+        raise ProblemError(413, f"the body has {request.content_length} bytes; the limit is {limit}")
+    chunks, size = [], 0
+    while chunk := await request.content.read(min(limit + 1 - size, 1 << 20)):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise ProblemError(413, f"the body is larger than {limit} bytes")
+    raw = b"".join(chunks)
+    try:
+        return raw, json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProblemError(400, f"the body is not valid JSON: {exc}") from None
