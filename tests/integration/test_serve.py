@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from dialer.storage import head_revision
 from tests.integration.servers import free_port
 
 DIALER = [sys.executable, "-m", "dialer"]
@@ -87,7 +88,7 @@ def test_serve_refuses_unmigrated_database_then_serves_after_migrate(write_confi
 
     migrated = dialer(config, "migrate")
     assert migrated.returncode == 0, migrated.stderr
-    assert "empty -> 0001" in migrated.stdout
+    assert f"empty -> {head_revision()}" in migrated.stdout
 
     serve_until_ctrl_c(config, port)
 
