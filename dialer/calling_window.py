@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -135,6 +136,10 @@ PRESETS = {
     ),
     "us": _every_day("us", 8, 21),
 }
+
+
+PresetName = Literal["daily-9-21", "ru-230fz", "us"]
+assert set(get_args(PresetName)) == set(PRESETS)
 
 
 def preset(name: str) -> CallingWindow:

@@ -10,11 +10,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StringConstraints
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from dialer.calling_window import PRESETS
+from dialer.calling_window import PresetName
 from dialer.leads.store import NotFound, ProjectRef
 from dialer.storage.models import Campaign
 from dialer.storage.types import utcnow
@@ -61,22 +61,17 @@ class CampaignIn(BaseModel):
     trunk: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,31}$")] | None = None
     caller_id: Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{3,20}$")] | None = None
     script: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
-    calling_window: str | None = Field(default=None, description="preset; none: the project's")
-    ring_timeout: float = Field(default=25.0, ge=15.0, le=120.0, description="seconds; the law wants >= 15")
-    abandon_target: float = Field(default=0.03, gt=0.0, le=0.03, description="of live answered calls")
+    calling_window: PresetName | None = Field(default=None, description="preset; none: the project's")
+    ring_timeout: StrictFloat = Field(
+        default=25.0, ge=15.0, le=120.0, description="seconds; the law wants >= 15"
+    )
+    abandon_target: StrictFloat = Field(default=0.03, gt=0.0, le=0.03, description="of live answered calls")
     abandon_window: Literal["30d", "24h"] = "30d"
-    max_attempts: int = Field(default=5, ge=1, le=100)
-    retry_delays: dict[Outcome, Annotated[int, Field(ge=0, le=90 * 86400)]] = Field(
+    max_attempts: StrictInt = Field(default=5, ge=1, le=100)
+    retry_delays: dict[Outcome, Annotated[StrictInt, Field(ge=0, le=90 * 86400)]] = Field(
         default_factory=dict, description="seconds before the next attempt, per outcome"
     )
-    priority: int = Field(default=0, ge=-100, le=100)
-
-    @field_validator("calling_window")
-    @classmethod
-    def _preset(cls, value: str | None) -> str | None:
-        if value is not None and value not in PRESETS:
-            raise ValueError(f"unknown calling window; presets: {', '.join(PRESETS)}")
-        return value
+    priority: StrictInt = Field(default=0, ge=-100, le=100)
 
 
 class CampaignOut(CampaignIn):

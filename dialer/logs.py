@@ -11,6 +11,7 @@ import logging
 import sys
 
 import structlog
+from aiohttp.http_exceptions import HttpProcessingError
 
 from dialer.config import LoggingSettings
 
@@ -45,6 +46,7 @@ def configure_logging(settings: LoggingSettings) -> None:
         )
     )
     handler.addFilter(_drop_alembic_chatter)
+    handler.addFilter(_malformed_requests_in_one_line)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.level.upper())
@@ -56,3 +58,20 @@ _ALEMBIC_CHATTER = ("Context impl ", "Will assume ")
 def _drop_alembic_chatter(record: logging.LogRecord) -> bool:
     """Keep Alembic's "Running upgrade ..." lines, drop what it says on every connection."""
     return not (record.name.startswith("alembic") and str(record.msg).startswith(_ALEMBIC_CHATTER))
+
+
+def _malformed_requests_in_one_line(record: logging.LogRecord) -> bool:
+    """A client's malformed HTTP request (answered 400 by aiohttp) is the client's fault: one
+    warning line saying what was wrong, not a server traceback."""
+    if (
+        record.name == "aiohttp.server"
+        and record.exc_info
+        and isinstance(record.exc_info[1], HttpProcessingError)
+    ):
+        exc = record.exc_info[1]
+        record.msg = "malformed HTTP request refused with %s: %s"
+        record.args = (exc.code, exc.message.splitlines()[0] if exc.message else type(exc).__name__)
+        record.exc_info = None
+        record.exc_text = None
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+    return True

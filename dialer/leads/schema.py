@@ -18,6 +18,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictInt,
     StringConstraints,
     ValidationError,
     ValidationInfo,
@@ -34,9 +35,9 @@ MAX_DATA_BYTES = 16_384
 MAX_DATA_DEPTH = 8
 MAX_BULK = 10_000
 
-ExternalId = Annotated[
-    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$")
-]
+# "bulk" is taken by the bulk endpoint's path.
+EXTERNAL_ID_PATTERN = r"^(?!bulk$)[A-Za-z0-9][A-Za-z0-9._:@-]*$"
+ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=EXTERNAL_ID_PATTERN)]
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
 
 
@@ -64,7 +65,7 @@ def queue_rank(status: LeadStatus) -> int:
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, regex_engine="python-re")
 
 
 def _phone(value: str, info: ValidationInfo) -> str:
@@ -112,6 +113,21 @@ def _check_zone(value: str | None) -> str | None:
 class LeadIn(_In):
     """A lead as the lender sends it. ``external_id`` is the lender's id (the application number)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "external_id": "APP-1042",
+                    "phones": ["8 (912) 345-67-89", "+7 495 123-45-67"],
+                    "name": "Ivan Petrov",
+                    "data": {"application": "A-1042", "date": "2026-11-20", "amount": 50000},
+                    "priority": 10,
+                    "expires_at": "2026-12-31T21:00:00+03:00",
+                }
+            ]
+        }
+    )
+
     external_id: ExternalId = Field(description="the sender's id, unique within the project")
     phones: list[Phone] = Field(
         min_length=1, max_length=MAX_PHONES, description="1-5 numbers in any common notation"
@@ -121,7 +137,7 @@ class LeadIn(_In):
         default_factory=dict, description=f"anything the operator needs; at most {MAX_DATA_BYTES} bytes"
     )
     campaign: Slug | None = Field(default=None, description="campaign name; none: not dialled yet")
-    priority: int = Field(default=0, ge=-1000, le=1000)
+    priority: StrictInt = Field(default=0, ge=-1000, le=1000)
     time_zone: str | None = Field(default=None, max_length=64, description="IANA zone of the person")
     expires_at: AwareDatetime | None = Field(default=None, description="do not call after this instant")
 
@@ -133,11 +149,14 @@ class LeadIn(_In):
 class LeadPatch(_In):
     """A partial change; ``data`` is merged (a key set to null is removed)."""
 
-    phones: list[Phone] | None = Field(default=None, min_length=1, max_length=MAX_PHONES)
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
+    # Not nullable (null is refused), but may be left out: the default None means "not sent".
+    phones: list[Phone] = Field(default=None, min_length=1, max_length=MAX_PHONES)  # type: ignore[arg-type]
     name: Annotated[str, StringConstraints(max_length=200)] | None = None
-    data: dict[str, Any] | None = None
+    data: dict[str, Any] = None  # type: ignore[assignment]
     campaign: Slug | None = None
-    priority: int | None = Field(default=None, ge=-1000, le=1000)
+    priority: StrictInt = Field(default=None, ge=-1000, le=1000)  # type: ignore[assignment]
     time_zone: str | None = Field(default=None, max_length=64)
     expires_at: AwareDatetime | None = None
 
@@ -157,9 +176,6 @@ class LeadPatch(_In):
     def _something(self) -> LeadPatch:
         if not self.model_fields_set:
             raise ValueError("nothing to change; give at least one field")
-        for required in ("phones", "data", "priority"):
-            if required in self.model_fields_set and getattr(self, required) is None:
-                raise ValueError(f"{required} cannot be null")
         return self
 
 

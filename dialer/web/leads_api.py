@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dialer.leads import store
 from dialer.leads.schema import (
+    EXTERNAL_ID_PATTERN,
     BulkIn,
     BulkOut,
     LeadIn,
@@ -31,6 +32,7 @@ from dialer.web.requests import authorize, read_json
 ONE_LIMIT = 64 * 1024
 BULK_LIMIT = 32 * 1024 * 1024
 BASE = "/api/v1/projects/{project}/leads"
+ONE_LEAD = BASE + "/{external_id:(?!bulk$)[^/]+}"  # so that /leads/bulk is only the bulk endpoint
 
 PROJECT = Param(
     "project", "path", {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$", "maxLength": 64}, "project slug"
@@ -38,7 +40,7 @@ PROJECT = Param(
 EXTERNAL_ID = Param(
     "external_id",
     "path",
-    {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._:@-]*$", "maxLength": 128},
+    {"type": "string", "pattern": EXTERNAL_ID_PATTERN, "maxLength": 128},
     "the lead's id in the sender's system",
 )
 IDEMPOTENCY_KEY = Param(
@@ -48,6 +50,24 @@ IDEMPOTENCY_KEY = Param(
     "a retry with the same key returns the first answer instead of acting again (kept 24 h)",
     required=False,
 )
+
+
+def _follow_lead(pointer: str) -> dict[str, Any]:
+    """OpenAPI links from a response naming a lead to the operations on that lead."""
+    parameters = {"project": "$request.path.project", "external_id": pointer}
+    return {
+        name: {"operationId": operation, "parameters": parameters}
+        for name, operation in (
+            ("ReadLead", "get_lead"),
+            ("ChangeLead", "patch_lead"),
+            ("CancelLead", "delete_lead"),
+            ("LeadAttempts", "lead_attempts"),
+            ("LeadHistory", "lead_history"),
+        )
+    }
+
+
+WRITTEN_LINKS = _follow_lead("$response.body#/lead/external_id")
 
 
 class AttemptOut(BaseModel):
@@ -189,6 +209,7 @@ OPERATIONS = [
         body=LeadIn,
         params=(PROJECT, IDEMPOTENCY_KEY),
         errors=(401, 403, 409),
+        links={200: WRITTEN_LINKS, 201: WRITTEN_LINKS},
         description="Upsert by `external_id`: fields sent replace the stored ones, fields left out are kept; "
         "the same payload twice changes nothing (`unchanged`). Phones are normalised to E.164 with the "
         "project's region. 201 when created, 200 otherwise.",
@@ -215,6 +236,7 @@ OPERATIONS = [
         "leads",
         {200: LeadOut},
         params=(PROJECT, EXTERNAL_ID),
+        route=ONE_LEAD,
     ),
     Operation(
         "PATCH",
@@ -225,6 +247,7 @@ OPERATIONS = [
         {200: LeadOut},
         body=LeadPatch,
         params=(PROJECT, EXTERNAL_ID),
+        route=ONE_LEAD,
     ),
     Operation(
         "DELETE",
@@ -234,6 +257,7 @@ OPERATIONS = [
         "leads",
         {200: LeadOut},
         params=(PROJECT, EXTERNAL_ID),
+        route=ONE_LEAD,
     ),
     Operation(
         "GET",

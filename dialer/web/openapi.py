@@ -7,6 +7,8 @@ Error responses are RFC 9457 problem documents (:mod:`dialer.web.problems`).
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -17,7 +19,8 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from dialer import __version__
-from dialer.web.problems import PROBLEM_JSON, Problem
+from dialer.leads.schema import FieldError
+from dialer.web.problems import PROBLEM_JSON, Problem, ProblemError
 
 REF = "#/components/schemas/{model}"
 _ERROR_TEXT = {
@@ -59,6 +62,8 @@ class Operation:
     description: str = ""
     authenticated: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+    route: str | None = None  # aiohttp path with regexes, when it differs from the documented one
+    links: dict[int, dict[str, Any]] = field(default_factory=dict)  # OpenAPI links per response status
 
     @property
     def operation_id(self) -> str:
@@ -66,8 +71,41 @@ class Operation:
 
 
 def add_routes(app: web.Application, operations: Sequence[Operation]) -> None:
+    """Route every operation; path parameters are checked against their documented schema first."""
     for op in operations:
-        app.router.add_route(op.method, op.path, op.handler, name=op.operation_id)
+        app.router.add_route(op.method, op.route or op.path, _checking_path(op), name=op.operation_id)
+
+
+def _checking_path(op: Operation) -> Handler:
+    path_params = [p for p in op.params if p.where == "path"]
+    if not path_params:
+        return op.handler
+
+    @functools.wraps(op.handler)
+    async def handler(request: web.Request) -> web.StreamResponse:
+        errors = []
+        for param in path_params:
+            problem = _schema_problem(request.match_info.get(param.name, ""), param.schema)
+            if problem is not None:
+                errors.append(FieldError(field=f"path.{param.name}", problem=problem[0], expected=problem[1]))
+        if errors:
+            raise ProblemError(422, "a path parameter is malformed", errors=errors, kind="invalid-path")
+        return await op.handler(request)
+
+    return handler
+
+
+def _schema_problem(value: str, schema: dict[str, Any]) -> tuple[str, str] | None:
+    """What is wrong with a path segment under a (string) schema, and what is expected."""
+    if "enum" in schema and value not in schema["enum"]:
+        return f"{value!r} is not allowed", "one of: " + ", ".join(schema["enum"])
+    if len(value) < schema.get("minLength", 0):
+        return "too short", f"at least {schema['minLength']} characters"
+    if len(value) > schema.get("maxLength", len(value)):
+        return "too long", f"at most {schema['maxLength']} characters"
+    if "pattern" in schema and re.search(schema["pattern"], value) is None:
+        return "malformed", f"matching {schema['pattern']}"
+    return None
 
 
 def document(operations: Sequence[Operation], *, title: str, description: str) -> dict[str, Any]:
@@ -127,8 +165,12 @@ def _operation(op: Operation, keys: dict[Any, dict[str, Any]]) -> dict[str, Any]
         response: dict[str, Any] = {"description": "success"}
         if model is not None:
             response["content"] = {"application/json": {"schema": keys[(model, "serialization")]}}
+        if status in op.links:
+            response["links"] = op.links[status]
         out["responses"][str(status)] = response
     errors = set(op.errors) | ({400, 413, 415, 422} if op.body is not None else set())
+    if any(p.where == "path" for p in op.params):
+        errors.add(422)
     if not op.authenticated:
         errors -= {401, 403}
     problem = {PROBLEM_JSON: {"schema": keys[(Problem, "serialization")]}}

@@ -90,6 +90,8 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
         headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
         text = exc.text if exc.status == 413 else None
         return ProblemError(exc.status, detail.get(exc.status, text), headers=headers).response(request.path)
+    except ConnectionResetError:
+        raise  # the client went away; nobody to answer
     except Exception:
         log.exception("unexpected error answering an API request", path=request.path)
         return ProblemError(500, "the server failed; nothing was stored for this request").response(

@@ -52,7 +52,7 @@ async def test_campaign_is_created_paused_changed_and_driven(client: TestClient,
     ):
         response = await client.post(f"{CAMPAIGNS}/day/{action}", headers=tenants.auth())
         assert (await response.json())["status"] == status
-    await problem(await client.post(f"{CAMPAIGNS}/day/explode", headers=tenants.auth()), 404)
+    await problem(await client.post(f"{CAMPAIGNS}/day/explode", headers=tenants.auth()), 422)
     await problem(await client.post(f"{CAMPAIGNS}/nope/start", headers=tenants.auth()), 404)
     await problem(await client.get(f"{CAMPAIGNS}/nope", headers=tenants.auth()), 404)
     assert (await (await client.get(f"{CAMPAIGNS}/day", headers=tenants.auth())).json())[
