@@ -20,6 +20,7 @@ import typer
 from aiohttp import web
 
 from dialer.cli_common import CliState, state_of, with_database
+from dialer.cli_leads import leads_app
 from dialer.cli_projects import dnc_app, project_app, token_app
 from dialer.config import DEFAULT_CONFIG_PATH, Settings, TrunkSettings
 from dialer.errors import DialerError
@@ -47,6 +48,7 @@ app.add_typer(trunk_app, name="trunk")
 app.add_typer(project_app, name="project")
 app.add_typer(token_app, name="token")
 app.add_typer(dnc_app, name="dnc")
+app.add_typer(leads_app, name="leads")
 
 
 @app.callback()
