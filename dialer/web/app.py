@@ -6,8 +6,10 @@ starting (for example an unmigrated database) stops the server before it listens
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
+import aiohttp
 import structlog
 from aiohttp import web
 from sqlalchemy import text
@@ -20,6 +22,7 @@ from dialer.web import api
 from dialer.web.keys import ENGINE, METRICS, SETTINGS
 from dialer.web.metrics import HttpMetrics
 from dialer.web.problems import problems
+from dialer.webhooks import WebhookSender
 
 log = structlog.get_logger(__name__)
 
@@ -31,6 +34,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[METRICS] = metrics
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_webhooks)
     app.router.add_get("/healthz", healthz, name="healthz")
     app.router.add_get("/metrics", metrics_page, name="metrics")
     api.setup(app)
@@ -47,6 +51,18 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await engine.dispose()
+
+
+async def _webhooks(app: web.Application) -> AsyncIterator[None]:
+    """Deliver the webhook outbox in the background while the server runs."""
+    stop = asyncio.Event()
+    async with aiohttp.ClientSession() as session:
+        task = asyncio.create_task(WebhookSender(app[ENGINE], session).run(stop), name="webhooks")
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
 
 
 async def healthz(request: web.Request) -> web.Response:
