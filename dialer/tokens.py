@@ -27,11 +27,13 @@ def digest(token: str) -> str:
 
 @dataclass(frozen=True)
 class TokenOwner:
-    """Who a presented token belongs to."""
+    """Who a presented token belongs to: its project, with what requests need to know of it."""
 
     token_id: int
     project_id: int
     project_slug: str
+    region: str
+    webhook_url: str | None
 
 
 async def create_token(conn: AsyncConnection, project_id: int, name: str) -> str:
@@ -59,9 +61,9 @@ async def owner_of(conn: AsyncConnection, token: str) -> TokenOwner | None:
     tokens, projects = TOKENS.c, PROJECTS.c
     row = (
         await conn.execute(
-            select(tokens.id, tokens.project_id, projects.slug)
+            select(tokens.id, tokens.project_id, projects.slug, projects.region, projects.webhook_url)
             .join(PROJECTS, projects.id == tokens.project_id)
             .where(tokens.token_hash == digest(token), tokens.revoked_at.is_(None))
         )
     ).first()
-    return None if row is None else TokenOwner(row[0], row[1], row[2])
+    return None if row is None else TokenOwner(*row)

@@ -164,7 +164,8 @@ async def upsert_many(
     Rows are dicts as decoded from JSON (or CSV). The result lists every row in the order given.
     """
     now = now or utcnow()
-    campaigns = await campaign_ids(conn, project.id)
+    named = any(isinstance(raw, dict) and raw.get("campaign") is not None for raw in rows)
+    campaigns = await campaign_ids(conn, project.id) if named else {}
     results: list[RowResult] = []
     valid: list[tuple[int, LeadIn, int | None]] = []
     seen: dict[str, int] = {}
@@ -249,6 +250,8 @@ async def _write_chunk(
         events.append(_event(row["id"], "updated", {"fields": sorted(changes)}, now))
         out.append((index, UpsertResult.UPDATED))
     if new_rows:
+        # One executemany, then the new ids in one query: RETURNING over executemany goes row by row
+        # through aiosqlite's thread (measured 2.5x slower for 10,000 rows).
         await conn.execute(insert(LEAD), new_rows)
         created = await conn.execute(
             select(LEAD.c.id).where(
@@ -293,7 +296,9 @@ async def _row(conn: AsyncConnection, project: ProjectRef, external_id: str) -> 
 
 async def get(conn: AsyncConnection, project: ProjectRef, external_id: str) -> LeadOut:
     row = await _row(conn, project, external_id)
-    names = {cid: name for name, cid in (await campaign_ids(conn, project.id)).items()}
+    names: dict[int, str] = {}
+    if row["campaign_id"] is not None:
+        names = {cid: name for name, cid in (await campaign_ids(conn, project.id)).items()}
     return to_out(row, names)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from dialer.leads.store import ProjectRef, project_by_slug
+from dialer.leads.store import ProjectRef
 from dialer.storage import reading
 from dialer.tokens import owner_of
 from dialer.web.keys import ENGINE
@@ -27,13 +27,11 @@ async def authorize(request: web.Request) -> ProjectRef:
         raise ProblemError(401, "send Authorization: Bearer <token>", headers=_CHALLENGE)
     async with reading(request.app[ENGINE]) as conn:
         owner = await owner_of(conn, token.strip())
-        if owner is None:
-            raise ProblemError(401, "unknown or revoked token", headers=_CHALLENGE)
-        if owner.project_slug != request.match_info.get("project"):
-            raise ProblemError(403, "this token is not valid for that project")
-        project = await project_by_slug(conn, owner.project_slug)
-    assert project is not None  # the token's project row exists (foreign key)
-    return project
+    if owner is None:
+        raise ProblemError(401, "unknown or revoked token", headers=_CHALLENGE)
+    if owner.project_slug != request.match_info.get("project"):
+        raise ProblemError(403, "this token is not valid for that project")
+    return ProjectRef(owner.project_id, owner.project_slug, owner.region, owner.webhook_url)
 
 
 async def read_json(request: web.Request, limit: int) -> tuple[bytes, Any]:

@@ -151,7 +151,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("lead", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_lead_hopper", ["campaign_id", "status", "queue_rank", "priority", "created_at"], unique=False
+            "ix_lead_hopper",
+            ["campaign_id", "queue_rank", sa.text("priority DESC"), "created_at", "id"],
+            unique=False,
         )
 
     op.create_table(
