@@ -199,7 +199,7 @@ async def test_two_concurrent_workers_lease_disjoint_leads(engine: AsyncEngine) 
     async with reading(engine) as conn:
         owners = dict((await conn.execute(select(LEAD.c.id, LEAD.c.lease_owner))).all())
     for name, taken in zip("abcd", results, strict=True):
-        assert {owners[i] for i in taken} == {name}
+        assert {owners[i] for i in taken} <= {name}
 
 
 async def test_postgresql_skips_rows_another_transaction_has_locked(postgres_url: str) -> None:
