@@ -1,7 +1,7 @@
 """Leads benchmark: bulk ingestion, single-lead POST latency under concurrency, hopper latency.
 
     python bench/leads.py                      # SQLite file in a temp dir, the defaults below
-    python bench/leads.py --postgres URL       # the hopper part on PostgreSQL as well
+    python bench/leads.py --postgres auto      # the hopper part on PostgreSQL as well (or a URL)
 
 Runs a real ``dialer serve`` subprocess on 127.0.0.1 (so the HTTP figures include parsing, auth,
 validation, phone normalisation and the database) and drives it from this process:
@@ -38,7 +38,7 @@ from dialer import campaigns
 from dialer.config import DatabaseSettings
 from dialer.leads import hopper, store
 from dialer.storage import create_engine, upgrade, writing
-from tests.integration.servers import free_port
+from tests.integration.servers import free_port, postgres_cluster
 
 DIALER = [sys.executable, "-m", "dialer"]
 
@@ -185,7 +185,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=lambda v: [int(x) for x in v.split(",")], default=[1, 8, 32])
     parser.add_argument("--hopper-leads", type=int, default=1_000_000)
     parser.add_argument("--hopper-calls", type=int, default=200)
-    parser.add_argument("--postgres", help="PostgreSQL URL for a second hopper run")
+    parser.add_argument(
+        "--postgres", help="PostgreSQL URL for a second hopper run; 'auto' starts a throwaway local cluster"
+    )
     args = parser.parse_args()
     print("command:", shlex.join([sys.executable, *sys.argv]))
     with tempfile.TemporaryDirectory() as tmp:
@@ -208,7 +210,11 @@ def main() -> None:
             server.send_signal(signal.SIGINT)
             server.wait(30)
         asyncio.run(hopper_part(DatabaseSettings(path=Path(tmp) / "hopper.sqlite3"), args, "SQLite"))
-        if args.postgres:
+        if args.postgres == "auto":
+            with postgres_cluster() as cluster:
+                cluster.sql('CREATE DATABASE "bench"')
+                asyncio.run(hopper_part(DatabaseSettings(url=cluster.url("bench")), args, "PostgreSQL"))
+        elif args.postgres:
             asyncio.run(hopper_part(DatabaseSettings(url=args.postgres), args, "PostgreSQL"))
     print(f"cpu count {os.cpu_count()}")
 

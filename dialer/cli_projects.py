@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Annotated
 
 import phonenumbers
 import typer
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialer.calling_window import PRESETS, zone
@@ -49,19 +50,9 @@ def project_create(
     webhook_secret: Annotated[str | None, typer.Option(help="HMAC-SHA256 key for the webhook.")] = None,
 ) -> None:
     """Create a project."""
-    problems = []
+    problems = _invalid(region=region, time_zone=time_zone, window=window, webhook_url=webhook_url)
     if not SLUG.match(slug):
-        problems.append(f"slug {slug!r}: use 1-64 of a-z, 0-9, '-', '_', starting with a letter or digit")
-    if region.upper() not in phonenumbers.SUPPORTED_REGIONS:
-        problems.append(f"region {region!r}: not an ISO 3166 country code phonenumbers knows (e.g. RU, US)")
-    if window not in PRESETS:
-        problems.append(f"window {window!r}: presets are {', '.join(PRESETS)}")
-    try:
-        zone(time_zone)
-    except DialerError as exc:
-        problems.append(f"time zone: {exc}")
-    if webhook_url and not webhook_url.startswith(("http://", "https://")):
-        problems.append("webhook url: must start with http:// or https://")
+        problems.insert(0, f"slug {slug!r}: use 1-64 of a-z, 0-9, '-', '_', starting with a letter or digit")
     if problems:
         raise DialerError("cannot create the project:\n  " + "\n  ".join(problems))
 
@@ -88,6 +79,103 @@ def project_create(
 
     run_on_database(ctx, work)
     typer.echo(f"project {slug} created (region {region.upper()}, zone {time_zone}, window {window})")
+
+
+@project_app.command("update")
+def project_update(
+    ctx: typer.Context,
+    slug: Annotated[str, typer.Argument(help="Project slug.")],
+    *,
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    region: Annotated[str | None, typer.Option(help="ISO country for numbers written without +.")] = None,
+    time_zone: Annotated[str | None, typer.Option(help="IANA zone for unknown-zone numbers.")] = None,
+    window: Annotated[str | None, typer.Option(help=f"Calling window: {', '.join(PRESETS)}.")] = None,
+    holidays: Annotated[
+        str | None,
+        typer.Option(help="Local holiday dates, comma-separated ISO (replaces the list; '' clears)."),
+    ] = None,
+    caps: Annotated[
+        str | None, typer.Option(help="Contacts per person: 'day=1,week=2,month=8' ('' clears).")
+    ] = None,
+    webhook_url: Annotated[
+        str | None, typer.Option(help="Where lead status changes are POSTed ('' clears).")
+    ] = None,
+    webhook_secret: Annotated[str | None, typer.Option(help="HMAC-SHA256 key for the webhook.")] = None,
+) -> None:
+    """Change a project's settings; options left out keep their values."""
+    problems = _invalid(region=region, time_zone=time_zone, window=window, webhook_url=webhook_url)
+    given = {
+        "name": name,
+        "region": region.upper() if region is not None else None,
+        "time_zone": time_zone,
+        "calling_window": window,
+        "webhook_url": webhook_url,
+        "webhook_secret": webhook_secret,
+    }
+    values: dict[str, object] = {k: v for k, v in given.items() if v is not None}
+    for key in ("webhook_url", "webhook_secret"):
+        if values.get(key) == "":
+            values[key] = None  # '' clears
+    if name is not None and not name.strip():
+        problems.append("name: must not be empty")
+    if holidays is not None:
+        values["holidays"] = _dates(holidays, problems)
+    if caps is not None:
+        values.update(_caps(caps, problems))
+    if problems:
+        raise DialerError("nothing was changed:\n  " + "\n  ".join(problems))
+    if not values:
+        raise DialerError("nothing to change; give at least one option (see --help)")
+
+    async def work(engine: AsyncEngine) -> None:
+        async with writing(engine) as conn:
+            result = await conn.execute(update(TABLE).where(TABLE.c.slug == slug).values(**values))
+            if not result.rowcount:
+                raise DialerError(f"no project {slug!r}")
+
+    run_on_database(ctx, work)
+    typer.echo(f"project {slug} updated: {', '.join(sorted(values))}")
+
+
+def _invalid(
+    *, region: str | None, time_zone: str | None, window: str | None, webhook_url: str | None
+) -> list[str]:
+    """One line per setting that cannot be used (None: not given)."""
+    problems = []
+    if region is not None and region.upper() not in phonenumbers.SUPPORTED_REGIONS:
+        problems.append(f"region {region!r}: not an ISO 3166 country code phonenumbers knows (e.g. RU, US)")
+    if window is not None and window not in PRESETS:
+        problems.append(f"window {window!r}: presets are {', '.join(PRESETS)}")
+    if time_zone is not None:
+        try:
+            zone(time_zone)
+        except DialerError as exc:
+            problems.append(f"time zone: {exc}")
+    if webhook_url and not webhook_url.startswith(("http://", "https://")):
+        problems.append("webhook url: must start with http:// or https://")
+    return problems
+
+
+def _dates(text: str, problems: list[str]) -> list[str]:
+    out = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        try:
+            out.append(date.fromisoformat(part).isoformat())
+        except ValueError:
+            problems.append(f"holiday {part!r}: not a date like 2027-01-07")
+    return sorted(set(out))
+
+
+def _caps(text: str, problems: list[str]) -> dict[str, int | None]:
+    out: dict[str, int | None] = {"caps_per_day": None, "caps_per_week": None, "caps_per_month": None}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        period, _, limit = part.partition("=")
+        key = f"caps_per_{period.strip()}"
+        if key not in out or not limit.strip().isdigit() or int(limit) < 1:
+            problems.append(f"cap {part!r}: expected day=N, week=N or month=N with N >= 1")
+            continue
+        out[key] = int(limit)
+    return out
 
 
 @project_app.command("list")

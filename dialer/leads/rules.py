@@ -20,7 +20,7 @@ No clock is read here: ``now`` is an argument.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -102,6 +102,19 @@ def judge(
     if not any_free:
         return Verdict("the number is in another call", wait_until=now + BUSY_RETRY)
     return Verdict(f"outside the {policy.window.name} window", wait_until=min(openings))
+
+
+def after_attempt(
+    outcome: str, attempts: int, policy: Policy, delays: Mapping[str, int], now: datetime
+) -> tuple[LeadStatus, datetime | None]:
+    """Where a lead goes after an attempt that ended with ``outcome`` (a key of the retry rules).
+
+    ``attempts`` counts the attempt just made. Out of attempts: ``failed``; otherwise ``retry`` after
+    the campaign's delay for that outcome (``delays``, seconds; the caller supplies the defaults).
+    """
+    if attempts >= policy.max_attempts:
+        return LeadStatus.FAILED, None
+    return LeadStatus.RETRY, now + timedelta(seconds=delays[outcome])
 
 
 def _final(lead: Candidate, policy: Policy, now: datetime, dnc: Collection[str]) -> Verdict | None:

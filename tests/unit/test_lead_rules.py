@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dialer.calling_window import preset
-from dialer.leads.rules import Candidate, Policy, cap_ends, judge
+from dialer.campaigns import DEFAULT_RETRY_DELAYS
+from dialer.leads.rules import Candidate, Policy, after_attempt, cap_ends, judge
 from dialer.leads.schema import LeadStatus
 
 MOSCOW_LANDLINE = "+74951234567"  # Europe/Moscow, UTC+3
@@ -121,3 +122,11 @@ def test_cap_end_is_the_first_instant_every_cap_allows(
         assert not allowed(now)
         assert allowed(end)
         assert not allowed(end - timedelta(seconds=1))
+
+
+def test_after_an_attempt_the_outcome_decides_the_delay_until_attempts_run_out() -> None:
+    delays = {k.value: v for k, v in DEFAULT_RETRY_DELAYS.items()} | {"busy": 120}
+    now = MONDAY_NOON_MOSCOW
+    assert after_attempt("busy", 1, POLICY, delays, now) == (LeadStatus.RETRY, now + timedelta(seconds=120))
+    assert after_attempt("abandoned", 2, POLICY, delays, now) == (LeadStatus.RETRY, now + timedelta(hours=72))
+    assert after_attempt("no_answer", 3, POLICY, delays, now) == (LeadStatus.FAILED, None)
