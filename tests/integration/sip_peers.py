@@ -7,7 +7,7 @@ import errno
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,7 +73,13 @@ def _serving(
 
 @contextlib.contextmanager
 def sipp_uas(
-    scenario: str, workdir: Path, calls: int = 1, timeout: int = 60, port: int | None = None
+    scenario: str,
+    workdir: Path,
+    calls: int = 1,
+    timeout: int = 60,
+    port: int | None = None,
+    *,
+    extra: Sequence[str] = (),
 ) -> Iterator[Sipp]:
     """Run SIPp with ``scenario`` (a file in tests/integration/sipp) as a UAS for ``calls`` calls;
     it writes what each call did to ``*_logs.log`` (see :meth:`Sipp.outcomes`)."""
@@ -81,7 +87,7 @@ def sipp_uas(
     port = port or free_port(socket.SOCK_DGRAM)
     command = [
         binary, "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1", "-p", str(port),
-        "-m", str(calls), "-nostdin", "-timeout", f"{timeout}s", "-trace_err", "-trace_logs",
+        "-m", str(calls), "-nostdin", "-timeout", f"{timeout}s", "-trace_err", "-trace_logs", *extra,
     ]  # fmt: skip
     log = workdir / "sipp.out"
     with log.open("wb") as output:

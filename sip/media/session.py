@@ -1,0 +1,23 @@
+"""Tying a media leg to a call's SDP: our offer names the leg's port, the answer sets its codec,
+telephone-event payload type and remote address."""
+
+from __future__ import annotations
+
+from sip.media.clock import MediaClock
+from sip.media.leg import Codec, RtpLeg
+from sip.sdp import MediaParameters, SessionDescription, make_offer, negotiate
+
+
+async def offer_leg(clock: MediaClock, address: str, *, session_id: int) -> tuple[RtpLeg, bytes]:
+    """A new leg listening on ``address`` and the SDP offer that names it."""
+    leg = await RtpLeg.open(clock, host=address)
+    return leg, bytes(make_offer(address, leg.local_port, session_id=session_id))
+
+
+def apply_answer(leg: RtpLeg, sdp: bytes) -> MediaParameters:
+    """Configure ``leg`` from the far end's SDP answer; :class:`~sip.sdp.SdpError` when unusable."""
+    params = negotiate(SessionDescription.parse(sdp))
+    leg.codec = Codec(params.payload_type, params.codec)
+    leg.event_pt = params.telephone_event
+    leg.connect(params.address, params.port)
+    return params
