@@ -348,11 +348,18 @@ class UserAgent:
         headers: Mapping[str, str] | None = None,
         ring_timeout: float | None = None,
         listener: Callable[[CallEvent], None] | None = None,
+        uri: str | None = None,
+        address: Address | None = None,
     ) -> Call:
-        """Place a call to ``number`` (a user part: ``+79123456789``) through the trunk."""
+        """Place a call to ``number`` (a user part: ``+79123456789``) through the trunk.
+
+        ``uri`` and ``address`` call someone else instead: a registered phone at its Contact URI,
+        sent to the address it registered from (``number`` is then only used in logs).
+        """
         call_id = f"{uuid.uuid4()}"
+        target = uri or f"sip:{number}@{self.domain}"
         invite = self._new_request(
-            "INVITE", f"sip:{number}@{self.domain}", from_user=caller_id, to=f"<sip:{number}@{self.domain}>",
+            "INVITE", target, from_user=caller_id, to=f"<{target}>",
             call_id=call_id, cseq=1, from_tag=new_tag(),
         )  # fmt: skip
         for name, value in (headers or {}).items():
@@ -360,7 +367,7 @@ class UserAgent:
         if sdp:
             invite.headers.add("Content-Type", "application/sdp")
             invite.body = sdp
-        call = Call(self, invite, self.trunk, call_id, listener=listener)
+        call = Call(self, invite, address or self.trunk, call_id, listener=listener)
         self.calls[call_id] = call
         if ring_timeout is not None:
             call._ring_timer = asyncio.get_running_loop().call_later(ring_timeout, self._ring_timeout, call)

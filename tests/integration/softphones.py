@@ -1,0 +1,77 @@
+"""baresip as an operator's softphone: registers to our registrar, answers automatically, sends a
+known WAV file as its microphone and writes what it hears to a WAV (its sndfile module)."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tests.integration.servers import free_port, require_program
+from tests.integration.sip_peers import _serving
+
+MODULES = Path("/usr/lib/baresip/modules")
+
+
+@dataclass
+class Softphone:
+    user: str
+    port: int
+    workdir: Path
+
+    def heard(self) -> np.ndarray:
+        """What the phone decoded from the network during its calls, 8 kHz mono."""
+        import wave
+
+        dumps = sorted((self.workdir / "snd").glob("*-dec.wav"))
+        if not dumps:
+            return np.zeros(0, dtype=np.int16)
+        with wave.open(str(dumps[-1])) as wav:
+            return np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+
+    def log(self) -> str:
+        return (self.workdir / "baresip.log").read_text(errors="replace")
+
+
+@contextlib.contextmanager
+def baresip(
+    workdir: Path, *, registrar: tuple[str, int], user: str, password: str, microphone: Path
+) -> Iterator[Softphone]:
+    """Run baresip registered as ``user`` at ``registrar``; it answers every call at once."""
+    binary = require_program("baresip", "baresip-core")
+    port = free_port(socket.SOCK_DGRAM)
+    (workdir / "snd").mkdir(parents=True, exist_ok=True)
+    (workdir / "config").write_text(
+        "\n".join(
+            [
+                "poll_method epoll",
+                f"sip_listen 127.0.0.1:{port}",
+                f"audio_source aufile,{microphone}",
+                f"audio_alert aufile,{microphone}",
+                "audio_player aubridge,nil",  # a player that plays nowhere; sndfile keeps the audio
+                f"module_path {MODULES}",
+                "module g711.so",
+                "module aufile.so",
+                "module aubridge.so",
+                "module sndfile.so",
+                "module_app account.so",
+                f"snd_path {workdir / 'snd'}",
+                "",
+            ]
+        )
+    )
+    host, registrar_port = registrar
+    (workdir / "accounts").write_text(
+        f"<sip:{user}@{host}:{registrar_port};transport=udp>;auth_pass={password};answermode=auto;regint=60\n"
+    )
+    log = workdir / "baresip.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen([binary, "-f", str(workdir)], cwd=workdir, stdin=subprocess.DEVNULL,
+                                   stdout=output, stderr=subprocess.STDOUT)  # fmt: skip
+    with _serving(process, port, "baresip", lambda: log.read_text(errors="replace")):
+        yield Softphone(user, port, workdir)

@@ -1,0 +1,147 @@
+"""The registrar driven by hand: challenge, digest check, bindings, expiry, stale nonces, refusals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sip.digest import authorization, parse_challenge
+from sip.message import Request, Response, parse_message
+from sip.registrar import Registrar
+from sip.stack import Address
+
+PHONE: Address = ("192.0.2.10", 5062)
+
+
+@dataclass
+class FakeStack:
+    """What the registrar uses of a SipStack: a handler slot and respond()."""
+
+    sent: list[Response] = field(default_factory=list)
+    passed: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.request_handler = lambda request, address: self.passed.append(request.method)
+
+    def respond(self, request: Request, response: Response) -> None:
+        self.sent.append(response)
+
+
+class Clock:
+    now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def register(
+    *, cseq: int = 1, auth: str | None = None, expires: int = 600, contact: str | None = None
+) -> Request:
+    lines = [
+        "REGISTER sip:dialer.local SIP/2.0",
+        "Via: SIP/2.0/UDP 192.0.2.10:5062;branch=z9hG4bK-1",
+        "Max-Forwards: 70",
+        "From: <sip:100@dialer.local>;tag=a1",
+        "To: <sip:100@dialer.local>",
+        "Call-ID: reg-1",
+        f"CSeq: {cseq} REGISTER",
+        f"Contact: {contact or '<sip:100-abc@192.0.2.10:5062>'}",
+        f"Expires: {expires}",
+        "User-Agent: softphone/1.0",
+    ]
+    if auth:
+        lines.append(f"Authorization: {auth}")
+    message = parse_message(("\r\n".join([*lines, "Content-Length: 0", "", ""])).encode())
+    assert isinstance(message, Request)
+    return message
+
+
+def setup(password: str = "s3cret") -> tuple[Registrar, FakeStack, Clock, list]:
+    stack, clock, changes = FakeStack(), Clock(), []
+    registrar = Registrar(
+        stack,
+        realm="dialer",
+        password_of={"100": password}.get,
+        clock=clock,  # type: ignore[arg-type]
+        on_change=lambda user, binding: changes.append((user, binding)),
+    )
+    registrar.install()
+    return registrar, stack, clock, changes
+
+
+def answer(stack: FakeStack, password: str, **kwargs) -> Request:
+    """A REGISTER answering the newest challenge the registrar sent."""
+    last = next(r for r in reversed(stack.sent) if r.status == 401)
+    challenge = parse_challenge(last.headers.get("WWW-Authenticate") or "")
+    auth = authorization(
+        challenge,
+        username="100",
+        password=password,
+        method="REGISTER",
+        uri="sip:dialer.local",
+        cnonce="c0ffee",
+    )
+    return register(cseq=2, auth=auth, **kwargs)
+
+
+def test_challenge_then_binding_with_the_source_address() -> None:
+    registrar, stack, _, changes = setup()
+    registrar.handle(register(), PHONE)
+    assert stack.sent[-1].status == 401
+    assert 'realm="dialer"' in (stack.sent[-1].headers.get("WWW-Authenticate") or "")
+    registrar.handle(answer(stack, "s3cret"), PHONE)
+    ok = stack.sent[-1]
+    assert ok.status == 200 and "expires=600" in (ok.headers.get("Contact") or "")
+    binding = registrar.binding("100")
+    assert binding is not None
+    assert (binding.contact, binding.address, binding.user_agent) == (
+        "sip:100-abc@192.0.2.10:5062",
+        PHONE,
+        "softphone/1.0",
+    )
+    assert changes == [("100", binding)]
+
+
+def test_wrong_password_and_unknown_user_are_forbidden() -> None:
+    registrar, stack, _, changes = setup()
+    registrar.handle(register(), PHONE)
+    registrar.handle(answer(stack, "guess"), PHONE)
+    assert stack.sent[-1].status == 403
+    assert registrar.binding("100") is None and changes == []
+
+
+def test_binding_expires_and_unregister_removes_it() -> None:
+    registrar, stack, clock, changes = setup()
+    registrar.handle(register(), PHONE)
+    registrar.handle(answer(stack, "s3cret", expires=120), PHONE)
+    clock.now += 119
+    assert registrar.binding("100") is not None
+    clock.now += 2
+    assert registrar.binding("100") is None
+    assert changes[-1] == ("100", None)
+    registrar.handle(register(), PHONE)
+    registrar.handle(answer(stack, "s3cret"), PHONE)
+    registrar.handle(answer(stack, "s3cret", expires=0), PHONE)
+    assert registrar.binding("100") is None and stack.sent[-1].status == 200
+
+
+def test_too_brief_interval_and_stale_nonce() -> None:
+    registrar, stack, clock, _ = setup()
+    registrar.handle(register(), PHONE)
+    registrar.handle(answer(stack, "s3cret", expires=10), PHONE)
+    assert stack.sent[-1].status == 423 and stack.sent[-1].headers.get("Min-Expires") == "60"
+    registrar.handle(register(), PHONE)
+    late = answer(stack, "s3cret")
+    clock.now += 400
+    registrar.handle(late, PHONE)
+    assert stack.sent[-1].status == 401
+    assert "stale=true" in (stack.sent[-1].headers.get("WWW-Authenticate") or "")
+
+
+def test_other_requests_pass_through_and_garbage_gets_400() -> None:
+    registrar, stack, _, _ = setup()
+    invite = register()
+    invite.method = "INVITE"  # type: ignore[misc]
+    registrar.handle(invite, PHONE)
+    assert stack.passed == ["INVITE"]
+    registrar.handle(register(auth="Digest nonsense"), PHONE)
+    assert stack.sent[-1].status in (400, 403)
