@@ -28,6 +28,8 @@ class MediaClock:
         self.ptime = ptime
         self.ticks = 0
         self.skipped = 0
+        self.started_at: list[float] = []  # loop time each tick began (benchmarks read the gaps)
+        self.keep_history = False
         self._members: dict[int, Ticked] = {}
         self._handle: asyncio.TimerHandle | None = None
         self._next = 0.0
@@ -50,6 +52,8 @@ class MediaClock:
 
     def _tick(self) -> None:
         loop = asyncio.get_running_loop()
+        if self.keep_history:
+            self.started_at.append(loop.time())
         members = list(self._members.values())
         for phase in ("pull", "push"):
             for member in members:

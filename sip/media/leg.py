@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
@@ -106,6 +107,8 @@ class RtpLeg(asyncio.DatagramProtocol):
         self._pending_events: list[tuple[bytes, bool]] = []
         self._event_ts = 0
         self.closed = asyncio.get_running_loop().create_future()
+        self.last_received: float | None = None
+        """When the last RTP packet arrived (time.monotonic); a nailed-up leg that falls silent is dead."""
 
     @classmethod
     async def open(
@@ -176,6 +179,7 @@ class RtpLeg(asyncio.DatagramProtocol):
             self.stats.malformed += 1
             return
         self.stats.received += 1
+        self.last_received = time.monotonic()
         if addr != self.remote:
             self.remote = addr  # symmetric RTP: answer where the media comes from
         if packet.payload_type == self.codec.payload_type:
