@@ -14,11 +14,12 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from aiohttp import web
 
+from dialer import manual_call
 from dialer.cli_common import CliState, state_of, with_database
 from dialer.cli_leads import leads_app
 from dialer.cli_projects import dnc_app, project_app, token_app
@@ -29,6 +30,7 @@ from dialer.storage import create_engine, current_revision, downgrade, upgrade
 from dialer.telephony import open_trunk
 from dialer.web import create_app
 from sip.errors import SipError
+from sip.media.recorder import purge
 from sip.routing import NoRoute, choose_trunks
 from sip.useragent import CallEvent, CallState
 
@@ -49,6 +51,21 @@ app.add_typer(project_app, name="project")
 app.add_typer(token_app, name="token")
 app.add_typer(dnc_app, name="dnc")
 app.add_typer(leads_app, name="leads")
+recordings_app = typer.Typer(help="Call recordings.", no_args_is_help=True)
+app.add_typer(recordings_app, name="recordings")
+
+
+@recordings_app.command("purge")
+def recordings_purge(ctx: typer.Context) -> None:
+    """Delete recordings older than recordings.retention_days."""
+    settings = state_of(ctx).settings.recordings
+    if not settings.directory.exists():
+        typer.echo(f"{settings.directory}: no recordings yet")
+        return
+    removed = purge(settings.directory, keep_days=settings.retention_days)
+    typer.echo(
+        f"{settings.directory}: deleted {removed} recording(s) older than {settings.retention_days:g} days"
+    )
 
 
 @app.callback()
@@ -159,8 +176,19 @@ def call(
     ring_timeout: Annotated[float, typer.Option(min=1, help="Seconds to ring before giving up.")] = 25.0,
     hold: Annotated[float, typer.Option(min=0, help="Seconds to stay connected once answered.")] = 5.0,
     caller_id: Annotated[str | None, typer.Option(help="Caller id (default: the trunk's).")] = None,
+    bridge: Annotated[
+        str | None,
+        typer.Option(help="Operator phone SIP URI: called first, then bridged to the client."),
+    ] = None,
+    record: Annotated[Path | None, typer.Option(help="Stereo WAV of the call (needs --bridge).")] = None,
+    play: Annotated[Path | None, typer.Option(help="WAV file played to the client when it answers.")] = None,
 ) -> None:
-    """Place one call and print its events; exit 0 when answered, 1 otherwise."""
+    """Place one call and print its events; exit 0 when answered, 1 otherwise.
+
+    With --bridge the operator's phone is called first, then the client; when the client answers,
+    --play's message plays to them, then both are bridged (and recorded with --record) until one
+    hangs up or --hold seconds pass.
+    """
     settings = state_of(ctx).settings
     if trunk is not None and trunk not in settings.trunks:
         raise DialerError(f"no trunk named {trunk!r}; configured: {', '.join(settings.trunks) or '(none)'}")
@@ -170,22 +198,37 @@ def call(
             trunk = choose_trunks(sip_trunks, number)[0].trunk
         except NoRoute as exc:
             raise DialerError(str(exc)) from None
+    media = {"bridge": bridge, "record": record, "play": play}
     answered = asyncio.run(
         _call(
-            number, trunk, settings.trunks[trunk], ring_timeout=ring_timeout, hold=hold, caller_id=caller_id
+            number, trunk, settings.trunks[trunk], ring_timeout=ring_timeout, hold=hold, caller_id=caller_id,
+            media=media if any(v is not None for v in media.values()) else None,
         )
-    )
+    )  # fmt: skip
     if not answered:
         raise typer.Exit(1)
 
 
 async def _call(
-    number: str, name: str, trunk: TrunkSettings, *, ring_timeout: float, hold: float, caller_id: str | None
+    number: str,
+    name: str,
+    trunk: TrunkSettings,
+    *,
+    ring_timeout: float,
+    hold: float,
+    caller_id: str | None,
+    media: dict[str, Any] | None = None,
 ) -> bool:
+    started = time.monotonic()
+
     def show(event: CallEvent) -> None:
         status = f" {event.status}" if event.status else ""
         detail = f" ({event.detail})" if event.detail else ""
         typer.echo(f"{event.at - started:7.3f}s  {event.kind}{status}{detail}")
+
+    def show_leg(label: str, event: CallEvent) -> None:
+        typer.echo(f"{label:<9}", nl=False)
+        show(event)
 
     try:
         async with open_trunk(name, trunk) as agent:
@@ -194,6 +237,13 @@ async def _call(
                 typer.echo(f"registered on {name}, expires {registration.expires} s")
             started = time.monotonic()
             user = (caller_id or trunk.caller_id or trunk.username or "dialer").lstrip("+")
+            if media is not None:
+                answered = await manual_call.place(
+                    agent, number, caller_id=user, ring_timeout=ring_timeout, hold=hold, show=show_leg,
+                    bridge_uri=media["bridge"], record=media["record"], play=media["play"],
+                )  # fmt: skip
+                typer.echo("client answered" if answered else "client did not answer")
+                return answered
             placed = await agent.originate(number, caller_id=user, ring_timeout=ring_timeout, listener=show)
             typer.echo(f"{0.0:7.3f}s  INVITE {number} via {name}, Call-ID {placed.call_id}")
             outcome = await placed.wait()

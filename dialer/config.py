@@ -116,6 +116,13 @@ class LoggingSettings(Section):
     format: Literal["console", "json"] = "console"
 
 
+class RecordingSettings(Section):
+    """Call recordings: one stereo WAV per call (left the client, right the operator)."""
+
+    directory: Path = Path("var/recordings")
+    retention_days: float = Field(default=90, gt=0, le=36500, description="older recordings are deleted")
+
+
 class Tariff(Section):
     """Price of calls to numbers starting with ``prefix`` (longest prefix wins).
 
@@ -185,6 +192,7 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    recordings: RecordingSettings = Field(default_factory=RecordingSettings)
     trunks: dict[TrunkName, TrunkSettings] = Field(default_factory=dict)
 
     @classmethod
@@ -235,6 +243,12 @@ def load_settings(path: Path | str = DEFAULT_CONFIG_PATH) -> Settings:
         db_path = (path.parent / db_path).resolve()
         settings = settings.model_copy(
             update={"database": settings.database.model_copy(update={"path": db_path})}
+        )
+    recordings = settings.recordings.directory
+    if not recordings.is_absolute():
+        recordings = (path.parent / recordings).resolve()
+        settings = settings.model_copy(
+            update={"recordings": settings.recordings.model_copy(update={"directory": recordings})}
         )
     return settings
 

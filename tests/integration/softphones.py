@@ -40,9 +40,10 @@ class Softphone:
 
 @contextlib.contextmanager
 def baresip(
-    workdir: Path, *, registrar: tuple[str, int], user: str, password: str, microphone: Path
+    workdir: Path, *, registrar: tuple[str, int] | None, user: str, password: str, microphone: Path
 ) -> Iterator[Softphone]:
-    """Run baresip registered as ``user`` at ``registrar``; it answers every call at once."""
+    """Run baresip registered as ``user`` at ``registrar`` (None: not registered, called directly at
+    ``sip:USER@127.0.0.1:PORT``); it answers every call at once."""
     binary = require_program("baresip", "baresip-core")
     port = free_port(socket.SOCK_DGRAM)
     (workdir / "snd").mkdir(parents=True, exist_ok=True)
@@ -65,10 +66,13 @@ def baresip(
             ]
         )
     )
-    host, registrar_port = registrar
-    (workdir / "accounts").write_text(
-        f"<sip:{user}@{host}:{registrar_port};transport=udp>;auth_pass={password};answermode=auto;regint=60\n"
-    )
+    if registrar is None:
+        account = f"<sip:{user}@127.0.0.1;transport=udp>;answermode=auto;regint=0"
+    else:
+        host, registrar_port = registrar
+        aor = f"<sip:{user}@{host}:{registrar_port};transport=udp>"
+        account = f"{aor};auth_pass={password};answermode=auto;regint=60"
+    (workdir / "accounts").write_text(account + "\n")
     log = workdir / "baresip.log"
     with log.open("wb") as output:
         process = subprocess.Popen([binary, "-f", str(workdir)], cwd=workdir, stdin=subprocess.DEVNULL,

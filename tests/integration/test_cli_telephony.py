@@ -62,3 +62,41 @@ def test_trunk_check_reports_each_trunk_and_fails_on_a_wrong_password(tmp_path: 
     assert bad.startswith("bad") and "FAILED: 401 Unauthorized" in bad and "wrong username or password" in bad
     assert "nope" not in result.stdout  # the password is never printed
     assert simulated.startswith("simulated") and simulated.endswith("skipped")
+
+
+def test_call_bridged_to_an_operator_phone_plays_and_records(tmp_path: Path, write_config) -> None:
+    """`dialer call NUMBER --bridge URI --play --record`: baresip as the operator, SIPp as the client."""
+    import wave
+
+    import numpy as np
+
+    from tests.integration.softphones import baresip
+    from tests.integration.test_media_loopback import dominant, tone
+    from tests.integration.test_media_sipp import write_ulaw_wav
+    from tests.integration.test_operator_phone import OPERATOR_VOICE, microphone
+
+    write_ulaw_wav(tmp_path / "tone.wav", tone(1250, 6.0))  # what SIPp, the client, says
+    greeting = tmp_path / "greeting.wav"
+    with wave.open(str(greeting), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(8000)
+        wav.writeframes(tone(500, 0.6).astype("<i2").tobytes())
+    phone_dir = tmp_path / "phone"
+    mic = microphone(tmp_path / "mic.wav")
+    with baresip(phone_dir, registrar=None, user="100", password="", microphone=mic) as phone, \
+            sipp_uas("answer_stream_audio.xml", tmp_path) as sipp:  # fmt: skip
+        config = write_config(f'[trunks.far]\nhost = "127.0.0.1"\nport = {sipp.port}\nregister = false\n')
+        record = tmp_path / "call.wav"
+        result = dialer(config, "call", "+79123456789", "--bridge", f"sip:100@127.0.0.1:{phone.port}",
+                        "--play", str(greeting), "--record", str(record), "--hold", "2")  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert sipp.wait() == 0, sipp.errors()
+    out = result.stdout
+    assert out.index("operator") < out.index("client") and "client answered" in out
+    with wave.open(str(record)) as wav:
+        stereo = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").reshape(-1, 2)
+    tail = stereo[-8000:]
+    assert abs(dominant(tail[:, 0]) - 1250) < 15  # left: the client
+    assert abs(dominant(tail[:, 1]) - OPERATOR_VOICE) < 15  # right: the operator
+    assert len(stereo) >= 2.3 * 8000  # the greeting (0.6 s) and the bridged 2 s

@@ -144,3 +144,19 @@ async def test_nailed_up_operator_leg_is_bridged_to_20_clients_without_gaps_or_l
     assert gaps.max() < 0.100, f"largest gap {gaps.max() * 1000:.0f} ms"
     assert operator_phone.jitter.stats.lost == 0
     assert after == before, "sockets leaked"
+
+
+async def test_dtmf_digits_cross_as_rfc4733_events() -> None:
+    clock = MediaClock()
+    ours, phone = await pair(clock)
+    pressed: list[str] = []
+    phone.on_dtmf = pressed.append
+    ours.send_dtmf("12#9", duration_ms=80)
+    for _ in range(100):
+        if len(pressed) == 4:
+            break
+        await asyncio.sleep(0.02)
+    ours.close()
+    phone.close()
+    assert pressed == ["1", "2", "#", "9"]
+    assert phone.stats.other_payload == 0 and phone.stats.malformed == 0

@@ -54,3 +54,24 @@ def test_config_path_from_environment(
 def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["dail"]) == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_recordings_purge_keeps_recent_ones(
+    write_config, tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+    import time
+
+    path = write_config('[recordings]\ndirectory = "rec"\nretention_days = 30\n')
+    (tmp_path / "rec" / "2026").mkdir(parents=True)
+    old, new = tmp_path / "rec" / "2026" / "old.wav", tmp_path / "rec" / "new.wav"
+    old.write_bytes(b"RIFF")
+    new.write_bytes(b"RIFF")
+    month_ago = time.time() - 31 * 86400
+    os.utime(old, (month_ago, month_ago))
+    assert run(["--config", str(path), "recordings", "purge"]) == 0
+    assert "deleted 1 recording(s) older than 30 days" in capsys.readouterr().out
+    assert new.exists() and not old.exists()
+    bad = write_config("[recordings]\nretention_days = 0\n", name="bad.toml")
+    assert run(["--config", str(bad), "recordings", "purge"]) == 2
+    assert "recordings.retention_days" in capsys.readouterr().err
