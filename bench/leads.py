@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dialer import campaigns
 from dialer.config import DatabaseSettings
 from dialer.leads import hopper, store
+from dialer.projects import create_project
 from dialer.storage import create_engine, upgrade, writing
 from tests.integration.servers import free_port, postgres_cluster
 
@@ -116,22 +117,7 @@ async def hopper_part(db: DatabaseSettings, args: argparse.Namespace, label: str
     try:
         await upgrade(engine)
         async with writing(engine) as conn:
-            await conn.execute(
-                insert(store.PROJECT),
-                [
-                    {
-                        "slug": "hop",
-                        "name": "Hop",
-                        "region": "RU",
-                        "time_zone": "Europe/Moscow",
-                        "calling_window": "daily-9-21",
-                        "holidays": [],
-                        "created_at": now,
-                    }
-                ],
-            )
-            project = await store.project_by_slug(conn, "hop")
-            assert project is not None
+            project = await create_project(conn, "hop", window="daily-9-21")
             await campaigns.put(conn, project, "main", campaigns.CampaignIn())
             campaign_id = (await store.campaign_ids(conn, project.id))["main"]
         started = time.perf_counter()

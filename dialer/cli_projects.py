@@ -8,7 +8,7 @@ from typing import Annotated
 
 import phonenumbers
 import typer
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialer.calling_window import PRESETS, zone
@@ -17,9 +17,9 @@ from dialer.errors import DialerError
 from dialer.leads import dnc
 from dialer.leads.phones import PhoneError, normalize
 from dialer.leads.store import ProjectRef, project_by_slug
+from dialer.projects import create_project
 from dialer.storage import reading, writing
 from dialer.storage.models import Project
-from dialer.storage.types import utcnow
 from dialer.tokens import create_token
 
 project_app = typer.Typer(help="Projects (tenants): create and list.", no_args_is_help=True)
@@ -58,24 +58,8 @@ def project_create(
 
     async def work(engine: AsyncEngine) -> None:
         async with writing(engine) as conn:
-            if await project_by_slug(conn, slug) is not None:
-                raise DialerError(f"project {slug!r} already exists")
-            await conn.execute(
-                insert(TABLE),
-                [
-                    {
-                        "slug": slug,
-                        "name": name or slug,
-                        "region": region.upper(),
-                        "time_zone": time_zone,
-                        "calling_window": window,
-                        "holidays": [],
-                        "webhook_url": webhook_url,
-                        "webhook_secret": webhook_secret,
-                        "created_at": utcnow(),
-                    }
-                ],
-            )
+            await create_project(conn, slug, name=name, region=region, time_zone=time_zone, window=window,
+                                 webhook_url=webhook_url, webhook_secret=webhook_secret)  # fmt: skip
 
     run_on_database(ctx, work)
     typer.echo(f"project {slug} created (region {region.upper()}, zone {time_zone}, window {window})")

@@ -5,13 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialer.config import DatabaseSettings, Settings
+from dialer.projects import create_project
 from dialer.storage import create_engine, upgrade, writing
-from dialer.storage.models import Project
-from dialer.storage.types import utcnow
 from dialer.tokens import create_token
 
 
@@ -38,19 +36,5 @@ async def make_tenants(tmp_path: Path) -> Tenants:
 
 async def _project(engine: AsyncEngine, slug: str, region: str) -> str:
     async with writing(engine) as conn:
-        result = await conn.execute(
-            insert(Project.__table__),  # type: ignore[attr-defined]
-            [
-                {
-                    "slug": slug,
-                    "name": slug.title(),
-                    "region": region,
-                    "time_zone": "Europe/Moscow",
-                    "calling_window": "ru-230fz",
-                    "holidays": [],
-                    "created_at": utcnow(),
-                }
-            ],
-        )
-        project_id = result.inserted_primary_key[0]
-        return await create_token(conn, project_id, "test")
+        project = await create_project(conn, slug, name=slug.title(), region=region)
+        return await create_token(conn, project.id, "test")

@@ -5,6 +5,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from dialer.web import create_app
+from sip.stack import SipStack
+from tests.integration.api_fixtures import make_tenants
 from tests.integration.servers import Postgres, postgres_cluster
 
 
@@ -28,3 +31,24 @@ def postgres_url(postgres: Postgres) -> Iterator[str]:
     postgres.sql(f'CREATE DATABASE "{name}"')
     yield postgres.url(name)
     postgres.sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def tenants(tmp_path):
+    """Two projects with a token each on a migrated SQLite file (see api_fixtures)."""
+    return await make_tenants(tmp_path)
+
+
+@pytest.fixture
+async def client(aiohttp_client, tenants):
+    """The dialer's web app served on loopback for ``tenants``."""
+    return await aiohttp_client(create_app(tenants.settings))
+
+
+@pytest.fixture
+async def stack():
+    """A SIP stack on a free loopback port, closed after the test."""
+    sip = SipStack()
+    await sip.open("127.0.0.1", 0)
+    yield sip
+    sip.close()

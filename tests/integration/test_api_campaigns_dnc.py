@@ -9,22 +9,11 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from dialer.cli import run
-from dialer.web import create_app
-from tests.integration.api_fixtures import Tenants, make_tenants
+from tests.integration.api_fixtures import Tenants
 from tests.integration.test_api_leads import LEADS, problem
 
 CAMPAIGNS = "/api/v1/projects/loans/campaigns"
 DNC = "/api/v1/projects/loans/dnc"
-
-
-@pytest.fixture
-async def tenants(tmp_path: Path) -> Tenants:
-    return await make_tenants(tmp_path)
-
-
-@pytest.fixture
-async def client(aiohttp_client, tenants: Tenants) -> TestClient:
-    return await aiohttp_client(create_app(tenants.settings))
 
 
 async def test_campaign_is_created_paused_changed_and_driven(client: TestClient, tenants: Tenants) -> None:

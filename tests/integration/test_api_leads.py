@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -12,21 +11,10 @@ from sqlalchemy import func, insert, select
 from dialer.storage import create_engine, reading, writing
 from dialer.storage.models import Attempt, Lead
 from dialer.storage.types import utcnow
-from dialer.web import create_app
-from tests.integration.api_fixtures import Tenants, make_tenants
+from tests.integration.api_fixtures import Tenants
 
 LEADS = "/api/v1/projects/loans/leads"
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture
-async def tenants(tmp_path: Path) -> Tenants:
-    return await make_tenants(tmp_path)
-
-
-@pytest.fixture
-async def client(aiohttp_client, tenants: Tenants) -> TestClient:
-    return await aiohttp_client(create_app(tenants.settings))
 
 
 def lead(ext: str = "APP-1", **extra) -> dict:

@@ -15,8 +15,9 @@ from dialer import campaigns
 from dialer.config import DatabaseSettings
 from dialer.leads import dnc, hopper, store
 from dialer.leads.schema import LeadStatus, queue_rank
+from dialer.projects import create_project
 from dialer.storage import create_engine, reading, upgrade, writing
-from dialer.storage.models import Attempt, LeadEvent, Project, WebhookDelivery
+from dialer.storage.models import Attempt, LeadEvent, WebhookDelivery
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday 12:00 in Moscow
 LEAD = store.LEAD
@@ -39,23 +40,7 @@ async def engine(database: DatabaseSettings):
 
 async def setup_campaign(engine: AsyncEngine, *, window: str = "daily-9-21") -> tuple[store.ProjectRef, int]:
     async with writing(engine) as conn:
-        await conn.execute(
-            insert(Project.__table__),
-            [
-                {
-                    "slug": "loans",
-                    "name": "Loans",
-                    "region": "RU",
-                    "time_zone": "Europe/Moscow",
-                    "calling_window": window,
-                    "holidays": [],
-                    "webhook_url": "http://127.0.0.1:9/hook",
-                    "created_at": NOW,
-                }
-            ],
-        )
-        project = await store.project_by_slug(conn, "loans")
-        assert project is not None
+        project = await create_project(conn, "loans", window=window, webhook_url="http://127.0.0.1:9/hook")
         await campaigns.put(conn, project, "main", campaigns.CampaignIn(max_attempts=3))
         campaign_id = (await store.campaign_ids(conn, project.id))["main"]
     return project, campaign_id

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import wave
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
@@ -21,14 +20,6 @@ from sip.useragent import CallState, UserAgent
 from tests.integration.servers import free_port
 from tests.integration.sip_peers import sipp_uas
 from tests.integration.test_media_loopback import dominant, tone
-
-
-@pytest.fixture
-async def stack() -> AsyncIterator[SipStack]:
-    sip = SipStack()
-    await sip.open("127.0.0.1", 0)
-    yield sip
-    sip.close()
 
 
 def write_ulaw_wav(path: Path, pcm: np.ndarray) -> None:

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import wave
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from sip.media.bridge import Bridge
 from sip.media.clock import MediaClock
@@ -25,14 +23,6 @@ from tests.integration.test_media_sipp import write_ulaw_wav
 
 OPERATOR_VOICE = 700.0  # Hz, the operator's "microphone"
 CLIENT_VOICE = 1250.0  # Hz, what SIPp streams as the client
-
-
-@pytest.fixture
-async def stack() -> AsyncIterator[SipStack]:
-    sip = SipStack()
-    await sip.open("127.0.0.1", 0)
-    yield sip
-    sip.close()
 
 
 def microphone(path: Path) -> Path:

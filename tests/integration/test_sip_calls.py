@@ -5,7 +5,6 @@ which proves we ACKed what had to be ACKed and answered its BYE."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,14 +13,6 @@ from sip.sdp import make_offer
 from sip.stack import SipStack
 from sip.useragent import CallState, Category, UserAgent
 from tests.integration.sip_peers import sipp_uac, sipp_uas
-
-
-@pytest.fixture
-async def stack() -> AsyncIterator[SipStack]:
-    sip = SipStack()
-    await sip.open("127.0.0.1", 0)
-    yield sip
-    sip.close()
 
 
 def agent(stack: SipStack, port: int) -> UserAgent:

@@ -4,7 +4,6 @@ clear error for a wrong password, and an authenticated call proxied to a SIPp fa
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,14 +13,6 @@ from sip.useragent import CallState, Credentials, RegistrationError, UserAgent
 from tests.integration.sip_peers import kamailio, sipp_uas
 
 USERS = {"100200": "s3cret-pass"}
-
-
-@pytest.fixture
-async def stack() -> AsyncIterator[SipStack]:
-    sip = SipStack()
-    await sip.open("127.0.0.1", 0)
-    yield sip
-    sip.close()
 
 
 @pytest.mark.parametrize("qop", [True, False], ids=["qop-auth", "no-qop"])

@@ -14,8 +14,9 @@ from sqlalchemy import insert, select
 
 from dialer.config import DatabaseSettings
 from dialer.leads import store
+from dialer.projects import create_project
 from dialer.storage import create_engine, reading, upgrade, writing
-from dialer.storage.models import Project, WebhookDelivery
+from dialer.storage.models import WebhookDelivery
 from dialer.webhooks import WebhookSender, retry_delay, signature
 
 SECRET = "s3cret"
@@ -57,24 +58,9 @@ async def test_status_change_is_signed_retried_and_survives_a_restart(receiver, 
     try:
         await upgrade(engine)
         async with writing(engine) as conn:
-            await conn.execute(
-                insert(Project.__table__),
-                [
-                    {
-                        "slug": "loans",
-                        "name": "Loans",
-                        "region": "RU",
-                        "time_zone": "Europe/Moscow",
-                        "calling_window": "ru-230fz",
-                        "holidays": [],
-                        "created_at": clock.now,
-                        "webhook_url": str(server.make_url("/hook")),
-                        "webhook_secret": SECRET,
-                    }
-                ],
+            project = await create_project(
+                conn, "loans", webhook_url=str(server.make_url("/hook")), webhook_secret=SECRET
             )
-            project = await store.project_by_slug(conn, "loans")
-            assert project is not None
             await store.upsert_many(
                 conn, project, [{"external_id": "A-1", "phones": ["+79123456789"]}], now=clock.now
             )
@@ -117,21 +103,7 @@ async def test_unreachable_receiver_is_retried_with_growing_delays(tmp_path: Pat
     try:
         await upgrade(engine)
         async with writing(engine) as conn:
-            await conn.execute(
-                insert(Project.__table__),
-                [
-                    {
-                        "slug": "loans",
-                        "name": "Loans",
-                        "region": "RU",
-                        "time_zone": "Europe/Moscow",
-                        "calling_window": "ru-230fz",
-                        "holidays": [],
-                        "created_at": clock.now,
-                        "webhook_url": "http://127.0.0.1:9/nothing-listens-here",
-                    }
-                ],
-            )
+            await create_project(conn, "loans", webhook_url="http://127.0.0.1:9/nothing-listens-here")
             await conn.execute(
                 insert(WebhookDelivery.__table__),
                 [
