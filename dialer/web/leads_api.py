@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -140,62 +141,72 @@ async def bulk_leads(request: web.Request) -> web.Response:
     return await once(request, request.app[ENGINE], project, raw, work)
 
 
-async def get_lead(request: web.Request) -> web.Response:
-    """The lead with its status and schedule."""
+LeadWork = Callable[[AsyncConnection, store.ProjectRef, str, Any], Awaitable[BaseModel]]
+
+
+async def _on_lead(
+    request: web.Request, work: LeadWork, *, write: bool = False, body: bool = False
+) -> web.Response:
+    """Authorize, read the body when there is one, run ``work(conn, project, external_id, payload)``
+    in one transaction, answer with the model it returns."""
     project = await authorize(request)
+    payload = (await read_json(request, ONE_LIMIT))[1] if body else None
+    transaction = writing if write else reading
     try:
-        async with reading(request.app[ENGINE]) as conn:
-            lead = await store.get(conn, project, request.match_info["external_id"])
+        async with transaction(request.app[ENGINE]) as conn:
+            out = await work(conn, project, request.match_info["external_id"], payload)
     except store.LeadError as exc:
         raise _problem(exc) from None
-    return web.json_response(text=lead.model_dump_json())
+    return web.json_response(text=out.model_dump_json())
+
+
+async def _get(conn: AsyncConnection, project: store.ProjectRef, external_id: str, _: Any) -> BaseModel:
+    return await store.get(conn, project, external_id)
+
+
+async def _patch(
+    conn: AsyncConnection, project: store.ProjectRef, external_id: str, payload: Any
+) -> BaseModel:
+    return await store.patch(conn, project, external_id, payload)
+
+
+async def _cancel(conn: AsyncConnection, project: store.ProjectRef, external_id: str, _: Any) -> BaseModel:
+    return await store.cancel(conn, project, external_id)
+
+
+async def _attempts(conn: AsyncConnection, project: store.ProjectRef, external_id: str, _: Any) -> BaseModel:
+    rows = await store.attempts(conn, project, external_id)
+    return AttemptList(attempts=[AttemptOut.model_validate(r) for r in rows])
+
+
+async def _history(conn: AsyncConnection, project: store.ProjectRef, external_id: str, _: Any) -> BaseModel:
+    rows = await store.history(conn, project, external_id)
+    return History(history=[HistoryLine.model_validate(r) for r in rows])
+
+
+async def get_lead(request: web.Request) -> web.Response:
+    """The lead with its status and schedule."""
+    return await _on_lead(request, _get)
 
 
 async def patch_lead(request: web.Request) -> web.Response:
     """Change some fields; ``data`` is merged key by key, a key set to null is removed."""
-    project = await authorize(request)
-    _, payload = await read_json(request, ONE_LIMIT)
-    try:
-        async with writing(request.app[ENGINE]) as conn:
-            lead = await store.patch(conn, project, request.match_info["external_id"], payload)
-    except store.LeadError as exc:
-        raise _problem(exc) from None
-    return web.json_response(text=lead.model_dump_json())
+    return await _on_lead(request, _patch, write=True, body=True)
 
 
 async def delete_lead(request: web.Request) -> web.Response:
     """Cancel dialling; the lead and its history stay (status ``cancelled``)."""
-    project = await authorize(request)
-    try:
-        async with writing(request.app[ENGINE]) as conn:
-            lead = await store.cancel(conn, project, request.match_info["external_id"])
-    except store.LeadError as exc:
-        raise _problem(exc) from None
-    return web.json_response(text=lead.model_dump_json())
+    return await _on_lead(request, _cancel, write=True)
 
 
 async def lead_attempts(request: web.Request) -> web.Response:
     """Every call placed to the lead, oldest first."""
-    project = await authorize(request)
-    try:
-        async with reading(request.app[ENGINE]) as conn:
-            rows = await store.attempts(conn, project, request.match_info["external_id"])
-    except store.LeadError as exc:
-        raise _problem(exc) from None
-    out = AttemptList(attempts=[AttemptOut.model_validate(r) for r in rows])
-    return web.json_response(text=out.model_dump_json())
+    return await _on_lead(request, _attempts)
 
 
 async def lead_history(request: web.Request) -> web.Response:
     """The lead's history: created, updated, status changes, oldest first."""
-    project = await authorize(request)
-    try:
-        async with reading(request.app[ENGINE]) as conn:
-            rows = await store.history(conn, project, request.match_info["external_id"])
-    except store.LeadError as exc:
-        raise _problem(exc) from None
-    out = History(history=[HistoryLine.model_validate(r) for r in rows])
-    return web.json_response(text=out.model_dump_json())
+    return await _on_lead(request, _history)
 
 
 OPERATIONS = [
