@@ -193,7 +193,7 @@ async def _judge_batch(
 ) -> list[Lease]:
     phones = sorted({p for row in rows for p in row.phones})
     listed = await dnc.listed(conn, project.id, phones)
-    contacts, busy = await _phone_activity(conn, phones, now)
+    contacts, busy, abandons = await _phone_activity(conn, phones, now)
     leases: list[Lease] = []
     waits: list[dict[str, Any]] = []
     leased: list[dict[str, Any]] = []
@@ -206,6 +206,8 @@ async def _judge_batch(
             dnc=listed,
             contacts=lead_contacts,
             busy=busy,
+            abandoned=[t for p in row.phones for t in abandons.get(p, ())],
+            operator_reserved=row.status == LeadStatus.CALLBACK and row.pinned_operator is not None,
         )
         if verdict.final is not None:
             await set_status(
@@ -265,15 +267,22 @@ async def _judge_batch(
 
 async def _phone_activity(
     conn: AsyncConnection, phones: list[str], now: datetime
-) -> tuple[dict[str, list[datetime]], set[str]]:
-    """Contacts in the last 30 days per number, and the numbers in a call right now."""
+) -> tuple[dict[str, list[datetime]], set[str], dict[str, list[datetime]]]:
+    """Per number: contacts in the last 30 days, whether it is in a call now, abandoned calls."""
     contacts: dict[str, list[datetime]] = defaultdict(list)
+    abandons: dict[str, list[datetime]] = defaultdict(list)
     busy: set[str] = set()
     if not phones:
-        return contacts, busy
+        return contacts, busy, abandons
     since = now - max(CAP_PERIODS.values())
     rows = await conn.execute(
-        select(ATTEMPT.c.phone, ATTEMPT.c.answered_at, ATTEMPT.c.ended_at, ATTEMPT.c.amd_result).where(
+        select(
+            ATTEMPT.c.phone,
+            ATTEMPT.c.answered_at,
+            ATTEMPT.c.ended_at,
+            ATTEMPT.c.amd_result,
+            ATTEMPT.c.abandoned,
+        ).where(
             ATTEMPT.c.phone.in_(phones),
             or_(
                 ATTEMPT.c.ended_at.is_(None),
@@ -281,9 +290,11 @@ async def _phone_activity(
             ),
         )
     )
-    for phone, answered_at, ended_at, amd in rows.all():
+    for phone, answered_at, ended_at, amd, abandoned in rows.all():
         if ended_at is None:
             busy.add(phone)
         if answered_at is not None and amd != "machine":
             contacts[phone].append(answered_at)
-    return contacts, busy
+            if abandoned:
+                abandons[phone].append(answered_at)
+    return contacts, busy, abandons

@@ -15,6 +15,8 @@ entries, recent contacts with the person, numbers being dialled right now) and r
 
 Frequency caps count *contacts* (calls a person answered, machines excluded) with any of the lead's
 numbers, across every campaign, over rolling windows: a day is 24 h, a week 7 days, a month 30 days.
+A person whose call was abandoned (answered, no operator in time) is not called again for 72 hours
+unless an operator is reserved for the call first (a callback).
 No clock is read here: ``now`` is an argument.
 """
 
@@ -28,6 +30,7 @@ from dialer.calling_window import CallingWindow, callee_zone
 from dialer.leads.schema import LeadStatus
 
 BUSY_RETRY = timedelta(seconds=60)
+ABANDON_QUIET = timedelta(hours=72)  # after an abandoned call, no call without an operator reserved
 CAP_PERIODS = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=30)}
 
 
@@ -77,6 +80,8 @@ def judge(
     dnc: Collection[str] = (),
     contacts: Sequence[datetime] = (),
     busy: Collection[str] = (),
+    abandoned: Sequence[datetime] = (),
+    operator_reserved: bool = False,
 ) -> Verdict:
     """The verdict for ``lead`` at ``now`` (aware)."""
     final = _final(lead, policy, now, dnc)
@@ -86,6 +91,10 @@ def judge(
     capped_until = cap_ends(contacts, policy.caps, now)
     if capped_until is not None:
         return Verdict("contact frequency cap reached", wait_until=capped_until)
+    recent_abandons = [t for t in abandoned if now - ABANDON_QUIET < t <= now]
+    if recent_abandons and not operator_reserved:
+        quiet_until = max(recent_abandons) + ABANDON_QUIET
+        return Verdict("abandoned within 72 h: only with an operator reserved", wait_until=quiet_until)
 
     count = len(lead.phones)
     order = sorted(allowed, key=lambda item: (item[0] - lead.next_phone) % count)

@@ -208,3 +208,30 @@ async def _skips_locked_rows(engine: AsyncEngine) -> None:
         leases = await asyncio.wait_for(hopper.next_leads(engine, campaign_id, 40, owner="b", now=NOW), 10)
         assert {lease.lead_id for lease in leases}.isdisjoint(locked)
         assert len(leases) == 8  # everything not locked, at once, without waiting
+
+
+async def test_abandoned_people_wait_72_hours_unless_their_callback_has_an_operator(
+    engine: AsyncEngine,
+) -> None:
+    project, campaign_id = await setup_campaign(engine)
+    await add_leads(engine, project, [
+        {"external_id": "dropped", "phones": [landline(1)], "campaign": "main"},
+        {"external_id": "asked-back", "phones": [landline(2)], "campaign": "main"},
+    ])  # fmt: skip
+    async with writing(engine) as conn:
+        ids = dict((await conn.execute(select(LEAD.c.external_id, LEAD.c.id))).all())
+        an_hour_ago = NOW - timedelta(hours=1)
+        await conn.execute(insert(Attempt.__table__), [
+            {"lead_id": ids[ext], "phone": phone, "started_at": an_hour_ago, "answered_at": an_hour_ago,
+             "ended_at": an_hour_ago + timedelta(seconds=10), "abandoned": True, "outcome": "abandoned"}
+            for ext, phone in (("dropped", landline(1)), ("asked-back", landline(2)))
+        ])  # fmt: skip
+        await conn.execute(update(LEAD).where(LEAD.c.external_id == "asked-back").values(
+            status="callback", queue_rank=0, pinned_operator="anna", callback_at=NOW))  # fmt: skip
+    leases = await hopper.next_leads(engine, campaign_id, 5, owner="a", now=NOW)
+    assert [lease.external_id for lease in leases] == ["asked-back"]
+    async with reading(engine) as conn:
+        waiting = (
+            await conn.execute(select(LEAD.c.next_attempt_at).where(LEAD.c.external_id == "dropped"))
+        ).scalar()
+    assert waiting == an_hour_ago + timedelta(hours=72)

@@ -130,3 +130,13 @@ def test_after_an_attempt_the_outcome_decides_the_delay_until_attempts_run_out()
     assert after_attempt("busy", 1, POLICY, delays, now) == (LeadStatus.RETRY, now + timedelta(seconds=120))
     assert after_attempt("abandoned", 2, POLICY, delays, now) == (LeadStatus.RETRY, now + timedelta(hours=72))
     assert after_attempt("no_answer", 3, POLICY, delays, now) == (LeadStatus.FAILED, None)
+
+
+def test_an_abandoned_person_is_not_called_for_72_hours_unless_an_operator_is_reserved() -> None:
+    now = MONDAY_NOON_MOSCOW
+    abandoned_at = now - timedelta(hours=10)
+    lead = Candidate((MOSCOW_LANDLINE,))
+    quiet = judge(lead, POLICY, now, abandoned=[abandoned_at])
+    assert quiet.dial is None and quiet.wait_until == abandoned_at + timedelta(hours=72)
+    assert judge(lead, POLICY, now, abandoned=[abandoned_at], operator_reserved=True).dial == MOSCOW_LANDLINE
+    assert judge(lead, POLICY, now, abandoned=[now - timedelta(hours=73)]).dial == MOSCOW_LANDLINE
