@@ -20,8 +20,7 @@ Outcome probabilities use two exponentially weighted averages, a fast and a slow
 probability used for dialing follows the fast one when answers rise (more answers than expected means
 abandons; that is the dangerous direction) and the slow one when they fall (fewer answers only costs
 idle time). A rise must clear one standard error of the fast average so noise does not ratchet the
-estimate up; a fall is followed at once only when it is clear (the fast average plus ``drop_z``
-standard errors is still below the slow one), as after a regime change.
+estimate up.
 
 The horizon of a new call is its ring time to a human answer plus the ``abandon_after`` seconds an
 answered person may wait; "free in time" means free within that horizon, averaged over the learned
@@ -163,7 +162,6 @@ class CampaignStatistics:
         slow_half_life: float = 150.0,
         duration_half_life: float = 400.0,
         refresh_seconds: float = 15.0,
-        drop_z: float = 2.5,
     ) -> None:
         if ring_timeout <= 0 or abandon_after < 0:
             raise InvalidParameter("ring_timeout must be > 0 and abandon_after >= 0")
@@ -201,7 +199,6 @@ class CampaignStatistics:
         self.talk = histogram(1.0, TALK_GRID_SECONDS, prior.talk_mean, prior.talk_cv)
         self.wrap = histogram(1.0, WRAP_GRID_SECONDS, prior.wrap_mean, prior.wrap_cv)
         self.refresh_seconds = refresh_seconds
-        self.drop_z = drop_z
         self._tables: Tables | None = None
         self._operators: tuple[FloatArray, FloatArray, float, float] | None = None
         self._operators_at = -math.inf
@@ -242,10 +239,7 @@ class CampaignStatistics:
         slow = float(self._slow[0])
         n_eff = min(self.outcomes_seen, (2 - self._alpha_fast) / self._alpha_fast) or 1.0
         stderr = math.sqrt(max(fast * (1 - fast), 1e-6) / n_eff)
-        # A fall is followed slowly, unless the fast average lies clearly below the slow one: then the
-        # answer rate has dropped for real, and waiting out the slow average only idles operators.
-        settled = min(slow, fast + self.drop_z * stderr)
-        return min(max(settled, fast - stderr), 1.0)
+        return min(max(slow, fast - stderr), 1.0)
 
     def tables(self, now: float) -> Tables:
         """The look-up tables for the current estimates at time ``now`` (see the module docstring)."""
