@@ -1,0 +1,86 @@
+"""Answered clients reach an operator within 2 s or are abandoned; fake clock advanced by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from dialer.engine.connector import Abandon, Connect, Connector
+from dialer.engine.operators import OperatorBoard, OperatorState
+
+S = OperatorState
+
+
+def ready_board(*logins: str, projects: set[int] | None = None) -> OperatorBoard:
+    board = OperatorBoard()
+    for n, login in enumerate(logins):
+        board.log_in(login, projects or {1}, 0.0).move(S.READY, float(n))
+    return board
+
+
+def test_a_ready_operator_is_reserved_at_once_and_talks_once_bridged() -> None:
+    board = ready_board("anna", "boris")
+    connector = Connector(board)
+    assert connector.answered("c1", project=1, now=10.0) == [Connect("c1", "anna", 0.0)]
+    assert board.get("anna").state is S.RESERVED
+    connector.connected("c1", 10.3)
+    assert board.get("anna").state is S.TALKING and board.get("anna").calls_today == 1
+    assert connector.ended("c1", 70.0, wrap_up=15.0) == []
+    assert board.get("anna").state is S.WRAP_UP
+    connector.tick(84.9)
+    assert board.get("anna").state is S.WRAP_UP
+    connector.tick(85.0)
+    assert board.get("anna").state is S.READY
+
+
+def test_nobody_ready_within_two_seconds_means_abandon_and_the_operator_is_not_counted() -> None:
+    board = ready_board("anna")
+    connector = Connector(board, abandon_after=2.0)
+    connector.answered("c1", project=1, now=0.0)
+    assert connector.answered("c2", project=1, now=0.5) == []  # queued
+    assert connector.next_deadline() == 2.5
+    assert connector.tick(2.4) == []
+    assert connector.tick(2.5) == [Abandon("c2", 2.0)]
+    assert connector.waiting == []
+
+
+def test_an_operator_freed_in_time_takes_the_waiting_client() -> None:
+    board = ready_board("anna")
+    connector = Connector(board)
+    connector.answered("c1", project=1, now=0.0)
+    connector.connected("c1", 0.1)
+    connector.answered("c2", project=1, now=5.0)
+    # c1's client hangs up at 6.0; with no wrap-up anna is ready again and takes c2 within 2 s.
+    assert connector.ended("c1", 6.0, wrap_up=0.0) == []
+    assert connector.tick(6.0) == [Connect("c2", "anna", 1.0)]
+
+
+def test_a_client_hanging_up_while_waiting_or_before_the_bridge_frees_everything() -> None:
+    board = ready_board("anna")
+    connector = Connector(board)
+    connector.answered("c1", project=1, now=0.0)
+    assert connector.ended("c1", 0.2, wrap_up=30.0) == []  # before the bridge: no wrap-up
+    assert board.get("anna").state is S.READY
+    connector.answered("c2", project=1, now=1.0)
+    connector.answered("c3", project=1, now=1.1)
+    assert connector.ended("c3", 1.5, wrap_up=30.0) == []
+    assert connector.waiting == [] and connector.tick(10.0) == []
+
+
+def test_waiting_clients_go_by_campaign_priority_then_age_and_pinned_operators_are_preferred() -> None:
+    board = ready_board("anna", "boris", projects={1, 2})
+    connector = Connector(board)
+    for login in ("anna", "boris"):
+        board.get(login).move(S.PAUSED, 0.0, reason="meeting")
+    connector.answered("low", project=1, now=0.0, priority=0)
+    connector.answered("high", project=2, now=0.5, priority=5)
+    board.get("boris").move(S.READY, 1.0)
+    assert connector.tick(1.0) == [Connect("high", "boris", 0.5)]
+    board.get("anna").move(S.READY, 1.2)
+    commands = connector.answered("mine", project=1, now=1.3, prefer="anna")
+    assert commands == [Connect("low", "anna", 1.3)]  # the older client first; "mine" waits
+    assert connector.tick(3.3) == [Abandon("mine", 2.0)]
+
+
+def test_abandon_after_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        Connector(OperatorBoard(), abandon_after=0)
