@@ -78,7 +78,10 @@ def test_waiting_clients_go_by_campaign_priority_then_age_and_pinned_operators_a
     board.get("anna").move(S.READY, 1.2)
     commands = connector.answered("mine", project=1, now=1.3, prefer="anna")
     assert commands == [Connect("low", "anna", 1.3)]  # the older client first; "mine" waits
-    assert connector.tick(3.3) == [Abandon("mine", 2.0)]
+    assert connector.tick(3.25) == []
+    (abandoned,) = connector.tick(3.5)
+    assert isinstance(abandoned, Abandon) and abandoned.call_id == "mine"
+    assert abandoned.waited == pytest.approx(2.2)
 
 
 def test_abandon_after_must_be_positive() -> None:
