@@ -20,7 +20,7 @@ from dialer.leads.store import ProjectRef, project_by_slug
 from dialer.projects import create_project
 from dialer.storage import reading, writing
 from dialer.storage.models import Project
-from dialer.tokens import create_token
+from dialer.tokens import TokenInfo, create_token, list_tokens, revoke
 
 project_app = typer.Typer(help="Projects (tenants): create and list.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens of a project.", no_args_is_help=True)
@@ -193,6 +193,40 @@ def token_create(
     token = run_on_database(ctx, work)
     typer.echo(token)
     typer.echo(f"(token for project {project}; store it now, it cannot be shown again)", err=True)
+
+
+@token_app.command("list")
+def token_list(ctx: typer.Context, project: Annotated[str, typer.Option(help="Project slug.")]) -> None:
+    """List a project's tokens (first characters only) with their state."""
+
+    async def work(engine: AsyncEngine) -> list[TokenInfo]:
+        ref = await _project(engine, project)
+        async with reading(engine) as conn:
+            return await list_tokens(conn, ref.id)
+
+    for info in run_on_database(ctx, work):
+        state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "active"
+        typer.echo(f"{info.prefix}...  {info.name:<20} created {info.created_at:%Y-%m-%d %H:%M}  {state}")
+
+
+@token_app.command("revoke")
+def token_revoke(
+    ctx: typer.Context,
+    token: Annotated[str, typer.Argument(help="The token, or its first characters as `token list` shows.")],
+    *,
+    project: Annotated[str, typer.Option(help="Project slug.")],
+) -> None:
+    """Revoke a token at once; exit 1 when no live token matched."""
+
+    async def work(engine: AsyncEngine) -> int:
+        ref = await _project(engine, project)
+        async with writing(engine) as conn:
+            return await revoke(conn, ref.id, token)
+
+    revoked = run_on_database(ctx, work)
+    typer.echo(f"revoked {revoked} token(s)")
+    if not revoked:
+        raise typer.Exit(1)
 
 
 def _scope(ctx: typer.Context, project: str | None, everywhere: bool) -> tuple[int | None, str]:

@@ -9,14 +9,17 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dialer.errors import DialerError
 from dialer.storage.models import ApiToken, Project
 from dialer.storage.types import utcnow
 
 PREFIX = "dlr_"
+PREFIX_SHOWN = 10  # characters of a token kept in clear, to tell tokens apart in lists
 TOKENS = ApiToken.__table__  # type: ignore[attr-defined]
 PROJECTS = Project.__table__  # type: ignore[attr-defined]
 
@@ -46,7 +49,7 @@ async def create_token(conn: AsyncConnection, project_id: int, name: str) -> str
                 "project_id": project_id,
                 "name": name,
                 "token_hash": digest(token),
-                "prefix": token[:10],
+                "prefix": token[:PREFIX_SHOWN],
                 "created_at": utcnow(),
             }
         ],
@@ -67,3 +70,39 @@ async def owner_of(conn: AsyncConnection, token: str) -> TokenOwner | None:
         )
     ).first()
     return None if row is None else TokenOwner(*row)
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """A token as lists show it: never the secret, only its first characters."""
+
+    prefix: str
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+async def list_tokens(conn: AsyncConnection, project_id: int) -> list[TokenInfo]:
+    rows = await conn.execute(
+        select(TOKENS.c.prefix, TOKENS.c.name, TOKENS.c.created_at, TOKENS.c.revoked_at)
+        .where(TOKENS.c.project_id == project_id)
+        .order_by(TOKENS.c.created_at)
+    )
+    return [TokenInfo(*row) for row in rows.all()]
+
+
+async def revoke(conn: AsyncConnection, project_id: int, token_or_prefix: str) -> int:
+    """Revoke the project's live tokens matching the whole token or the prefix `token list` shows;
+    how many were revoked."""
+    if len(token_or_prefix) > PREFIX_SHOWN:
+        match = TOKENS.c.token_hash == digest(token_or_prefix)
+    elif len(token_or_prefix) >= len(PREFIX) + 4:
+        match = TOKENS.c.prefix.startswith(token_or_prefix, autoescape=True)
+    else:
+        raise DialerError(f"give at least {len(PREFIX) + 4} characters of the token (as `token list` shows)")
+    result = await conn.execute(
+        update(TOKENS)
+        .where(TOKENS.c.project_id == project_id, match, TOKENS.c.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return int(result.rowcount)

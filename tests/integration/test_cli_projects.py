@@ -122,6 +122,39 @@ def test_token_is_printed_once_and_stored_hashed(config: Path, capsys: pytest.Ca
     assert "no project 'ghost'" in capsys.readouterr().err
 
 
+def test_tokens_are_listed_without_their_secret_and_revoked(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dialer.web import create_app
+    from tests.integration.api_fixtures import Tenants
+
+    assert run(["--config", str(config), "project", "create", "loans"]) == 0
+    assert run(["--config", str(config), "token", "create", "--project", "loans", "--name", "lender"]) == 0
+    first = capsys.readouterr().out.strip().splitlines()[-1]
+    assert run(["--config", str(config), "token", "create", "--project", "loans"]) == 0
+    second = capsys.readouterr().out.strip()
+    assert run(["--config", str(config), "token", "list", "--project", "loans"]) == 0
+    listing = capsys.readouterr().out
+    assert first not in listing and first[:10] in listing and "lender" in listing
+    assert run(["--config", str(config), "token", "revoke", "dlr_", "--project", "loans"]) == 2
+    assert "at least 8 characters" in capsys.readouterr().err
+    assert run(["--config", str(config), "token", "revoke", first, "--project", "loans"]) == 0
+    assert "revoked 1 token(s)" in capsys.readouterr().out
+    assert run(["--config", str(config), "token", "revoke", first, "--project", "loans"]) == 1
+    assert run(["--config", str(config), "token", "list", "--project", "loans"]) == 0
+    assert listing.count("active") == 2 and capsys.readouterr().out.count("active") == 1
+
+    async def status_with(token: str) -> int:
+        from aiohttp.test_utils import TestClient, TestServer
+
+        async with TestClient(TestServer(create_app(load_settings(config)))) as client:
+            response = await client.get("/api/v1/projects/loans/leads/X", headers=Tenants.auth(None, token))  # type: ignore[arg-type]
+            return response.status
+
+    assert asyncio.run(status_with(first)) == 401  # revoked: refused at once
+    assert asyncio.run(status_with(second)) == 404  # still valid: the lead just does not exist
+
+
 def test_dnc_needs_exactly_one_scope_and_dialable_numbers(
     config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
