@@ -1,0 +1,145 @@
+"""Answering-machine detection from the first seconds of a call's audio (numpy, no model).
+
+Theory of operation
+-------------------
+A person answers with a short greeting ("Hello?") and waits; a machine plays a long greeting, often
+ended by a beep. The audio (8 kHz, 16-bit) is cut into 20 ms frames; a frame is voice when its level
+is both above -45 dBFS and 12 dB above the line's noise floor (the quietest tenth of the frames), with
+100 ms of hangover so that the gaps inside a word do not split it. From the voice frames come the
+classic measures (as in Asterisk's app_amd): initial silence, the first greeting's length, silence after
+it, the number of words; a beep is a frame run where one frequency holds most of the energy.
+
+Decision, in order: a beep -> machine; initial silence over 2.5 s -> machine; a greeting longer than
+1.5 s -> machine; more than 3 words -> machine; 0.8 s of silence after a short greeting -> human;
+otherwise unsure (the engine treats unsure as human: hanging up on a person is worse). ``confidence``
+says how far the deciding measure was past its threshold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+import numpy.typing as npt
+
+RATE = 8000
+FRAME = 160
+HANGOVER_FRAMES = 5
+MIN_WORD_FRAMES = 5  # 100 ms of voice makes a word
+WORD_GAP_FRAMES = 10  # 200 ms of silence separates words
+
+
+class AmdResult(StrEnum):
+    HUMAN = "human"
+    MACHINE = "machine"
+    UNSURE = "unsure"
+
+
+@dataclass(frozen=True)
+class AmdSettings:
+    initial_silence: float = 2.5
+    greeting: float = 1.5
+    after_greeting_silence: float = 0.8
+    max_words: int = 3
+    min_level_dbfs: float = -45.0
+    above_floor_db: float = 12.0
+    beep_min: float = 0.15
+    beep_purity: float = 0.8
+
+
+@dataclass(frozen=True)
+class AmdVerdict:
+    result: AmdResult
+    confidence: float
+    reason: str
+    initial_silence: float
+    greeting: float
+    words: int
+    beep: bool
+
+
+def _levels(pcm: npt.NDArray[np.int16]) -> npt.NDArray[np.float64]:
+    frames = pcm[: len(pcm) // FRAME * FRAME].astype(np.float64).reshape(-1, FRAME)
+    rms = np.sqrt((frames**2).mean(axis=1)) / 32768.0
+    return np.asarray(20 * np.log10(np.maximum(rms, 1e-9)), dtype=np.float64)
+
+
+def voice_frames(pcm: npt.NDArray[np.int16], settings: AmdSettings = AmdSettings()) -> npt.NDArray[np.bool_]:
+    """Per 20 ms frame: is it voice (energy detector with an adaptive floor and hangover)."""
+    levels = _levels(pcm)
+    if len(levels) == 0:
+        return np.zeros(0, dtype=bool)
+    floor = float(np.percentile(levels, 10))
+    raw = (levels > settings.min_level_dbfs) & (levels > floor + settings.above_floor_db)
+    voiced = raw.copy()
+    for shift in range(1, HANGOVER_FRAMES + 1):
+        voiced[shift:] |= raw[:-shift]
+    return voiced
+
+
+def _segments(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
+    """[start, end) runs of True."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))
+
+
+def _words(voiced: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in _segments(voiced):
+        if merged and start - merged[-1][1] < WORD_GAP_FRAMES:
+            merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return [(s, e) for s, e in merged if e - s >= MIN_WORD_FRAMES]
+
+
+def has_beep(pcm: npt.NDArray[np.int16], settings: AmdSettings = AmdSettings()) -> bool:
+    """A tone of 400-2000 Hz holding most of the energy for at least ``beep_min`` seconds."""
+    frames = pcm[: len(pcm) // FRAME * FRAME].astype(np.float64).reshape(-1, FRAME)
+    if len(frames) == 0:
+        return False
+    spectra = np.abs(np.fft.rfft(frames * np.hanning(FRAME), axis=1)) ** 2
+    freqs = np.fft.rfftfreq(FRAME, 1 / RATE)
+    total = spectra.sum(axis=1) + 1e-12
+    peak = spectra.argmax(axis=1)
+    # Energy within one bin either side of the peak.
+    idx = np.arange(len(frames))
+    near = sum(spectra[idx, np.clip(peak + d, 0, spectra.shape[1] - 1)] for d in (-1, 0, 1))
+    loud = _levels(pcm) > settings.min_level_dbfs + 10
+    tonal = (near / total > settings.beep_purity) & (freqs[peak] >= 400) & (freqs[peak] <= 2000) & loud
+    needed = int(np.ceil(settings.beep_min * RATE / FRAME))
+    return any(end - start >= needed for start, end in _segments(tonal))
+
+
+def detect(pcm: npt.NDArray[np.int16], settings: AmdSettings = AmdSettings()) -> AmdVerdict:
+    """Human, machine or unsure for the tapped start of a call (8 kHz mono)."""
+    frame_s = FRAME / RATE
+    voiced = voice_frames(pcm, settings)
+    words = _words(voiced)
+    beep = has_beep(pcm, settings)
+    length = len(voiced) * frame_s
+    initial = (words[0][0] if words else len(voiced)) * frame_s
+    greeting = (words[0][1] - words[0][0]) * frame_s if words else 0.0
+    after = ((words[1][0] if len(words) > 1 else len(voiced)) - words[0][1]) * frame_s if words else 0.0
+
+    def verdict(result: AmdResult, confidence: float, reason: str) -> AmdVerdict:
+        return AmdVerdict(result, round(min(max(confidence, 0.0), 1.0), 2), reason, initial, greeting,
+                          len(words), beep)  # fmt: skip
+
+    if beep:
+        return verdict(AmdResult.MACHINE, 0.95, "a beep")
+    if initial >= settings.initial_silence:
+        return verdict(AmdResult.MACHINE, 0.5 + (initial - settings.initial_silence) / length,
+                       f"{initial:.1f} s of silence before any voice")  # fmt: skip
+    if greeting > settings.greeting:
+        return verdict(AmdResult.MACHINE, 0.6 + (greeting - settings.greeting) / settings.greeting,
+                       f"a {greeting:.1f} s greeting")  # fmt: skip
+    if len(words) > settings.max_words:
+        return verdict(
+            AmdResult.MACHINE, 0.6 + 0.1 * (len(words) - settings.max_words), f"{len(words)} words"
+        )
+    if words and after >= settings.after_greeting_silence:
+        return verdict(AmdResult.HUMAN, 0.6 + (after - settings.after_greeting_silence) / 2,
+                       f"a {greeting:.1f} s greeting, then {after:.1f} s of silence")  # fmt: skip
+    return verdict(AmdResult.UNSURE, 0.0, "not enough audio to tell")
