@@ -1,0 +1,105 @@
+"""Persisting attempts and moving their leads on: one row per call, the lead's next step by the
+campaign's rules. Every write is one short transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from dialer.campaigns import Outcome, retry_delay
+from dialer.leads.hopper import Lease
+from dialer.leads.schema import LeadStatus
+from dialer.leads.store import LEAD, ProjectRef, set_status
+from dialer.storage import writing
+from dialer.storage.models import Attempt
+
+ATTEMPT = Attempt.__table__  # type: ignore[attr-defined]
+
+
+async def started(
+    engine: AsyncEngine, lease: Lease, call_id: str, *, at: datetime, trunk: str | None = None
+) -> int:
+    """An attempt row for a call just placed; the lead's attempt count goes up."""
+    async with writing(engine) as conn:
+        result = await conn.execute(
+            insert(ATTEMPT).values(
+                lead_id=lease.lead_id, campaign_id=lease.campaign_id, phone=lease.phone, trunk=trunk,
+                call_id=call_id, started_at=at, abandoned=False,
+            )
+        )  # fmt: skip
+        await conn.execute(
+            update(LEAD).where(LEAD.c.id == lease.lead_id).values(attempts=LEAD.c.attempts + 1)
+        )
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+
+async def answered(engine: AsyncEngine, attempt_id: int, *, at: datetime, machine: bool) -> None:
+    async with writing(engine) as conn:
+        values = {"answered_at": at, "amd_result": "machine" if machine else None}
+        await conn.execute(update(ATTEMPT).where(ATTEMPT.c.id == attempt_id).values(**values))
+
+
+async def connected(
+    engine: AsyncEngine, attempt_id: int, *, at: datetime, operator: str, waited: float
+) -> None:
+    async with writing(engine) as conn:
+        await conn.execute(
+            update(ATTEMPT)
+            .where(ATTEMPT.c.id == attempt_id)
+            .values(connected_at=at, operator=operator, wait_to_operator=waited)
+        )
+
+
+async def finished(
+    engine: AsyncEngine,
+    project: ProjectRef,
+    attempt_id: int,
+    *,
+    at: datetime,
+    outcome: str,
+    max_attempts: int,
+    retry_delays: dict[str, int],
+    status: int | None = None,
+    abandoned: bool = False,
+    waited: float | None = None,
+) -> LeadStatus:
+    """Close the attempt with ``outcome`` and move its lead on; returns the lead's new status.
+
+    ``human`` (talked to an operator) -> done; ``abandoned`` -> retry after the campaign's delay
+    (72 h by default); busy, no_answer, machine, failed -> retry after their delays, or failed once
+    the campaign's attempts are used up.
+    """
+    async with writing(engine) as conn:
+        values = {"ended_at": at, "outcome": outcome, "sip_status": status, "abandoned": abandoned}
+        if waited is not None:
+            values["wait_to_operator"] = waited
+        await conn.execute(update(ATTEMPT).where(ATTEMPT.c.id == attempt_id).values(**values))
+        row = (
+            await conn.execute(
+                select(LEAD.c.id, LEAD.c.status, LEAD.c.external_id, LEAD.c.attempts)
+                .join(ATTEMPT, ATTEMPT.c.lead_id == LEAD.c.id)
+                .where(ATTEMPT.c.id == attempt_id)
+            )
+        ).one()
+        if outcome == "human":
+            new, next_at = LeadStatus.DONE, None
+            reason = "talked to an operator"
+        elif row.attempts >= max_attempts and outcome != "abandoned":
+            new, next_at = LeadStatus.FAILED, None
+            reason = f"{row.attempts} attempts, the last {outcome}"
+        else:
+            new = LeadStatus.RETRY
+            next_at = at + timedelta(seconds=retry_delay(retry_delays, Outcome(outcome)))
+            reason = f"{outcome}; next attempt at {next_at:%Y-%m-%d %H:%M} UTC"
+        mapping = {"id": row.id, "status": row.status, "external_id": row.external_id}
+        if new.value != row.status:
+            await set_status(conn, project, mapping, new, now=at, reason=reason)
+        values2: dict[str, object] = {"lease_owner": None, "lease_expires_at": None}
+        if next_at is not None:
+            values2["next_attempt_at"] = next_at
+        await conn.execute(update(LEAD).where(LEAD.c.id == row.id).values(**values2))
+        return new

@@ -1,0 +1,51 @@
+"""The seam between the engine and telephony: what the campaign loop asks for, and what it hears.
+
+The engine never touches SIP or RTP classes; it calls a :class:`Telephony` (the SIP trunks and media
+in production, an in-memory fake in tests) and receives :class:`CallUpdate` callbacks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+
+@dataclass(frozen=True)
+class CallUpdate:
+    """Something happened to a call. ``at`` is on the engine's monotonic clock.
+
+    ``answered`` (``machine`` tells a detected machine), ``failed`` (``outcome``: busy, no_answer or
+    failed), ``ended`` (after an answer; ``by`` is "remote" or "local").
+    """
+
+    call_id: str
+    kind: Literal["answered", "failed", "ended"]
+    at: float
+    machine: bool = False
+    outcome: str | None = None
+    status: int | None = None
+    by: str | None = None
+
+
+UpdateSink = Callable[[CallUpdate], None]
+
+
+class Telephony(Protocol):
+    async def originate(
+        self, phone: str, *, caller_id: str | None, ring_timeout: float, on_update: UpdateSink
+    ) -> str:
+        """Start a call; returns its id. Updates follow through ``on_update``."""
+        ...
+
+    async def connect(self, call_id: str, operator: str) -> None:
+        """Bridge the answered client to the operator's (nailed-up) leg."""
+        ...
+
+    async def abandon(self, call_id: str) -> None:
+        """Play the safe-harbor message to the answered client, then hang up."""
+        ...
+
+    def hangup(self, call_id: str) -> None:
+        """End the call (or cancel it while it rings)."""
+        ...

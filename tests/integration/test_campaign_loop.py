@@ -1,0 +1,162 @@
+"""The campaign loop on a real SQLite file with an in-memory telephony fake and hand-driven clocks:
+every call placed has exactly one attempt with the outcome the far end gave, answered clients are
+connected or abandoned (never both), leads move on by the campaign's rules."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from dialer import campaigns
+from dialer.config import DatabaseSettings
+from dialer.engine.campaign import CampaignLoop, CampaignSettings
+from dialer.engine.operators import OperatorBoard, OperatorState
+from dialer.engine.telephony import CallUpdate, UpdateSink
+from dialer.leads import store
+from dialer.projects import create_project
+from dialer.storage import create_engine, reading, upgrade, writing
+from dialer.storage.models import Attempt
+from pacing import make_pacer
+
+WALL0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday noon in Moscow
+
+
+@dataclass
+class FakeTelephony:
+    """Far ends scripted per number: (outcome, seconds to it); 'human' calls last ``talk`` seconds."""
+
+    script: dict[str, tuple[str, float]]
+    clock: list[float]
+    talk: float = 20.0
+    pending: list[tuple[float, CallUpdate, UpdateSink]] = field(default_factory=list)
+    placed: dict[str, str] = field(default_factory=dict)  # call -> phone
+    connects: list[tuple[str, str]] = field(default_factory=list)
+    abandons: list[str] = field(default_factory=list)
+    hangups: list[str] = field(default_factory=list)
+    sinks: dict[str, UpdateSink] = field(default_factory=dict)
+
+    async def originate(
+        self, phone: str, *, caller_id: str | None, ring_timeout: float, on_update: UpdateSink
+    ) -> str:
+        call_id = f"call-{len(self.placed)}"
+        self.placed[call_id] = phone
+        self.sinks[call_id] = on_update
+        outcome, after = self.script[phone]
+        at = self.clock[0] + min(after, ring_timeout)
+        if outcome in ("human", "machine"):
+            update = CallUpdate(call_id, "answered", at, machine=outcome == "machine", status=200)
+        else:
+            update = CallUpdate(
+                call_id, "failed", at, outcome=outcome, status={"busy": 486}.get(outcome, 487)
+            )
+        self.pending.append((at, update, on_update))
+        return call_id
+
+    async def connect(self, call_id: str, operator: str) -> None:
+        self.connects.append((call_id, operator))
+        at = self.clock[0] + self.talk
+        self.pending.append((at, CallUpdate(call_id, "ended", at, by="remote"), self.sinks[call_id]))
+
+    async def abandon(self, call_id: str) -> None:
+        self.abandons.append(call_id)
+        at = self.clock[0] + 3.0
+        self.pending.append((at, CallUpdate(call_id, "ended", at, by="local"), self.sinks[call_id]))
+
+    def hangup(self, call_id: str) -> None:
+        self.hangups.append(call_id)
+
+    def deliver(self, now: float) -> None:
+        due = [p for p in self.pending if p[0] <= now]
+        self.pending = [p for p in self.pending if p[0] > now]
+        for _, update, sink in due:
+            sink(update)
+
+
+@pytest.mark.parametrize(("strategy", "operators"), [("predictive", 3), ("ratio", 1)])
+async def test_a_campaign_runs_to_the_end_with_one_attempt_per_call(
+    tmp_path: Path, strategy: str, operators: int
+) -> None:
+    """predictive with 3 operators; an over-dialling fixed ratio with 1 operator forces abandons."""
+    rng = np.random.default_rng(11)
+    phones = [f"+7495{i:07d}" for i in range(60)]
+    outcomes = rng.choice(["human", "busy", "no_answer", "machine"], size=len(phones), p=[0.4, 0.2, 0.3, 0.1])
+    script = {p: (str(o), float(rng.uniform(2, 9))) for p, o in zip(phones, outcomes, strict=True)}
+    clock = [0.0]
+    telephony = FakeTelephony(script, clock)
+    engine = create_engine(DatabaseSettings(path=tmp_path / "db.sqlite3"))
+    try:
+        await upgrade(engine)
+        async with writing(engine) as conn:
+            project = await create_project(conn, "loans", window="daily-9-21")
+            await campaigns.put(conn, project, "main", campaigns.CampaignIn(max_attempts=2))
+            campaign_id = (await store.campaign_ids(conn, project.id))["main"]
+            rows = [{"external_id": f"L{i}", "phones": [p], "campaign": "main"} for i, p in enumerate(phones)]
+            assert (await store.upsert_many(conn, project, rows, now=WALL0)).created == len(phones)
+        board = OperatorBoard()
+        for login in ("anna", "boris", "vera")[:operators]:
+            board.log_in(login, {project.id}, 0.0).move(OperatorState.READY, 0.0)
+        extra = {"ratio": 4.0} if strategy == "ratio" else {}
+        pacer = make_pacer(strategy, abandon_target=0.03, ring_timeout=25.0, abandon_after=2.0,
+                           rng=np.random.default_rng(5), **extra)  # fmt: skip
+        loop = CampaignLoop(
+            engine=engine, telephony=telephony, pacer=pacer, board=board, owner="test",
+            campaign=CampaignSettings(campaign_id, project, max_attempts=2, retry_delays={}, wrap_up=5.0),
+            clock=lambda: clock[0], wall=lambda: WALL0 + timedelta(seconds=clock[0]),
+        )  # fmt: skip
+        for step in range(2400):  # 10 simulated minutes of dialling in 0.5 s ticks, then the calls finish
+            loop.launching = step < 1200
+            clock[0] += 0.5
+            telephony.deliver(clock[0])
+            await loop.step()
+            await asyncio.sleep(0)  # let the telephony commands the step spawned run, as real time would
+            if not loop.launching and not telephony.pending and loop.calls_in_progress == 0:
+                break
+        async with reading(engine) as conn:
+            attempts = (await conn.execute(select(Attempt.__table__))).all()
+            leads = {r.external_id: r for r in (await conn.execute(select(store.LEAD))).all()}
+    finally:
+        await engine.dispose()
+
+    assert loop.stats.launched == len(telephony.placed) == len(attempts) > 10
+    by_call = {a.call_id: a for a in attempts}
+    assert set(by_call) == set(telephony.placed)  # exactly one attempt per call
+    connected = {c for c, _ in telephony.connects}
+    assert connected.isdisjoint(telephony.abandons)
+    for call_id, phone in telephony.placed.items():
+        attempt, (scripted, _) = by_call[call_id], script[phone]
+        assert attempt.ended_at is not None, call_id
+        if scripted == "human":
+            assert attempt.outcome == ("human" if call_id in connected else "abandoned")
+            assert attempt.abandoned == (call_id in telephony.abandons)
+            if call_id in connected:
+                assert attempt.operator in {"anna", "boris", "vera"} and attempt.wait_to_operator < 2.0
+        else:
+            assert attempt.outcome == scripted
+            assert (attempt.answered_at is not None) == (scripted == "machine")
+            assert attempt.amd_result == ("machine" if scripted == "machine" else None)
+    for i, phone in enumerate(phones):
+        lead = leads[f"L{i}"]
+        mine = [a for a in attempts if a.phone == phone]
+        assert lead.attempts == len(mine)
+        if any(a.outcome == "human" for a in mine):
+            assert lead.status == "done"
+        elif mine:
+            assert lead.status in ("retry", "failed")
+    assert loop.stats.connected == len(connected) > 0
+    assert {c for c in telephony.hangups} == {
+        c for c, p in telephony.placed.items() if script[p][0] == "machine"
+    }
+    assert all(o.calls_today > 0 for o in board.operators.values())
+    if strategy == "ratio":
+        assert loop.stats.abandoned == len(telephony.abandons) > 0
+        assert all(by_call[c].abandoned and by_call[c].outcome == "abandoned" for c in telephony.abandons)
+        dropped = {telephony.placed[c] for c in telephony.abandons}
+        for i, phone in enumerate(phones):  # the 72-hour rule: an abandoned person waits
+            if phone in dropped and leads[f"L{i}"].status == "retry":
+                assert leads[f"L{i}"].next_attempt_at >= WALL0 + timedelta(hours=72)
