@@ -103,3 +103,40 @@ async def finished(
             values2["next_attempt_at"] = next_at
         await conn.execute(update(LEAD).where(LEAD.c.id == row.id).values(**values2))
         return new
+
+
+async def close_interrupted(
+    engine: AsyncEngine, project: ProjectRef, *, at: datetime, retry_after: int = 60
+) -> int:
+    """After a crash: close the project's attempts left open as ``interrupted`` and put their leads
+    back in the queue (their leases cleared, next attempt after ``retry_after`` seconds). Run once at
+    start, before dialling; returns how many attempts were closed."""
+    async with writing(engine) as conn:
+        open_rows = (
+            await conn.execute(
+                select(ATTEMPT.c.id, ATTEMPT.c.lead_id, LEAD.c.status, LEAD.c.external_id)
+                .join(LEAD, LEAD.c.id == ATTEMPT.c.lead_id)
+                .where(ATTEMPT.c.ended_at.is_(None), LEAD.c.project_id == project.id)
+            )
+        ).all()
+        for attempt_id, lead_id, status, external_id in open_rows:
+            await conn.execute(
+                update(ATTEMPT).where(ATTEMPT.c.id == attempt_id).values(ended_at=at, outcome="interrupted")
+            )
+            if status in (LeadStatus.NEW, LeadStatus.RETRY, LeadStatus.CALLBACK):
+                target = LeadStatus(status) if status == LeadStatus.CALLBACK else LeadStatus.RETRY
+                if target.value != status:
+                    mapping = {"id": lead_id, "status": status, "external_id": external_id}
+                    await set_status(
+                        conn, project, mapping, target, now=at, reason="dialer restarted mid-call"
+                    )
+                await conn.execute(
+                    update(LEAD)
+                    .where(LEAD.c.id == lead_id)
+                    .values(
+                        lease_owner=None,
+                        lease_expires_at=None,
+                        next_attempt_at=at + timedelta(seconds=retry_after),
+                    )
+                )
+        return len(open_rows)

@@ -160,3 +160,47 @@ async def test_a_campaign_runs_to_the_end_with_one_attempt_per_call(
         for i, phone in enumerate(phones):  # the 72-hour rule: an abandoned person waits
             if phone in dropped and leads[f"L{i}"].status == "retry":
                 assert leads[f"L{i}"].next_attempt_at >= WALL0 + timedelta(hours=72)
+
+
+async def test_after_a_crash_open_attempts_are_closed_and_their_leads_dialled_again(tmp_path: Path) -> None:
+    """kill -9 mid-call leaves attempts open and leads leased; the next start recovers them."""
+    from dialer.engine.attempts import close_interrupted
+    from dialer.leads import hopper
+
+    engine = create_engine(DatabaseSettings(path=tmp_path / "db.sqlite3"))
+    try:
+        await upgrade(engine)
+        async with writing(engine) as conn:
+            project = await create_project(conn, "loans", window="daily-9-21")
+            await campaigns.put(conn, project, "main", campaigns.CampaignIn())
+            campaign_id = (await store.campaign_ids(conn, project.id))["main"]
+            rows = [
+                {"external_id": f"L{i}", "phones": [f"+7495000000{i}"], "campaign": "main"} for i in range(3)
+            ]
+            await store.upsert_many(conn, project, rows, now=WALL0)
+        clock = [0.0]
+        telephony = FakeTelephony({f"+7495000000{i}": ("human", 30.0) for i in range(3)}, clock)
+        board = OperatorBoard()
+        board.log_in("anna", {project.id}, 0.0).move(OperatorState.READY, 0.0)
+        loop = CampaignLoop(
+            engine=engine, telephony=telephony, board=board, owner="crashed",
+            pacer=make_pacer("ratio", abandon_target=0.03, ring_timeout=25.0, abandon_after=2.0,
+                             rng=np.random.default_rng(1), ratio=3.0),
+            campaign=CampaignSettings(campaign_id, project), clock=lambda: clock[0],
+            wall=lambda: WALL0 + timedelta(seconds=clock[0]),
+        )  # fmt: skip
+        await loop.step()  # three calls ringing... and the process dies here
+        assert loop.calls_in_progress == 3
+        restart = WALL0 + timedelta(minutes=5)
+        assert await hopper.next_leads(engine, campaign_id, 3, owner="new", now=restart) == []  # numbers busy
+        assert await close_interrupted(engine, project, at=restart) == 3
+        again = await hopper.next_leads(
+            engine, campaign_id, 3, owner="new", now=restart + timedelta(seconds=61)
+        )
+        assert sorted(lease.external_id for lease in again) == ["L0", "L1", "L2"]
+        async with reading(engine) as conn:
+            outcomes = (await conn.execute(select(Attempt.__table__.c.outcome))).scalars().all()
+        assert outcomes == ["interrupted"] * 3
+        assert await close_interrupted(engine, project, at=restart) == 0
+    finally:
+        await engine.dispose()
