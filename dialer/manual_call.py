@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,17 +22,10 @@ from sip.media.clock import MediaClock
 from sip.media.leg import RtpLeg
 from sip.media.player import AudioFileError, Player, load_wav
 from sip.media.recorder import Recorder
-from sip.media.session import apply_answer, offer_leg
+from sip.media.session import apply_answer, media_address, offer_leg
 from sip.sdp import SdpError
 from sip.uri import SipUri
 from sip.useragent import Call, CallEvent, CallState, UserAgent
-
-
-def media_address(remote: tuple[str, int]) -> str:
-    """Our IP address on the route to ``remote`` (what to put in SDP)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.connect(remote)
-        return str(probe.getsockname()[0])
 
 
 @dataclass

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -139,7 +139,15 @@ class TrunkPool:
                 reasons[name] = f"at its limit of {state.config.max_cps:g} calls per second"
         return reasons
 
-    async def originate(self, number: str, *, caller_id: str, ring_timeout: float | None = None) -> Call:
+    async def originate(
+        self,
+        number: str,
+        *,
+        caller_id: str,
+        ring_timeout: float | None = None,
+        sdp: bytes = b"",
+        listener: Callable[[CallEvent], None] | None = None,
+    ) -> Call:
         """Place a call on the best trunk that is up and has room; raises :class:`~sip.routing.NoRoute`
         at once, naming each trunk's reason, when none can take it."""
         now = asyncio.get_running_loop().time()
@@ -147,7 +155,9 @@ class TrunkPool:
         choice = choose_trunks(configs, number, down=self.unavailable(now))[0]
         state = self.trunks[choice.trunk]
         state.launches.append(now)
-        call = await state.agent.originate(number.lstrip("+"), caller_id=caller_id, ring_timeout=ring_timeout)
+        call = await state.agent.originate(
+            number.lstrip("+"), caller_id=caller_id, ring_timeout=ring_timeout, sdp=sdp
+        )
         self._numbers[call.call_id] = (choice.trunk, number)
         state.active.add(call.call_id)
 
@@ -156,6 +166,8 @@ class TrunkPool:
                 self._judge(state, call)
             if event.kind in ("failed", "ended"):
                 state.active.discard(call.call_id)
+            if listener is not None:
+                listener(event)
 
         call.listener = follow
         return call

@@ -3,6 +3,8 @@ telephone-event payload type and remote address."""
 
 from __future__ import annotations
 
+import socket
+
 from sip.media.clock import MediaClock
 from sip.media.leg import Codec, RtpLeg
 from sip.sdp import MediaParameters, SessionDescription, make_offer, negotiate
@@ -21,3 +23,10 @@ def apply_answer(leg: RtpLeg, sdp: bytes) -> MediaParameters:
     leg.event_pt = params.telephone_event
     leg.connect(params.address, params.port)
     return params
+
+
+def media_address(remote: tuple[str, int]) -> str:
+    """Our IP address on the route to ``remote`` (what to put in SDP)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(remote)
+        return str(probe.getsockname()[0])

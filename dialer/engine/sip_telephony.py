@@ -1,0 +1,194 @@
+"""Telephony over the company's SIP trunks, with media, and operators' nailed-up phone legs.
+
+:class:`OperatorPhones` calls an operator's registered phone once when they go ready and keeps the
+leg for the shift; clients are bridged into it one after another (the operator hears silence in
+between). If the phone hangs up, ``on_dropped`` tells the engine at once (it pauses the operator).
+
+:class:`SipTelephony` is the engine's :class:`~dialer.engine.telephony.Telephony`: each client call
+gets its own RTP leg and SDP offer, goes out through the :class:`~sip.trunks.TrunkPool`, and its
+events become :class:`~dialer.engine.telephony.CallUpdate`. ``connect`` bridges the client to the
+operator's leg; ``abandon`` plays the safe-harbor message, then hangs up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import structlog
+
+from dialer.engine.telephony import CallUpdate, UpdateSink
+from dialer.errors import DialerError
+from sip.media.bridge import Bridge
+from sip.media.clock import MediaClock
+from sip.media.leg import Pcm, RtpLeg
+from sip.media.player import Player
+from sip.media.session import apply_answer, media_address, offer_leg
+from sip.registrar import Registrar
+from sip.sdp import SdpError
+from sip.trunks import TrunkPool
+from sip.useragent import Call, CallEvent, CallState, Category, UserAgent
+
+log = structlog.get_logger(__name__)
+OUTCOMES = {Category.BUSY: "busy", Category.NO_ANSWER: "no_answer", Category.CANCELLED: "no_answer"}
+
+
+class PhoneUnavailable(DialerError):
+    """An operator's phone is not registered or did not answer."""
+
+
+@dataclass
+class _PhoneLeg:
+    call: Call
+    leg: RtpLeg
+
+
+class OperatorPhones:
+    """Operators' nailed-up legs, called through the built-in registrar's bindings."""
+
+    def __init__(
+        self,
+        registrar: Registrar,
+        clock: MediaClock,
+        *,
+        domain: str = "dialer",
+        on_dropped: Callable[[str], None] | None = None,
+    ) -> None:
+        self.registrar = registrar
+        self.clock = clock
+        self.domain = domain
+        self.on_dropped = on_dropped
+        self.legs: dict[str, _PhoneLeg] = {}
+
+    async def call(self, login: str, *, ring_timeout: float = 20.0) -> RtpLeg:
+        """Call ``login``'s registered phone (or return the leg already up)."""
+        if login in self.legs:
+            return self.legs[login].leg
+        binding = self.registrar.binding(login)
+        if binding is None:
+            raise PhoneUnavailable(f"operator {login}: no phone registered")
+        agent = UserAgent(self.registrar.stack, binding.address, domain=self.domain)
+        leg, offer = await offer_leg(self.clock, media_address(binding.address), session_id=int(time.time()))
+        call = await agent.originate(login, caller_id="dialer", sdp=offer, ring_timeout=ring_timeout,
+                                     uri=binding.contact, address=binding.address)  # fmt: skip
+        if await call.wait() is not CallState.ANSWERED:
+            leg.close()
+            raise PhoneUnavailable(f"operator {login}: the phone did not answer ({call.status})")
+        try:
+            apply_answer(leg, call.remote_sdp)
+        except SdpError as exc:
+            call.hangup()
+            leg.close()
+            raise PhoneUnavailable(f"operator {login}: unusable SDP answer ({exc})") from None
+        self.legs[login] = _PhoneLeg(call, leg)
+        asyncio.get_running_loop().create_task(self._watch(login, call))
+        return leg
+
+    async def _watch(self, login: str, call: Call) -> None:
+        await call.wait_ended()
+        phone = self.legs.pop(login, None)
+        if phone is not None:
+            phone.leg.close()
+            if self.on_dropped is not None:
+                self.on_dropped(login)
+
+    def leg(self, login: str) -> RtpLeg:
+        try:
+            return self.legs[login].leg
+        except KeyError:
+            raise PhoneUnavailable(f"operator {login}: no phone leg up") from None
+
+    def hang_up(self, login: str) -> None:
+        phone = self.legs.get(login)
+        if phone is not None:
+            phone.call.hangup()
+
+
+class SipTelephony:
+    """Client calls over trunks with media; bridges into operators' legs; safe-harbor playback."""
+
+    def __init__(
+        self, pool: TrunkPool, clock: MediaClock, phones: OperatorPhones, *, message: Pcm | None
+    ) -> None:
+        self.pool = pool
+        self.clock = clock
+        self.phones = phones
+        self.message = message
+        self.calls: dict[str, tuple[Call, RtpLeg]] = {}
+        self.bridges: dict[str, Bridge] = {}
+
+    async def originate(
+        self, phone: str, *, caller_id: str | None, ring_timeout: float, on_update: UpdateSink
+    ) -> str:
+        first = next(iter(self.pool.trunks.values()))
+        leg, offer = await offer_leg(
+            self.clock, media_address(first.agent.trunk), session_id=int(time.time())
+        )
+        box: list[Call] = []
+
+        def follow(event: CallEvent) -> None:
+            if box:
+                self._event(box[0], leg, event, on_update)
+
+        try:
+            call = await self.pool.originate(
+                phone, caller_id=(caller_id or "dialer").lstrip("+"), ring_timeout=ring_timeout, sdp=offer,
+                listener=follow,
+            )  # fmt: skip
+        except Exception:
+            leg.close()
+            raise
+        box.append(call)
+        self.calls[call.call_id] = (call, leg)
+        return call.call_id
+
+    def _event(self, call: Call, leg: RtpLeg, event: CallEvent, on_update: UpdateSink) -> None:
+        if event.kind == "answered":
+            try:
+                apply_answer(leg, call.remote_sdp)
+            except SdpError as exc:
+                log.warning("answer without usable SDP; hanging up", call_id=call.call_id, error=str(exc))
+                call.hangup()
+                return
+            on_update(CallUpdate(call.call_id, "answered", event.at, status=event.status))
+        elif event.kind == "failed":
+            outcome = OUTCOMES.get(call.category, "failed") if call.category is not None else "failed"
+            on_update(CallUpdate(call.call_id, "failed", event.at, outcome=outcome, status=event.status))
+            self._release(call.call_id)
+        elif event.kind == "ended":
+            on_update(CallUpdate(call.call_id, "ended", event.at, status=event.status, by=call.hangup_by))
+            self._release(call.call_id)
+
+    def _release(self, call_id: str) -> None:
+        bridge = self.bridges.pop(call_id, None)
+        if bridge is not None:
+            bridge.close()
+        found = self.calls.pop(call_id, None)
+        if found is not None:
+            found[1].close()
+
+    async def connect(self, call_id: str, operator: str) -> None:
+        found = self.calls.get(call_id)
+        if found is None:
+            return
+        self.bridges[call_id] = Bridge(found[1], self.phones.leg(operator))
+
+    async def abandon(self, call_id: str) -> None:
+        found = self.calls.get(call_id)
+        if found is None:
+            return
+        call, leg = found
+        if self.message is not None:
+            player = Player(leg, self.message)
+            ended = asyncio.ensure_future(call.wait_ended())
+            await asyncio.wait([player.done, ended], timeout=player.duration + 5,
+                               return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+            ended.cancel()
+        call.hangup()
+
+    def hangup(self, call_id: str) -> None:
+        found = self.calls.get(call_id)
+        if found is not None:
+            found[0].hangup()
