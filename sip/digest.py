@@ -106,7 +106,7 @@ def compute_response(
     *,
     algorithm: str,
     username: str,
-    password: str,
+    password: str | None,
     realm: str,
     nonce: str,
     method: str,
@@ -115,10 +115,18 @@ def compute_response(
     nc: str = "",
     cnonce: str = "",
     body: bytes = b"",
+    ha1: str | None = None,
 ) -> str:
-    """The ``response`` value of RFC 7616 sec. 3.4.1 (and RFC 2069 when ``qop`` is None)."""
+    """The ``response`` value of RFC 7616 sec. 3.4.1 (and RFC 2069 when ``qop`` is None).
+
+    A server that stores ``ha1`` (H(username:realm:password)) instead of the password passes it
+    with ``password=None``.
+    """
     algorithm = algorithm.upper()
-    ha1 = _h(algorithm, f"{username}:{realm}:{password}")
+    if ha1 is None:
+        if password is None:
+            raise ValueError("give the password or its HA1")
+        ha1 = _h(algorithm, f"{username}:{realm}:{password}")
     if algorithm.endswith("-SESS"):
         ha1 = _h(algorithm, f"{ha1}:{nonce}:{cnonce}")
     a2 = f"{method}:{uri}"
@@ -218,8 +226,15 @@ def parse_credentials(value: str) -> Credentials:
     )
 
 
-def expected_response(credentials: Credentials, *, password: str, method: str, body: bytes = b"") -> str:
-    """The response a client knowing ``password`` would have sent with these credentials."""
+def expected_response(
+    credentials: Credentials,
+    *,
+    password: str | None = None,
+    method: str,
+    body: bytes = b"",
+    ha1: str | None = None,
+) -> str:
+    """The response a client knowing ``password`` (or whose stored ``ha1`` is given) would have sent."""
     if credentials.algorithm.removesuffix("-SESS") not in _HASHES:
         raise AuthError(f"unsupported digest algorithm {credentials.algorithm}")
     return compute_response(
@@ -234,4 +249,10 @@ def expected_response(credentials: Credentials, *, password: str, method: str, b
         nc=credentials.nc,
         cnonce=credentials.cnonce,
         body=body,
+        ha1=ha1,
     )
+
+
+def ha1_md5(username: str, realm: str, password: str) -> str:
+    """H(username:realm:password) with MD5: what a registrar stores instead of the password."""
+    return hashlib.md5(f"{username}:{realm}:{password}".encode()).hexdigest()

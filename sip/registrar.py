@@ -47,7 +47,8 @@ class Registrar:
         stack: SipStack,
         *,
         realm: str,
-        password_of: Callable[[str], str | None],
+        password_of: Callable[[str], str | None] | None = None,
+        ha1_of: Callable[[str], str | None] | None = None,
         min_expires: int = 60,
         max_expires: int = 3600,
         clock: Callable[[], float] = time.monotonic,
@@ -55,7 +56,10 @@ class Registrar:
     ) -> None:
         self.stack = stack
         self.realm = realm
+        if (password_of is None) == (ha1_of is None):
+            raise ValueError("give password_of or ha1_of (stored MD5 HA1), not both")
         self.password_of = password_of
+        self.ha1_of = ha1_of
         self.min_expires = min_expires
         self.max_expires = max_expires
         self.clock = clock
@@ -95,13 +99,8 @@ class Registrar:
             self._challenge(request, stale=False)
             return
         credentials = parse_credentials(authorization)
-        password = self.password_of(credentials.username)
         stale = not self._nonce_fresh(credentials.nonce)
-        if (
-            password is None
-            or credentials.realm != self.realm
-            or not self._valid(credentials, password, request)
-        ):
+        if credentials.realm != self.realm or not self._valid(credentials, request):
             self._respond(request, 403, "Forbidden")
             return
         if stale:
@@ -180,7 +179,20 @@ class Registrar:
         except ValueError:
             return False
 
-    @staticmethod
-    def _valid(credentials: Credentials, password: str, request: Request) -> bool:
-        expected = expected_response(credentials, password=password, method=request.method, body=request.body)
+    def _valid(self, credentials: Credentials, request: Request) -> bool:
+        if self.password_of is not None:
+            password = self.password_of(credentials.username)
+            if password is None:
+                return False
+            expected = expected_response(
+                credentials, password=password, method=request.method, body=request.body
+            )
+        else:
+            assert self.ha1_of is not None
+            if credentials.algorithm.upper() != "MD5":
+                return False
+            ha1 = self.ha1_of(credentials.username)
+            if ha1 is None:
+                return False
+            expected = expected_response(credentials, ha1=ha1, method=request.method, body=request.body)
         return hmac.compare_digest(expected, credentials.response)

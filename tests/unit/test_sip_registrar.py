@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pytest
+
 from sip.digest import authorization, parse_challenge
 from sip.message import Request, Response, parse_message
 from sip.registrar import Registrar
@@ -145,3 +147,20 @@ def test_other_requests_pass_through_and_garbage_gets_400() -> None:
     assert stack.passed == ["INVITE"]
     registrar.handle(register(auth="Digest nonsense"), PHONE)
     assert stack.sent[-1].status in (400, 403)
+
+
+def test_a_registrar_that_stores_only_ha1_accepts_the_right_password() -> None:
+    from sip.digest import ha1_md5
+
+    stack, clock = FakeStack(), Clock()
+    stored = {"100": ha1_md5("100", "dialer", "s3cret")}
+    registrar = Registrar(stack, realm="dialer", ha1_of=stored.get, clock=clock)  # type: ignore[arg-type]
+    registrar.install()
+    registrar.handle(register(), PHONE)
+    registrar.handle(answer(stack, "wrong"), PHONE)
+    assert stack.sent[-1].status == 403
+    registrar.handle(register(), PHONE)
+    registrar.handle(answer(stack, "s3cret"), PHONE)
+    assert stack.sent[-1].status == 200 and registrar.binding("100") is not None
+    with pytest.raises(ValueError, match="not both"):
+        Registrar(stack, realm="dialer")  # type: ignore[arg-type]
