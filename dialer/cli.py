@@ -22,6 +22,7 @@ from aiohttp import web
 from dialer import manual_call
 from dialer.cli_common import CliState, state_of, with_database
 from dialer.cli_leads import leads_app
+from dialer.cli_operators import operator_app
 from dialer.cli_projects import dnc_app, project_app, token_app
 from dialer.config import DEFAULT_CONFIG_PATH, Settings, TrunkSettings
 from dialer.errors import DialerError
@@ -51,6 +52,7 @@ app.add_typer(project_app, name="project")
 app.add_typer(token_app, name="token")
 app.add_typer(dnc_app, name="dnc")
 app.add_typer(leads_app, name="leads")
+app.add_typer(operator_app, name="operator")
 recordings_app = typer.Typer(help="Call recordings.", no_args_is_help=True)
 app.add_typer(recordings_app, name="recordings")
 

@@ -209,3 +209,27 @@ class WebhookDelivery(SQLModel, table=True):
     delivered_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class Operator(SQLModel, table=True):
+    """A person who takes calls: logs into the workplace (argon2 password) and registers a softphone
+    (SIP digest: only HA1 is kept)."""
+
+    __tablename__ = "operator"
+
+    id: int | None = Field(default=None, primary_key=True)
+    login: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=200)
+    password_hash: str = Field(max_length=200)
+    sip_ha1: str = Field(max_length=64, description="MD5(login:realm:password) for the phone's digest")
+    active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class OperatorProject(SQLModel, table=True):
+    """Which projects an operator works (an operator may work several)."""
+
+    __tablename__ = "operator_project"
+
+    operator_id: int = Field(foreign_key="operator.id", primary_key=True, ondelete="CASCADE")
+    project_id: int = Field(foreign_key="project.id", primary_key=True, ondelete="CASCADE")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from dialer.cli import run
 from dialer.config import load_settings
 from dialer.storage import create_engine, reading
-from dialer.storage.models import ApiToken, Project
+from dialer.storage.models import ApiToken, Operator, Project
 
 
 @pytest.fixture
@@ -167,3 +167,44 @@ def test_dnc_needs_exactly_one_scope_and_dialable_numbers(
     assert run(["--config", str(config), "dnc", "add", "8 912 345 67 89", "--project", "loans"]) == 0
     assert run(["--config", str(config), "dnc", "remove", "+79123456789", "--project", "loans"]) == 0
     assert run(["--config", str(config), "dnc", "remove", "+79123456789", "--project", "loans"]) == 1
+
+
+def test_operators_are_added_with_hashed_secrets_and_listed(
+    config: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dialer.operators import check_password, sip_secrets
+    from dialer.storage import create_engine as make_engine
+    from sip.digest import ha1_md5
+
+    assert run(["--config", str(config), "project", "create", "loans"]) == 0
+    assert run(["--config", str(config), "project", "create", "cards"]) == 0
+    monkeypatch.setenv("DIALER_OPERATOR_PASSWORD", "long-enough-1")
+    add = ["--config", str(config), "operator", "add", "anna", "--project", "loans", "--project", "cards"]
+    assert run([*add, "--name", "Anna K."]) == 0
+    assert run(["--config", str(config), "operator", "add", "anna", "--project", "loans"]) == 2
+    assert "already exists" in capsys.readouterr().err
+    monkeypatch.setenv("DIALER_OPERATOR_PASSWORD", "short")
+    assert run(["--config", str(config), "operator", "add", "Bad Login", "--project", "ghost"]) == 2
+    err = capsys.readouterr().err
+    assert "no project 'ghost'" in err
+    assert run(["--config", str(config), "operator", "add", "Bad Login", "--project", "loans"]) == 2
+    err = capsys.readouterr().err
+    assert "login 'Bad Login'" in err and "at least 8 characters" in err
+    assert run(["--config", str(config), "operator", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "anna" in out and "Anna K." in out and "cards, loans" in out
+    (row,) = stored(config, Operator)
+    assert "long-enough-1" not in row.password_hash and row.password_hash.startswith("$argon2")
+
+    async def checks() -> tuple[bool, bool, dict[str, str]]:
+        engine = make_engine(load_settings(config).database)
+        try:
+            async with reading(engine) as conn:
+                return (await check_password(conn, "anna", "long-enough-1"),
+                        await check_password(conn, "anna", "guess"), await sip_secrets(conn))  # fmt: skip
+        finally:
+            await engine.dispose()
+
+    right, wrong, secrets = asyncio.run(checks())
+    assert right and not wrong
+    assert secrets == {"anna": ha1_md5("anna", "dialer", "long-enough-1")}

@@ -1,0 +1,99 @@
+"""Operator accounts: who they are, which projects they work, how they prove it.
+
+The workplace password is kept as an argon2 hash; the softphone's SIP digest needs
+MD5(login:realm:password), so that HA1 is kept too (never the password itself).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from dialer.errors import DialerError
+from dialer.storage.models import Operator, OperatorProject
+from dialer.storage.types import utcnow
+from sip.digest import ha1_md5
+
+SIP_REALM = "dialer"
+LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+MIN_PASSWORD = 8
+OPERATORS = Operator.__table__  # type: ignore[attr-defined]
+MEMBERSHIP = OperatorProject.__table__  # type: ignore[attr-defined]
+_hasher = PasswordHasher()
+
+
+@dataclass(frozen=True)
+class OperatorAccount:
+    login: str
+    name: str
+    projects: frozenset[int]
+    active: bool
+
+
+async def add_operator(
+    conn: AsyncConnection, login: str, *, name: str, password: str, project_ids: Collection[int]
+) -> OperatorAccount:
+    """Create an operator working ``project_ids``; :class:`DialerError` says what is wrong."""
+    problems = []
+    if not LOGIN.match(login):
+        problems.append(
+            f"login {login!r}: 1-64 of a-z, 0-9, '.', '_', '-' (it is also the phone's extension)"
+        )
+    if len(password) < MIN_PASSWORD:
+        problems.append(f"password: at least {MIN_PASSWORD} characters")
+    if not project_ids:
+        problems.append("give at least one project")
+    exists = (await conn.execute(select(OPERATORS.c.id).where(OPERATORS.c.login == login))).first()
+    if exists is not None:
+        problems.append(f"operator {login!r} already exists")
+    if problems:
+        raise DialerError("cannot add the operator:\n  " + "\n  ".join(problems))
+    result = await conn.execute(
+        insert(OPERATORS).values(
+            login=login, name=name, password_hash=_hasher.hash(password),
+            sip_ha1=ha1_md5(login, SIP_REALM, password), active=True, created_at=utcnow(),
+        )
+    )  # fmt: skip
+    key = result.inserted_primary_key
+    assert key is not None
+    await conn.execute(
+        insert(MEMBERSHIP), [{"operator_id": key[0], "project_id": p} for p in sorted(project_ids)]
+    )
+    return OperatorAccount(login, name, frozenset(project_ids), True)
+
+
+async def accounts(conn: AsyncConnection) -> list[OperatorAccount]:
+    rows = (await conn.execute(select(OPERATORS).order_by(OPERATORS.c.login))).all()
+    links = (await conn.execute(select(MEMBERSHIP))).all()
+    projects: dict[int, set[int]] = {}
+    for operator_id, project_id in links:
+        projects.setdefault(operator_id, set()).add(project_id)
+    return [OperatorAccount(r.login, r.name, frozenset(projects.get(r.id, ())), r.active) for r in rows]
+
+
+async def sip_secrets(conn: AsyncConnection) -> dict[str, str]:
+    """login -> HA1 for every active operator (what the registrar checks phones against)."""
+    query = select(OPERATORS.c.login, OPERATORS.c.sip_ha1).where(OPERATORS.c.active.is_(True))
+    return {login: ha1 for login, ha1 in (await conn.execute(query)).all()}
+
+
+async def check_password(conn: AsyncConnection, login: str, password: str) -> bool:
+    """Whether ``password`` is the active operator's workplace password (argon2, constant-time)."""
+    row = (
+        await conn.execute(
+            select(OPERATORS.c.password_hash).where(OPERATORS.c.login == login, OPERATORS.c.active.is_(True))
+        )
+    ).first()
+    if row is None:
+        _hasher.hash(password)  # same cost whether or not the login exists
+        return False
+    try:
+        return _hasher.verify(row.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
