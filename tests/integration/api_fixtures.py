@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from dialer import campaigns
+from dialer.campaigns import CampaignIn
 from dialer.config import DatabaseSettings, Settings
+from dialer.leads import store
+from dialer.leads.store import ProjectRef
 from dialer.projects import create_project
 from dialer.storage import create_engine, upgrade, writing
 from dialer.tokens import create_token
@@ -38,3 +43,17 @@ async def _project(engine: AsyncEngine, slug: str, region: str) -> str:
     async with writing(engine) as conn:
         project = await create_project(conn, slug, name=slug.title(), region=region)
         return await create_token(conn, project.id, "test")
+
+
+async def seed_campaign(
+    engine: AsyncEngine, phones: list[str], *, now: datetime, settings: CampaignIn | None = None
+) -> tuple[ProjectRef, int]:
+    """Project "loans" (9-21 window), campaign "main", one lead L<i> per phone; (project, campaign id)."""
+    async with writing(engine) as conn:
+        project = await create_project(conn, "loans", window="daily-9-21")
+        await campaigns.put(conn, project, "main", settings or CampaignIn())
+        campaign_id = (await store.campaign_ids(conn, project.id))["main"]
+        rows = [{"external_id": f"L{i}", "phones": [p], "campaign": "main"} for i, p in enumerate(phones)]
+        result = await store.upsert_many(conn, project, rows, now=now)
+    assert result.created == len(phones), result
+    return project, campaign_id

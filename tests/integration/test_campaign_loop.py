@@ -13,16 +13,16 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from dialer import campaigns
+from dialer.campaigns import CampaignIn
 from dialer.config import DatabaseSettings
 from dialer.engine.campaign import CampaignLoop, CampaignSettings
 from dialer.engine.operators import OperatorBoard, OperatorState
 from dialer.engine.telephony import CallUpdate, UpdateSink
 from dialer.leads import store
-from dialer.projects import create_project
-from dialer.storage import create_engine, reading, upgrade, writing
+from dialer.storage import create_engine, reading, upgrade
 from dialer.storage.models import Attempt
 from pacing import make_pacer
+from tests.integration.api_fixtures import seed_campaign
 
 WALL0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday noon in Moscow
 
@@ -92,12 +92,9 @@ async def test_a_campaign_runs_to_the_end_with_one_attempt_per_call(
     engine = create_engine(DatabaseSettings(path=tmp_path / "db.sqlite3"))
     try:
         await upgrade(engine)
-        async with writing(engine) as conn:
-            project = await create_project(conn, "loans", window="daily-9-21")
-            await campaigns.put(conn, project, "main", campaigns.CampaignIn(max_attempts=2))
-            campaign_id = (await store.campaign_ids(conn, project.id))["main"]
-            rows = [{"external_id": f"L{i}", "phones": [p], "campaign": "main"} for i, p in enumerate(phones)]
-            assert (await store.upsert_many(conn, project, rows, now=WALL0)).created == len(phones)
+        project, campaign_id = await seed_campaign(
+            engine, phones, now=WALL0, settings=CampaignIn(max_attempts=2)
+        )
         board = OperatorBoard()
         for login in ("anna", "boris", "vera")[:operators]:
             board.log_in(login, {project.id}, 0.0).move(OperatorState.READY, 0.0)
@@ -170,14 +167,7 @@ async def test_after_a_crash_open_attempts_are_closed_and_their_leads_dialled_ag
     engine = create_engine(DatabaseSettings(path=tmp_path / "db.sqlite3"))
     try:
         await upgrade(engine)
-        async with writing(engine) as conn:
-            project = await create_project(conn, "loans", window="daily-9-21")
-            await campaigns.put(conn, project, "main", campaigns.CampaignIn())
-            campaign_id = (await store.campaign_ids(conn, project.id))["main"]
-            rows = [
-                {"external_id": f"L{i}", "phones": [f"+7495000000{i}"], "campaign": "main"} for i in range(3)
-            ]
-            await store.upsert_many(conn, project, rows, now=WALL0)
+        project, campaign_id = await seed_campaign(engine, [f"+7495000000{i}" for i in range(3)], now=WALL0)
         clock = [0.0]
         telephony = FakeTelephony({f"+7495000000{i}": ("human", 30.0) for i in range(3)}, clock)
         board = OperatorBoard()

@@ -12,20 +12,19 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import select
 
-from dialer import campaigns
 from dialer.config import DatabaseSettings
 from dialer.engine.campaign import CampaignLoop, CampaignSettings
 from dialer.engine.operators import OperatorBoard, OperatorState
 from dialer.engine.sip_telephony import OperatorPhones, SipTelephony
 from dialer.leads import store
-from dialer.projects import create_project
-from dialer.storage import create_engine, reading, upgrade, writing
+from dialer.storage import create_engine, reading, upgrade
 from dialer.storage.models import Attempt
 from pacing import make_pacer
 from sip.media.clock import MediaClock
 from sip.registrar import Registrar
 from sip.stack import SipStack
 from sip.trunks import TrunkPool
+from tests.integration.api_fixtures import seed_campaign
 from tests.integration.sip_peers import sipp_uas
 from tests.integration.softphones import baresip
 from tests.integration.test_media_loopback import dominant, tone
@@ -45,14 +44,8 @@ async def test_three_leads_are_dialled_and_bridged_to_a_nailed_up_operator(tmp_p
     clock = MediaClock()
     try:
         await upgrade(engine)
-        async with writing(engine) as conn:
-            project = await create_project(conn, "loans", window="daily-9-21")
-            await campaigns.put(conn, project, "main", campaigns.CampaignIn())
-            campaign_id = (await store.campaign_ids(conn, project.id))["main"]
-            rows = [
-                {"external_id": f"L{i}", "phones": [f"+7495000000{i}"], "campaign": "main"} for i in range(3)
-            ]
-            await store.upsert_many(conn, project, rows, now=NOON_MOSCOW)
+        phones_to_call = [f"+7495000000{i}" for i in range(3)]
+        project, campaign_id = await seed_campaign(engine, phones_to_call, now=NOON_MOSCOW)
         registrar = Registrar(phone_stack, realm="dialer", password_of={"100": "s3cret"}.get)
         registrar.install()
         board = OperatorBoard()
