@@ -51,14 +51,16 @@ class OperatorPhones:
     def __init__(
         self,
         registrar: Registrar,
+        agent: UserAgent,
         clock: MediaClock,
         *,
-        domain: str = "dialer",
         on_dropped: Callable[[str], None] | None = None,
     ) -> None:
+        """``agent`` places the calls to phones; create it on the registrar's stack *before*
+        :meth:`Registrar.install`, so that REGISTER reaches the registrar and the rest the agent."""
         self.registrar = registrar
+        self.agent = agent
         self.clock = clock
-        self.domain = domain
         self.on_dropped = on_dropped
         self.legs: dict[str, _PhoneLeg] = {}
 
@@ -69,9 +71,8 @@ class OperatorPhones:
         binding = self.registrar.binding(login)
         if binding is None:
             raise PhoneUnavailable(f"operator {login}: no phone registered")
-        agent = UserAgent(self.registrar.stack, binding.address, domain=self.domain)
         leg, offer = await offer_leg(self.clock, media_address(binding.address), session_id=int(time.time()))
-        call = await agent.originate(login, caller_id="dialer", sdp=offer, ring_timeout=ring_timeout,
+        call = await self.agent.originate(login, caller_id="dialer", sdp=offer, ring_timeout=ring_timeout,
                                      uri=binding.contact, address=binding.address)  # fmt: skip
         if await call.wait() is not CallState.ANSWERED:
             leg.close()

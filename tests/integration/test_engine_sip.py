@@ -24,6 +24,7 @@ from sip.media.clock import MediaClock
 from sip.registrar import Registrar
 from sip.stack import SipStack
 from sip.trunks import TrunkPool
+from sip.useragent import UserAgent
 from tests.integration.api_fixtures import seed_campaign
 from tests.integration.sip_peers import sipp_uas
 from tests.integration.softphones import baresip
@@ -46,10 +47,13 @@ async def test_three_leads_are_dialled_and_bridged_to_a_nailed_up_operator(tmp_p
         await upgrade(engine)
         phones_to_call = [f"+7495000000{i}" for i in range(3)]
         project, campaign_id = await seed_campaign(engine, phones_to_call, now=NOON_MOSCOW)
+        agent = UserAgent(
+            phone_stack, ("127.0.0.1", 9), domain="dialer"
+        )  # before the registrar, see OperatorPhones
         registrar = Registrar(phone_stack, realm="dialer", password_of={"100": "s3cret"}.get)
         registrar.install()
         board = OperatorBoard()
-        phones = OperatorPhones(registrar, clock, on_dropped=lambda login: None)
+        phones = OperatorPhones(registrar, agent, clock, on_dropped=lambda login: None)
         with baresip(tmp_path / "phone", registrar=phone_stack.local, user="100", password="s3cret",
                      microphone=microphone(tmp_path / "mic.wav")) as phone, \
                 sipp_uas("answer_stream_audio.xml", tmp_path, calls=3) as sipp:  # fmt: skip
