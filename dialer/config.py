@@ -116,6 +116,14 @@ class LoggingSettings(Section):
     format: Literal["console", "json"] = "console"
 
 
+class SipSettings(Section):
+    """Where operators' softphones register (their extension is their login, same password)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=5070, ge=1, le=65535)
+    safe_harbor: Path | None = Field(default=None, description="WAV played to abandoned clients")
+
+
 class RecordingSettings(Section):
     """Call recordings: one stereo WAV per call (left the client, right the operator)."""
 
@@ -193,6 +201,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     recordings: RecordingSettings = Field(default_factory=RecordingSettings)
+    sip: SipSettings = Field(default_factory=SipSettings)
     trunks: dict[TrunkName, TrunkSettings] = Field(default_factory=dict)
 
     @classmethod

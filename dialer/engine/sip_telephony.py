@@ -89,6 +89,8 @@ class OperatorPhones:
 
     async def _watch(self, login: str, call: Call) -> None:
         await call.wait_ended()
+        log.info("operator phone call ended", operator=login, by=call.hangup_by, status=call.status,
+                 events=[e.kind for e in call.events][-3:])  # fmt: skip
         phone = self.legs.pop(login, None)
         if phone is not None:
             phone.leg.close()

@@ -46,14 +46,23 @@ async def _project(engine: AsyncEngine, slug: str, region: str) -> str:
 
 
 async def seed_campaign(
-    engine: AsyncEngine, phones: list[str], *, now: datetime, settings: CampaignIn | None = None
+    engine: AsyncEngine,
+    phones: list[str],
+    *,
+    now: datetime,
+    settings: CampaignIn | None = None,
+    time_zone: str | None = None,
 ) -> tuple[ProjectRef, int]:
-    """Project "loans" (9-21 window), campaign "main", one lead L<i> per phone; (project, campaign id)."""
+    """Project "loans" (9-21 window), campaign "main", one lead L<i> per phone (in ``time_zone`` when
+    given); returns (project, campaign id)."""
     async with writing(engine) as conn:
         project = await create_project(conn, "loans", window="daily-9-21")
         await campaigns.put(conn, project, "main", settings or CampaignIn())
         campaign_id = (await store.campaign_ids(conn, project.id))["main"]
         rows = [{"external_id": f"L{i}", "phones": [p], "campaign": "main"} for i, p in enumerate(phones)]
+        if time_zone is not None:
+            for row in rows:
+                row["time_zone"] = time_zone
         result = await store.upsert_many(conn, project, rows, now=now)
     assert result.created == len(phones), result
     return project, campaign_id

@@ -55,7 +55,7 @@ async def test_three_leads_are_dialled_and_bridged_to_a_nailed_up_operator(tmp_p
         board = OperatorBoard()
         phones = OperatorPhones(registrar, agent, clock, on_dropped=lambda login: None)
         with baresip(tmp_path / "phone", registrar=phone_stack.local, user="100", password="s3cret",
-                     microphone=microphone(tmp_path / "mic.wav")) as phone, \
+                     microphone=microphone(tmp_path / "mic.wav", seconds=60)) as phone, \
                 sipp_uas("answer_stream_audio.xml", tmp_path, calls=3) as sipp:  # fmt: skip
             await registered(registrar, "100")
             await phones.call("100")  # the operator goes ready: their phone is called once, for the shift

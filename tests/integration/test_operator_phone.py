@@ -25,12 +25,13 @@ OPERATOR_VOICE = 700.0  # Hz, the operator's "microphone"
 CLIENT_VOICE = 1250.0  # Hz, what SIPp streams as the client
 
 
-def microphone(path: Path) -> Path:
+def microphone(path: Path, seconds: float = 10.0) -> Path:
+    """The operator's "voice": baresip's aufile source (baresip 1.0 ends the call when it runs out)."""
     with wave.open(str(path), "wb") as wav:
         wav.setnchannels(1)
         wav.setsampwidth(2)
         wav.setframerate(8000)
-        wav.writeframes(tone(OPERATOR_VOICE, 10).astype("<i2").tobytes())
+        wav.writeframes(tone(OPERATOR_VOICE, seconds).astype("<i2").tobytes())
     return path
 
 

@@ -1,0 +1,229 @@
+"""The engine as ``dialer serve`` runs it: operators' phones, trunks, and one loop per running campaign.
+
+:class:`EngineService` owns the phones' SIP stack with the registrar (credentials from the operator
+accounts, refreshed every 30 s), the media clock, the operators' board, the trunk pool of the
+configured SIP trunks, and a supervisor task that starts a :class:`CampaignLoop` for every campaign
+whose status is ``running`` and stops it (letting calls finish) when it is paused or stopped.
+Operators act through :meth:`ready`, :meth:`pause`, :meth:`offline`, :meth:`current`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from dialer.config import Settings
+from dialer.engine.campaign import CampaignLoop, CampaignSettings
+from dialer.engine.operators import OperatorBoard, OperatorState
+from dialer.engine.sip_telephony import OperatorPhones, SipTelephony
+from dialer.errors import DialerError
+from dialer.leads.store import CAMPAIGN, LEAD, PROJECT, ProjectRef
+from dialer.operators import SIP_REALM, accounts, sip_secrets
+from dialer.storage import reading
+from pacing import make_pacer
+from sip.media.clock import MediaClock
+from sip.media.player import load_wav
+from sip.registrar import Registrar
+from sip.stack import SipStack
+from sip.trunks import TrunkPool, TrunkState
+from sip.useragent import Credentials, UserAgent
+
+log = structlog.get_logger(__name__)
+SUPERVISE_EVERY = 2.0
+SECRETS_EVERY = 30.0
+PACED_MODES = {"predictive": "predictive", "progressive": "progressive"}
+
+
+@dataclass(frozen=True)
+class OnScreen:
+    """What an operator's workplace shows: the connected call and its lead."""
+
+    call_id: str
+    campaign: int
+    lead_id: int
+    phone: str
+
+
+class EngineService:
+    def __init__(self, settings: Settings, engine: AsyncEngine) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.instance = f"dialer-{secrets.token_hex(4)}"
+        self.board = OperatorBoard()
+        self.clock = MediaClock()
+        self.loops: dict[int, tuple[CampaignLoop, asyncio.Event, asyncio.Task[None]]] = {}
+        self._secrets: dict[str, str] = {}
+        self._secrets_at = 0.0
+        self._stop = asyncio.Event()
+        self._stacks: list[SipStack] = []
+        self._supervisor: asyncio.Task[None] | None = None
+        self.pool: TrunkPool | None = None
+        self.telephony: SipTelephony | None = None
+
+    async def start(self) -> None:
+        sip = self.settings.sip
+        phone_stack = SipStack()
+        await phone_stack.open(sip.host, sip.port)
+        self._stacks.append(phone_stack)
+        agent = UserAgent(phone_stack, (sip.host, 9), domain=SIP_REALM)  # before the registrar
+        self.registrar = Registrar(phone_stack, realm=SIP_REALM, ha1_of=self._secrets.get)
+        self.registrar.install()
+        self.phones = OperatorPhones(self.registrar, agent, self.clock, on_dropped=self._phone_dropped)
+        await self._refresh_secrets()
+        trunks: dict[str, TrunkState] = {}
+        for name, trunk in self.settings.trunks.items():
+            if trunk.kind != "sip" or trunk.host is None:
+                continue
+            stack = SipStack()
+            await stack.open("127.0.0.1" if trunk.host.startswith("127.") else "0.0.0.0", 0)
+            self._stacks.append(stack)
+            credentials = None
+            if trunk.registers and trunk.username and trunk.password is not None:
+                credentials = Credentials(trunk.username, trunk.password.get_secret_value())
+            address = (trunk.host, trunk.port)
+            ua = UserAgent(stack, address, domain=trunk.from_domain or trunk.host, credentials=credentials)
+            trunks[name] = TrunkState(name, trunk, ua)
+        if trunks:
+            self.pool = TrunkPool(trunks)
+            await self.pool.start()
+            message = load_wav(sip.safe_harbor) if sip.safe_harbor else None
+            self.telephony = SipTelephony(self.pool, self.clock, self.phones, message=message)
+        else:
+            log.warning(
+                "no SIP trunk configured: campaigns will not dial (the simulated carrier has no SIP side)"
+            )
+        self._supervisor = asyncio.create_task(self._supervise(), name="engine-supervisor")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._supervisor is not None:
+            await self._supervisor
+        for loop_stop, task in [(s, t) for _, s, t in self.loops.values()]:
+            loop_stop.set()
+            await task
+        self.loops.clear()
+        for login in list(self.phones.legs):
+            self.phones.hang_up(login)
+        if self.pool is not None:
+            await self.pool.stop()
+        await asyncio.sleep(0.2)  # let BYEs go out
+        for stack in self._stacks:
+            stack.close()
+
+    # -- supervision -------------------------------------------------------------------------------
+
+    async def _refresh_secrets(self) -> None:
+        async with reading(self.engine) as conn:
+            fresh = await sip_secrets(conn)
+        self._secrets.clear()
+        self._secrets.update(fresh)
+        self._secrets_at = time.monotonic()
+
+    async def _supervise(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if time.monotonic() - self._secrets_at > SECRETS_EVERY:
+                    await self._refresh_secrets()
+                await self._sync_campaigns()
+            except Exception:
+                log.exception("engine supervision failed; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), SUPERVISE_EVERY)
+
+    async def _sync_campaigns(self) -> None:
+        async with reading(self.engine) as conn:
+            rows = (
+                await conn.execute(
+                    select(CAMPAIGN, PROJECT.c.slug, PROJECT.c.region, PROJECT.c.webhook_url)
+                    .join(PROJECT, PROJECT.c.id == CAMPAIGN.c.project_id)
+                    .where(CAMPAIGN.c.status == "running")
+                )
+            ).all()
+        running = {row.id: row for row in rows if row.mode in PACED_MODES and self.telephony is not None}
+        for campaign_id in set(self.loops) - set(running):
+            _, loop_stop, task = self.loops.pop(campaign_id)
+            loop_stop.set()
+            await task
+        for campaign_id, row in running.items():
+            if campaign_id not in self.loops:
+                self._start_loop(row)
+
+    def _start_loop(self, row: Any) -> None:
+        assert self.telephony is not None
+        project = ProjectRef(row.project_id, row.slug, row.region, row.webhook_url)
+        pacer = make_pacer(
+            PACED_MODES[row.mode], abandon_target=row.abandon_target, ring_timeout=row.ring_timeout,
+            abandon_after=2.0, rng=np.random.default_rng(),
+            window_seconds=86400.0 if row.abandon_window == "24h" else 30 * 86400.0,
+        )  # fmt: skip
+        loop = CampaignLoop(
+            engine=self.engine, telephony=self.telephony, pacer=pacer, board=self.board, owner=self.instance,
+            campaign=CampaignSettings(row.id, project, caller_id=row.caller_id, ring_timeout=row.ring_timeout,
+                                      max_attempts=row.max_attempts, retry_delays=dict(row.retry_delays),
+                                      priority=row.priority),
+        )  # fmt: skip
+        stop = asyncio.Event()
+        task = asyncio.create_task(loop.run(stop), name=f"campaign-{row.id}")
+        self.loops[row.id] = (loop, stop, task)
+        log.info("campaign started", campaign=row.id, mode=row.mode)
+
+    # -- operators ---------------------------------------------------------------------------------
+
+    async def ready(self, login: str) -> OperatorState:
+        """Call the operator's phone (once per shift) and make them ready for calls."""
+        async with reading(self.engine) as conn:
+            account = next((a for a in await accounts(conn) if a.login == login and a.active), None)
+        if account is None:
+            raise DialerError(f"no active operator {login!r}")
+        await self.phones.call(login)
+        operator = self.board.log_in(login, account.projects, time.monotonic())
+        if operator.state is not OperatorState.READY:
+            operator.move(OperatorState.READY, time.monotonic())
+        return operator.state
+
+    def pause(self, login: str, reason: str) -> OperatorState:
+        operator = self.board.get(login)
+        operator.move(OperatorState.PAUSED, time.monotonic(), reason=reason)
+        return operator.state
+
+    def offline(self, login: str) -> OperatorState:
+        operator = self.board.get(login)
+        operator.move(OperatorState.OFFLINE, time.monotonic())
+        self.phones.hang_up(login)
+        return operator.state
+
+    def current(self, login: str) -> OnScreen | None:
+        for campaign_id, (loop, _, _) in self.loops.items():
+            for call_id, operator in loop.connector.operator_of.items():
+                call = loop.book.calls.get(call_id)
+                if operator == login and call is not None:
+                    return OnScreen(call_id, campaign_id, call.lead_id, call.phone)
+        return None
+
+    def _phone_dropped(self, login: str) -> None:
+        operator = self.board.operators.get(login)
+        if operator is not None and operator.state is not OperatorState.OFFLINE:
+            with contextlib.suppress(DialerError):
+                operator.move(OperatorState.PAUSED, time.monotonic(), reason="phone dropped")
+            log.warning("operator phone dropped; operator paused", operator=login)
+
+
+async def lead_card(engine: AsyncEngine, lead_id: int) -> dict[str, Any]:
+    """The lead as the operator's card shows it."""
+    async with reading(engine) as conn:
+        row = (await conn.execute(select(LEAD).where(LEAD.c.id == lead_id))).mappings().one()
+    return {
+        "external_id": row["external_id"],
+        "name": row["name"],
+        "phones": row["phones"],
+        "data": row["data"],
+    }

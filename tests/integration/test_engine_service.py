@@ -1,0 +1,101 @@
+"""The engine as `dialer serve` runs it: an operator account from the database registers its softphone
+(baresip) with the account's password, goes ready, and the running campaign's leads are dialled over
+the configured trunk (SIPp) and bridged to them; pausing the campaign stops the dialling."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+
+from dialer import campaigns
+from dialer.config import DatabaseSettings, Settings, SipSettings, TrunkSettings
+from dialer.engine.operators import OperatorState
+from dialer.engine.service import EngineService, lead_card
+from dialer.leads import store
+from dialer.operators import add_operator
+from dialer.storage import create_engine, reading, upgrade, writing
+from dialer.storage.models import Attempt
+from tests.integration.api_fixtures import seed_campaign
+from tests.integration.servers import free_port
+from tests.integration.sip_peers import sipp_uas
+from tests.integration.softphones import baresip
+from tests.integration.test_media_loopback import tone
+from tests.integration.test_media_sipp import write_ulaw_wav
+from tests.integration.test_operator_phone import microphone, registered
+
+NOW = datetime.now(UTC)
+
+
+def midday_zone() -> str:
+    """A fixed-offset zone where it is about noon now, so the 9-21 window is open whenever CI runs."""
+    offset = (12 - NOW.hour + 12) % 24 - 12  # -12..+11 hours from UTC
+    return f"Etc/GMT{-offset:+d}" if offset else "Etc/GMT"
+
+
+async def test_service_dials_a_running_campaign_for_a_ready_operator(tmp_path: Path) -> None:
+    write_ulaw_wav(tmp_path / "tone.wav", tone(1250, 4.0))
+    database = DatabaseSettings(path=tmp_path / "db.sqlite3")
+    engine = create_engine(database)
+    try:
+        await upgrade(engine)
+        phones = [f"+7912000000{i}" for i in range(2)]  # mobiles: the lead's zone decides the window
+        progressive = campaigns.CampaignIn(mode="progressive")
+        project, campaign_id = await seed_campaign(
+            engine, phones, now=NOW, settings=progressive, time_zone=midday_zone()
+        )
+        async with writing(engine) as conn:
+            await add_operator(conn, "anna", name="Anna", password="anna-secret-1", project_ids=[project.id])
+        sip_port = free_port(socket.SOCK_DGRAM)
+        mic = microphone(tmp_path / "mic.wav", seconds=120)
+        with sipp_uas("answer_stream_audio.xml", tmp_path, calls=1000) as sipp, \
+                baresip(tmp_path / "phone", registrar=("127.0.0.1", sip_port), user="anna",
+                        password="anna-secret-1", microphone=mic):  # fmt: skip
+            settings = Settings(
+                database=database,
+                sip=SipSettings(host="127.0.0.1", port=sip_port),
+                trunks={"carrier": TrunkSettings(host="127.0.0.1", port=sipp.port, register=False)},
+            )
+            service = EngineService(settings, engine)
+            await service.start()
+            try:
+                await registered(service.registrar, "anna")  # the account's password, checked against its HA1
+                assert await service.ready("anna") is OperatorState.READY
+                async with writing(engine) as conn:
+                    project_ref = await store.project_by_slug(conn, "loans")
+                    assert project_ref is not None
+                    await campaigns.act(conn, project_ref, "main", "start")
+                on_screen = None
+                deadline = time.monotonic() + 60  # two calls, 15 s of wrap-up between them
+                while time.monotonic() < deadline and len(service.loops) == 0:  # noqa: ASYNC110 (polling a service)
+                    await asyncio.sleep(0.2)
+                loop = service.loops[campaign_id][0]
+                while time.monotonic() < deadline:
+                    current = service.current("anna")
+                    if current is not None:
+                        on_screen = on_screen or current
+                        await asyncio.sleep(1.0)
+                        assert service.telephony is not None
+                        service.telephony.hangup(current.call_id)  # the operator ends the call
+                    if loop.stats.launched == 2 and loop.calls_in_progress == 0:
+                        break
+                    await asyncio.sleep(0.2)
+                async with writing(engine) as conn:
+                    await campaigns.act(conn, project_ref, "main", "pause")
+                await asyncio.sleep(2.5)
+                assert campaign_id not in service.loops  # paused: the loop was stopped
+                assert on_screen is not None
+                card = await lead_card(engine, on_screen.lead_id)
+                assert card["phones"][0] in phones
+            finally:
+                await service.stop()
+            assert sipp.errors() == ""  # every INVITE and OPTIONS followed the far end's scenario
+        async with reading(engine) as conn:
+            attempts = (await conn.execute(select(Attempt.__table__))).all()
+    finally:
+        await engine.dispose()
+    assert sorted((a.outcome, a.operator) for a in attempts) == [("human", "anna"), ("human", "anna")]
