@@ -117,8 +117,11 @@ class LoggingSettings(Section):
 
 
 class SipSettings(Section):
-    """Where operators' softphones register (their extension is their login, same password)."""
+    """Where operators' softphones register (their extension is their login, same password).
 
+    ``enabled = false`` runs the HTTP API only (no dialing in this process)."""
+
+    enabled: bool = True
     host: str = "127.0.0.1"
     port: int = Field(default=5070, ge=1, le=65535)
     safe_harbor: Path | None = Field(default=None, description="WAV played to abandoned clients")

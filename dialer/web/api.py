@@ -7,10 +7,15 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from dialer.web import campaigns_api, dnc_api, leads_api
+from dialer.web import campaigns_api, dnc_api, leads_api, operators_api
 from dialer.web.openapi import Operation, add_routes, document
 
-OPERATIONS: list[Operation] = [*leads_api.OPERATIONS, *campaigns_api.OPERATIONS, *dnc_api.OPERATIONS]
+OPERATIONS: list[Operation] = [
+    *leads_api.OPERATIONS,
+    *campaigns_api.OPERATIONS,
+    *dnc_api.OPERATIONS,
+    *operators_api.OPERATIONS,
+]
 SPEC = web.AppKey("openapi", dict[str, Any])
 DESCRIPTION = (
     "Push loan applications (leads) to be called, follow their calls, manage campaigns and the "
@@ -24,6 +29,7 @@ _TEMPLATES = jinja2.Environment(
 
 def setup(app: web.Application) -> None:
     add_routes(app, OPERATIONS)
+    app[operators_api.SESSIONS] = {}
     app[SPEC] = document(OPERATIONS, title="Dialer API", description=DESCRIPTION)
     app.router.add_get("/api/openapi.json", openapi_json, name="openapi")
     app.router.add_get("/api/docs", api_docs, name="api_docs")

@@ -17,9 +17,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dialer import __version__
 from dialer.config import Settings
+from dialer.engine.service import EngineService
+from dialer.errors import DialerError
 from dialer.storage import create_engine, ensure_migrated
 from dialer.web import api
-from dialer.web.keys import ENGINE, METRICS, SETTINGS
+from dialer.web.keys import ENGINE, METRICS, SERVICE, SETTINGS
 from dialer.web.metrics import HttpMetrics
 from dialer.web.problems import problems
 from dialer.webhooks import WebhookSender
@@ -35,6 +37,7 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS] = metrics
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_webhooks)
+    app.cleanup_ctx.append(_dialing)
     app.router.add_get("/healthz", healthz, name="healthz")
     app.router.add_get("/metrics", metrics_page, name="metrics")
     api.setup(app)
@@ -63,6 +66,26 @@ async def _webhooks(app: web.Application) -> AsyncIterator[None]:
         finally:
             stop.set()
             await task
+
+
+async def _dialing(app: web.Application) -> AsyncIterator[None]:
+    """The engine (operators' phones, trunks, campaign loops), unless ``[sip] enabled = false``."""
+    if not app[SETTINGS].sip.enabled:
+        yield
+        return
+    service = EngineService(app[SETTINGS], app[ENGINE])
+    try:
+        await service.start()
+    except OSError as exc:
+        sip = app[SETTINGS].sip
+        raise DialerError(
+            f"cannot listen for operators' phones on {sip.host}:{sip.port}: {exc.strerror or exc}"
+        ) from None
+    app[SERVICE] = service
+    try:
+        yield
+    finally:
+        await service.stop()
 
 
 async def healthz(request: web.Request) -> web.Response:

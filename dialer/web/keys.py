@@ -6,8 +6,10 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialer.config import Settings
+from dialer.engine.service import EngineService
 from dialer.web.metrics import HttpMetrics
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 METRICS = web.AppKey("metrics", HttpMetrics)
+SERVICE = web.AppKey("engine_service", EngineService)

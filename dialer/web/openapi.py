@@ -28,10 +28,11 @@ _ERROR_TEXT = {
     401: "no token, or an unknown or revoked one",
     403: "the token belongs to another project",
     404: "no such resource",
-    409: "another request with the same Idempotency-Key is in progress",
+    409: "a conflict: the same Idempotency-Key in progress, or a state that cannot change now",
     413: "the body is too large",
     415: "the body is not application/json",
     422: "the input was understood but is wrong; `errors` lists each field",
+    503: "this server runs without the dialing engine",
 }
 
 
@@ -171,8 +172,6 @@ def _operation(op: Operation, keys: dict[Any, dict[str, Any]]) -> dict[str, Any]
     errors = set(op.errors) | ({400, 413, 415, 422} if op.body is not None else set())
     if any(p.where == "path" for p in op.params):
         errors.add(422)
-    if not op.authenticated:
-        errors -= {401, 403}
     problem = {PROBLEM_JSON: {"schema": keys[(Problem, "serialization")]}}
     for status in sorted(errors):
         out["responses"][str(status)] = {"description": _ERROR_TEXT[status], "content": problem}

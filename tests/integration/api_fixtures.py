@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialer import campaigns
 from dialer.campaigns import CampaignIn
-from dialer.config import DatabaseSettings, Settings
+from dialer.config import DatabaseSettings, Settings, SipSettings
 from dialer.leads import store
 from dialer.leads.store import ProjectRef
 from dialer.projects import create_project
@@ -29,7 +29,9 @@ class Tenants:
 
 
 async def make_tenants(tmp_path: Path) -> Tenants:
-    settings = Settings(database=DatabaseSettings(path=tmp_path / "db" / "dialer.sqlite3"))
+    settings = Settings(
+        database=DatabaseSettings(path=tmp_path / "db" / "dialer.sqlite3"), sip=SipSettings(enabled=False)
+    )
     engine = create_engine(settings.database)
     try:
         await upgrade(engine)

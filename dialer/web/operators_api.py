@@ -1,0 +1,167 @@
+"""``/api/v1/operators/{login}``: the operator's workplace API (session, state, the call on screen,
+ending a call) and a campaign's live view for supervisors.
+
+An operator opens a session with their password and gets a bearer token for their own login only
+(kept in memory, 12 hours); the same scheme as the leads API, per user.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from dialer.engine.operators import OperatorStateError
+from dialer.engine.service import EngineService, lead_card
+from dialer.engine.sip_telephony import PhoneUnavailable
+from dialer.errors import DialerError
+from dialer.leads.schema import field_errors
+from dialer.operators import check_password
+from dialer.storage import reading
+from dialer.web.keys import ENGINE, SERVICE
+from dialer.web.openapi import Operation, Param
+from dialer.web.problems import ProblemError
+from dialer.web.requests import read_json
+
+BASE = "/api/v1/operators/{login}"
+SESSION_SECONDS = 12 * 3600
+SESSIONS = web.AppKey("operator_sessions", dict[str, tuple[str, float]])
+LOGIN = Param(
+    "login",
+    "path",
+    {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]*$", "maxLength": 64},
+    "operator login",
+)
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="dialer-operators"'}
+
+
+class SessionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    password: str = Field(min_length=1, max_length=200)
+
+
+class SessionOut(BaseModel):
+    token: str
+    expires_in: int
+
+
+class StateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    state: Literal["ready", "paused", "offline"]
+    reason: str | None = Field(default=None, min_length=1, max_length=64, description="pause reason code")
+
+
+class StateOut(BaseModel):
+    login: str
+    state: str
+    pause_reason: str | None = None
+
+
+class CurrentOut(BaseModel):
+    call_id: str | None = None
+    campaign: int | None = None
+    phone: str | None = None
+    lead: dict[str, Any] | None = None
+
+
+class EndedOut(BaseModel):
+    ended: bool
+
+
+def _service(request: web.Request) -> EngineService:
+    service = request.app.get(SERVICE)
+    if service is None:
+        raise ProblemError(503, "this server runs without the dialing engine ([sip] enabled = false)")
+    return service
+
+
+def _authorize(request: web.Request) -> str:
+    login = request.match_info["login"]
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    session = request.app[SESSIONS].get(token.strip()) if scheme.lower() == "bearer" else None
+    if session is None or session[1] < time.monotonic():
+        raise ProblemError(401, "open a session: POST /api/v1/operators/{login}/session", headers=_CHALLENGE)
+    if session[0] != login:
+        raise ProblemError(403, "this session belongs to another operator")
+    return login
+
+
+def _body(model: type[BaseModel], payload: Any) -> Any:
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise ProblemError(
+            422, "the request was rejected", errors=field_errors(exc), kind="invalid-input"
+        ) from None
+
+
+async def open_session(request: web.Request) -> web.Response:
+    """Check the operator's password and give a bearer token for their own endpoints."""
+    login = request.match_info["login"]
+    _, payload = await read_json(request, 4096)
+    body = _body(SessionIn, payload)
+    async with reading(request.app[ENGINE]) as conn:
+        valid = await check_password(conn, login, body.password)
+    if not valid:
+        raise ProblemError(401, "wrong login or password", headers=_CHALLENGE)
+    token = "dlo_" + secrets.token_urlsafe(32)
+    request.app[SESSIONS][token] = (login, time.monotonic() + SESSION_SECONDS)
+    out = SessionOut(token=token, expires_in=SESSION_SECONDS)
+    return web.json_response(text=out.model_dump_json(), status=201)
+
+
+async def set_state(request: web.Request) -> web.Response:
+    """Go ready (the phone is called once for the shift), pause with a reason, or go offline."""
+    login = _authorize(request)
+    service = _service(request)
+    _, payload = await read_json(request, 4096)
+    body = _body(StateIn, payload)
+    try:
+        if body.state == "ready":
+            await service.ready(login)
+        elif body.state == "paused":
+            service.pause(login, body.reason or "")
+        else:
+            service.offline(login)
+    except (PhoneUnavailable, OperatorStateError, DialerError) as exc:
+        raise ProblemError(409, str(exc), kind="operator-state") from None
+    operator = service.board.get(login)
+    out = StateOut(login=login, state=operator.state.value, pause_reason=operator.pause_reason)
+    return web.json_response(text=out.model_dump_json())
+
+
+async def current_call(request: web.Request) -> web.Response:
+    """The call connected to the operator now and its lead's card (all null when none)."""
+    login = _authorize(request)
+    service = _service(request)
+    on_screen = service.current(login)
+    if on_screen is None:
+        return web.json_response(text=CurrentOut().model_dump_json())
+    card = await lead_card(request.app[ENGINE], on_screen.lead_id)
+    out = CurrentOut(call_id=on_screen.call_id, campaign=on_screen.campaign, phone=on_screen.phone, lead=card)
+    return web.json_response(text=out.model_dump_json())
+
+
+async def end_call(request: web.Request) -> web.Response:
+    """End the operator's current call (the client is hung up; the operator goes to wrap-up)."""
+    login = _authorize(request)
+    service = _service(request)
+    on_screen = service.current(login)
+    if on_screen is not None and service.telephony is not None:
+        service.telephony.hangup(on_screen.call_id)
+    return web.json_response(text=EndedOut(ended=on_screen is not None).model_dump_json())
+
+
+OPERATIONS = [
+    Operation("POST", BASE + "/session", open_session, "Open an operator session", "operators",
+              {201: SessionOut}, body=SessionIn, params=(LOGIN,), errors=(401,), authenticated=False),
+    Operation("PUT", BASE + "/state", set_state, "Set the operator's state", "operators", {200: StateOut},
+              body=StateIn, params=(LOGIN,), errors=(401, 403, 409, 503)),
+    Operation("GET", BASE + "/current", current_call, "The call on the operator's screen", "operators",
+              {200: CurrentOut}, params=(LOGIN,), errors=(401, 403, 503)),
+    Operation("POST", BASE + "/hangup", end_call, "End the operator's current call", "operators",
+              {200: EndedOut}, params=(LOGIN,), errors=(401, 403, 503)),
+]  # fmt: skip

@@ -1,0 +1,76 @@
+"""The operator API over real HTTP: sessions by password, per-operator tokens, states, the call on
+screen; the engine running (no trunk, no phone) or switched off."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from dialer.config import Settings, SipSettings
+from dialer.operators import add_operator
+from dialer.storage import create_engine, writing
+from dialer.web import create_app
+from tests.integration.api_fixtures import Tenants
+from tests.integration.servers import free_port
+from tests.integration.test_api_leads import problem
+
+OPS = "/api/v1/operators"
+
+
+async def with_operators(tenants: Tenants) -> None:
+    engine = create_engine(tenants.settings.database)
+    try:
+        async with writing(engine) as conn:
+            await add_operator(conn, "anna", name="Anna", password="anna-secret-1", project_ids=[1])
+            await add_operator(conn, "boris", name="Boris", password="boris-secret-1", project_ids=[1])
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def engine_client(aiohttp_client, tenants: Tenants) -> TestClient:
+    await with_operators(tenants)
+    settings = Settings(database=tenants.settings.database,
+                        sip=SipSettings(host="127.0.0.1", port=free_port(socket.SOCK_DGRAM)))  # fmt: skip
+    return await aiohttp_client(create_app(settings))
+
+
+async def session(client: TestClient, login: str, password: str) -> dict[str, str]:
+    response = await client.post(f"{OPS}/{login}/session", json={"password": password})
+    assert response.status == 201, await response.text()
+    return {"Authorization": f"Bearer {(await response.json())['token']}"}
+
+
+async def test_sessions_and_tokens_open_only_the_operators_own_endpoints(engine_client: TestClient) -> None:
+    client = engine_client
+    await problem(await client.post(f"{OPS}/anna/session", json={"password": "guess"}), 401)
+    await problem(await client.post(f"{OPS}/ghost/session", json={"password": "anything"}), 401)
+    await problem(await client.post(f"{OPS}/anna/session", json={"pass": "x"}), 422)
+    anna = await session(client, "anna", "anna-secret-1")
+    await problem(await client.get(f"{OPS}/anna/current"), 401)
+    await problem(await client.get(f"{OPS}/boris/current", headers=anna), 403)
+    current = await (await client.get(f"{OPS}/anna/current", headers=anna)).json()
+    assert current == {"call_id": None, "campaign": None, "phone": None, "lead": None}
+    assert await (await client.post(f"{OPS}/anna/hangup", headers=anna)).json() == {"ended": False}
+
+
+async def test_states_explain_why_they_cannot_change(engine_client: TestClient) -> None:
+    client = engine_client
+    anna = await session(client, "anna", "anna-secret-1")
+    body = await problem(await client.put(f"{OPS}/anna/state", json={"state": "ready"}, headers=anna), 409)
+    assert "no phone registered" in body["detail"]
+    body = await problem(await client.put(f"{OPS}/anna/state", json={"state": "paused"}, headers=anna), 409)
+    assert "not logged in" in body["detail"]
+    body = await problem(await client.put(f"{OPS}/anna/state", json={"state": "asleep"}, headers=anna), 422)
+    assert body["errors"][0]["field"] == "state"
+
+
+async def test_without_the_engine_the_workplace_endpoints_say_so(
+    client: TestClient, tenants: Tenants
+) -> None:
+    await with_operators(tenants)
+    anna = await session(client, "anna", "anna-secret-1")
+    body = await problem(await client.put(f"{OPS}/anna/state", json={"state": "ready"}, headers=anna), 503)
+    assert "without the dialing engine" in body["detail"]
