@@ -3,6 +3,7 @@ campaign's rules. Every write is one short transaction."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select, update
@@ -11,11 +12,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from dialer.campaigns import Outcome, retry_delay
 from dialer.leads.hopper import Lease
 from dialer.leads.schema import LeadStatus
-from dialer.leads.store import LEAD, ProjectRef, set_status
+from dialer.leads.store import EVENT, LEAD, ProjectRef, set_status
 from dialer.storage import writing
 from dialer.storage.models import Attempt
 
 ATTEMPT = Attempt.__table__  # type: ignore[attr-defined]
+DISPOSITIONS = ("completed", "not_interested", "wrong_number", "callback")
+
+
+@dataclass(frozen=True)
+class Disposition:
+    """What the operator recorded for the call: an outcome, notes, and a callback time when asked."""
+
+    operator: str
+    outcome: str = "completed"
+    notes: str | None = None
+    callback_at: datetime | None = None
 
 
 async def started(
@@ -66,12 +78,14 @@ async def finished(
     status: int | None = None,
     abandoned: bool = False,
     waited: float | None = None,
+    disposition: Disposition | None = None,
 ) -> LeadStatus:
     """Close the attempt with ``outcome`` and move its lead on; returns the lead's new status.
 
-    ``human`` (talked to an operator) -> done; ``abandoned`` -> retry after the campaign's delay
-    (72 h by default); busy, no_answer, machine, failed -> retry after their delays, or failed once
-    the campaign's attempts are used up.
+    ``human`` (talked to an operator) -> the operator's disposition decides (callback: pinned to the
+    operator at the time asked; wrong number: failed; otherwise done); ``abandoned`` -> retry after
+    the campaign's delay (72 h by default); busy, no_answer, machine, failed -> retry after their
+    delays, or failed once the campaign's attempts are used up.
     """
     async with writing(engine) as conn:
         values = {"ended_at": at, "outcome": outcome, "sip_status": status, "abandoned": abandoned}
@@ -85,9 +99,19 @@ async def finished(
                 .where(ATTEMPT.c.id == attempt_id)
             )
         ).one()
-        if outcome == "human":
+        pinned: dict[str, object] = {}
+        if outcome == "human" and disposition is not None and disposition.callback_at is not None:
+            new, next_at = LeadStatus.CALLBACK, disposition.callback_at
+            reason = f"callback at {next_at:%Y-%m-%d %H:%M} UTC with {disposition.operator}"
+            pinned = {"callback_at": next_at, "pinned_operator": disposition.operator}
+        elif outcome == "human" and disposition is not None and disposition.outcome == "wrong_number":
+            new, next_at = LeadStatus.FAILED, None
+            reason = f"wrong number (operator {disposition.operator})"
+        elif outcome == "human":
             new, next_at = LeadStatus.DONE, None
-            reason = "talked to an operator"
+            reason = (
+                f"talked to an operator ({disposition.outcome})" if disposition else "talked to an operator"
+            )
         elif row.attempts >= max_attempts and outcome != "abandoned":
             new, next_at = LeadStatus.FAILED, None
             reason = f"{row.attempts} attempts, the last {outcome}"
@@ -98,7 +122,16 @@ async def finished(
         mapping = {"id": row.id, "status": row.status, "external_id": row.external_id}
         if new.value != row.status:
             await set_status(conn, project, mapping, new, now=at, reason=reason)
-        values2: dict[str, object] = {"lease_owner": None, "lease_expires_at": None}
+        if disposition is not None:
+            detail = {
+                "operator": disposition.operator,
+                "outcome": disposition.outcome,
+                "notes": disposition.notes,
+            }
+            await conn.execute(
+                insert(EVENT), [{"lead_id": row.id, "at": at, "kind": "disposition", "detail": detail}]
+            )
+        values2: dict[str, object] = {"lease_owner": None, "lease_expires_at": None, **pinned}
         if next_at is not None:
             values2["next_attempt_at"] = next_at
         await conn.execute(update(LEAD).where(LEAD.c.id == row.id).values(**values2))

@@ -91,6 +91,8 @@ class CampaignLoop:
         self._updates: list[CallUpdate] = []
         self._attempts: dict[str, int] = {}  # open attempts by call
         self._answered_at: dict[str, float] = {}
+        self._pinned: dict[str, str] = {}  # call -> the lead's pinned operator (callbacks)
+        self.dispositions: dict[str, attempts.Disposition] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
 
@@ -124,6 +126,8 @@ class CampaignLoop:
                 self.pacer.observe(
                     self.book.dialed(call_id, lead_id=lease.lead_id, phone=lease.phone, now=now)
                 )
+                if lease.pinned_operator:
+                    self._pinned[call_id] = lease.pinned_operator
                 self._attempts[call_id] = await attempts.started(self.engine, lease, call_id, at=wall)
                 self.stats.launched += 1
         return decision
@@ -142,8 +146,9 @@ class CampaignLoop:
             self.stats.answered += 1
             self._answered_at[call_id] = now
             commands = self.connector.answered(
-                call_id, project=self.campaign.project.id, now=now, priority=self.campaign.priority
-            )
+                call_id, project=self.campaign.project.id, now=now, priority=self.campaign.priority,
+                prefer=self._pinned.get(call_id),
+            )  # fmt: skip
             await self._execute(commands, now, wall)
         elif update.kind == "failed":
             self.pacer.observe(self.book.failed(call_id, now, update.outcome or "failed"))
@@ -185,12 +190,14 @@ class CampaignLoop:
     ) -> None:  # fmt: skip
         attempt_id = self._attempts.pop(call_id, None)
         self._answered_at.pop(call_id, None)
+        self._pinned.pop(call_id, None)
+        disposition = self.dispositions.pop(call_id, None)
         if attempt_id is None:
             return
         await attempts.finished(
             self.engine, self.campaign.project, attempt_id, at=wall, outcome=outcome,
             max_attempts=self.campaign.max_attempts, retry_delays=self.campaign.retry_delays,
-            status=status, abandoned=abandoned, waited=waited,
+            status=status, abandoned=abandoned, waited=waited, disposition=disposition,
         )  # fmt: skip
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -202,6 +209,11 @@ class CampaignLoop:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("telephony command failed", error=repr(task.exception()))
+
+    def dispose(self, call_id: str, disposition: attempts.Disposition) -> None:
+        """The operator's disposition for a connected call; applied when the call ends."""
+        if call_id in self._attempts:
+            self.dispositions[call_id] = disposition
 
     # -- running ----------------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialer.config import Settings
+from dialer.engine.attempts import Disposition
 from dialer.engine.campaign import CampaignLoop, CampaignSettings
 from dialer.engine.operators import OperatorBoard, OperatorState
 from dialer.engine.sip_telephony import OperatorPhones, SipTelephony
@@ -208,6 +209,16 @@ class EngineService:
                 if operator == login and call is not None:
                     return OnScreen(call_id, campaign_id, call.lead_id, call.phone)
         return None
+
+    def dispose(self, login: str, disposition: Disposition) -> bool:
+        """Record the operator's disposition for their current call and end it; False when none."""
+        on_screen = self.current(login)
+        if on_screen is None or self.telephony is None:
+            return False
+        loop = self.loops[on_screen.campaign][0]
+        loop.dispose(on_screen.call_id, disposition)
+        self.telephony.hangup(on_screen.call_id)
+        return True
 
     def _phone_dropped(self, login: str) -> None:
         operator = self.board.operators.get(login)

@@ -12,15 +12,17 @@ import time
 from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
+from dialer.engine.attempts import Disposition
 from dialer.engine.operators import OperatorStateError
 from dialer.engine.service import EngineService, lead_card
 from dialer.engine.sip_telephony import PhoneUnavailable
 from dialer.errors import DialerError
-from dialer.leads.schema import field_errors
+from dialer.leads.schema import FieldError, field_errors
 from dialer.operators import check_password
 from dialer.storage import reading
+from dialer.storage.types import utcnow
 from dialer.web.keys import ENGINE, SERVICE
 from dialer.web.openapi import Operation, Param
 from dialer.web.problems import ProblemError
@@ -65,6 +67,15 @@ class CurrentOut(BaseModel):
     campaign: int | None = None
     phone: str | None = None
     lead: dict[str, Any] | None = None
+
+
+class DispositionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outcome: Literal["completed", "not_interested", "wrong_number", "callback"] = "completed"
+    notes: str | None = Field(default=None, max_length=2000)
+    callback_at: AwareDatetime | None = Field(
+        default=None, description="required for a callback; in the future"
+    )
 
 
 class EndedOut(BaseModel):
@@ -145,14 +156,21 @@ async def current_call(request: web.Request) -> web.Response:
     return web.json_response(text=out.model_dump_json())
 
 
-async def end_call(request: web.Request) -> web.Response:
-    """End the operator's current call (the client is hung up; the operator goes to wrap-up)."""
+async def dispose(request: web.Request) -> web.Response:
+    """Record the outcome of the operator's current call (a callback is pinned to them) and end it."""
     login = _authorize(request)
     service = _service(request)
-    on_screen = service.current(login)
-    if on_screen is not None and service.telephony is not None:
-        service.telephony.hangup(on_screen.call_id)
-    return web.json_response(text=EndedOut(ended=on_screen is not None).model_dump_json())
+    _, payload = await read_json(request, 16 * 1024)
+    body = _body(DispositionIn, payload)
+    if (body.outcome == "callback") != (body.callback_at is not None):
+        error = FieldError(field="callback_at", problem="goes with outcome 'callback', and only with it",
+                           expected="an ISO 8601 instant with its offset")  # fmt: skip
+        raise ProblemError(422, "the disposition was rejected", errors=[error], kind="invalid-input")
+    if body.callback_at is not None and body.callback_at <= utcnow():
+        error = FieldError(field="callback_at", problem="in the past", expected="a future instant")
+        raise ProblemError(422, "the disposition was rejected", errors=[error], kind="invalid-input")
+    ended = service.dispose(login, Disposition(login, body.outcome, body.notes, body.callback_at))
+    return web.json_response(text=EndedOut(ended=ended).model_dump_json())
 
 
 OPERATIONS = [
@@ -162,6 +180,6 @@ OPERATIONS = [
               body=StateIn, params=(LOGIN,), errors=(401, 403, 409, 503)),
     Operation("GET", BASE + "/current", current_call, "The call on the operator's screen", "operators",
               {200: CurrentOut}, params=(LOGIN,), errors=(401, 403, 503)),
-    Operation("POST", BASE + "/hangup", end_call, "End the operator's current call", "operators",
-              {200: EndedOut}, params=(LOGIN,), errors=(401, 403, 503)),
+    Operation("POST", BASE + "/disposition", dispose, "Record the call's outcome and end it", "operators",
+              {200: EndedOut}, body=DispositionIn, params=(LOGIN,), errors=(401, 403, 503)),
 ]  # fmt: skip

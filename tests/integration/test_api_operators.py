@@ -53,7 +53,15 @@ async def test_sessions_and_tokens_open_only_the_operators_own_endpoints(engine_
     await problem(await client.get(f"{OPS}/boris/current", headers=anna), 403)
     current = await (await client.get(f"{OPS}/anna/current", headers=anna)).json()
     assert current == {"call_id": None, "campaign": None, "phone": None, "lead": None}
-    assert await (await client.post(f"{OPS}/anna/hangup", headers=anna)).json() == {"ended": False}
+    done = await client.post(f"{OPS}/anna/disposition", json={"outcome": "completed"}, headers=anna)
+    assert await done.json() == {"ended": False}  # no call on screen
+    body = await problem(
+        await client.post(f"{OPS}/anna/disposition", json={"outcome": "callback"}, headers=anna), 422
+    )
+    assert body["errors"][0]["field"] == "callback_at"
+    past = {"outcome": "callback", "callback_at": "2020-01-01T10:00:00+03:00"}
+    body = await problem(await client.post(f"{OPS}/anna/disposition", json=past, headers=anna), 422)
+    assert body["errors"][0]["problem"] == "in the past"
 
 
 async def test_states_explain_why_they_cannot_change(engine_client: TestClient) -> None:

@@ -194,3 +194,59 @@ async def test_after_a_crash_open_attempts_are_closed_and_their_leads_dialled_ag
         assert await close_interrupted(engine, project, at=restart) == 0
     finally:
         await engine.dispose()
+
+
+async def test_a_callback_goes_back_to_the_operator_who_scheduled_it(tmp_path: Path) -> None:
+    from dialer.engine.attempts import Disposition
+    from dialer.storage.models import LeadEvent
+
+    clock = [0.0]
+    phone = "+74950000001"
+    telephony = FakeTelephony({phone: ("human", 3.0)}, clock, talk=5.0)
+    engine = create_engine(DatabaseSettings(path=tmp_path / "db.sqlite3"))
+    try:
+        await upgrade(engine)
+        project, campaign_id = await seed_campaign(engine, [phone], now=WALL0)
+        board = OperatorBoard()
+        board.log_in("anna", {project.id}, 0.0).move(OperatorState.READY, 0.0)
+        loop = CampaignLoop(
+            engine=engine, telephony=telephony, board=board, owner="test",
+            pacer=make_pacer("progressive", rng=np.random.default_rng(1)),
+            campaign=CampaignSettings(campaign_id, project, wrap_up=1.0), clock=lambda: clock[0],
+            wall=lambda: WALL0 + timedelta(seconds=clock[0]),
+        )  # fmt: skip
+
+        async def run_for(seconds: float) -> None:
+            for _ in range(int(seconds / 0.5)):
+                clock[0] += 0.5
+                telephony.deliver(clock[0])
+                await loop.step()
+                await asyncio.sleep(0)
+
+        await run_for(4.0)  # dialled and connected to anna (the only operator)
+        (first_call, operator) = telephony.connects[0]
+        assert operator == "anna"
+        call_back_at = WALL0 + timedelta(hours=1)
+        loop.dispose(first_call, Disposition("anna", "callback", "asked to call after lunch", call_back_at))
+        await run_for(10.0)  # the client hangs up after 5 s of talk
+        async with reading(engine) as conn:
+            lead = (await conn.execute(select(store.LEAD))).one()
+            events = (
+                await conn.execute(select(LeadEvent.__table__.c.kind, LeadEvent.__table__.c.detail))
+            ).all()
+        assert (lead.status, lead.pinned_operator) == ("callback", "anna")
+        assert lead.next_attempt_at == call_back_at and lead.callback_at == call_back_at
+        assert (
+            "disposition",
+            {"operator": "anna", "outcome": "callback", "notes": "asked to call after lunch"},
+        ) in [(kind, detail) for kind, detail in events]
+        # An hour later boris has been idle longer, but the callback goes to anna.
+        board.log_in("boris", {project.id}, clock[0]).move(OperatorState.READY, clock[0])
+        board.get("anna").move(OperatorState.PAUSED, clock[0], reason="lunch")
+        clock[0] = 3600.0
+        board.get("anna").move(OperatorState.READY, clock[0])
+        await run_for(6.0)
+    finally:
+        await engine.dispose()
+    assert len(telephony.connects) == 2
+    assert telephony.connects[1][1] == "anna"

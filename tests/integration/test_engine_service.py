@@ -14,12 +14,13 @@ from sqlalchemy import select
 
 from dialer import campaigns
 from dialer.config import DatabaseSettings, Settings, SipSettings, TrunkSettings
+from dialer.engine.attempts import Disposition
 from dialer.engine.operators import OperatorState
 from dialer.engine.service import EngineService, lead_card
 from dialer.leads import store
 from dialer.operators import add_operator
 from dialer.storage import create_engine, reading, upgrade, writing
-from dialer.storage.models import Attempt
+from dialer.storage.models import Attempt, LeadEvent
 from tests.integration.api_fixtures import seed_campaign
 from tests.integration.servers import free_port
 from tests.integration.sip_peers import sipp_uas
@@ -70,17 +71,19 @@ async def test_service_dials_a_running_campaign_for_a_ready_operator(tmp_path: P
                     assert project_ref is not None
                     await campaigns.act(conn, project_ref, "main", "start")
                 on_screen = None
+                disposed: set[str] = set()
                 deadline = time.monotonic() + 60  # two calls, 15 s of wrap-up between them
                 while time.monotonic() < deadline and len(service.loops) == 0:  # noqa: ASYNC110 (polling a service)
                     await asyncio.sleep(0.2)
                 loop = service.loops[campaign_id][0]
                 while time.monotonic() < deadline:
                     current = service.current("anna")
-                    if current is not None:
+                    if current is not None and current.call_id not in disposed:
                         on_screen = on_screen or current
                         await asyncio.sleep(1.0)
-                        assert service.telephony is not None
-                        service.telephony.hangup(current.call_id)  # the operator ends the call
+                        done = Disposition("anna", "completed", "all documents collected")
+                        assert service.dispose("anna", done)  # the operator records the outcome
+                        disposed.add(current.call_id)
                     if loop.stats.launched == 2 and loop.calls_in_progress == 0:
                         break
                     await asyncio.sleep(0.2)
@@ -96,6 +99,9 @@ async def test_service_dials_a_running_campaign_for_a_ready_operator(tmp_path: P
             assert sipp.errors() == ""  # every INVITE and OPTIONS followed the far end's scenario
         async with reading(engine) as conn:
             attempts = (await conn.execute(select(Attempt.__table__))).all()
+            notes = (await conn.execute(select(LeadEvent.__table__.c.detail).where(
+                LeadEvent.__table__.c.kind == "disposition"))).scalars().all()  # fmt: skip
     finally:
         await engine.dispose()
     assert sorted((a.outcome, a.operator) for a in attempts) == [("human", "anna"), ("human", "anna")]
+    assert [n["notes"] for n in notes] == ["all documents collected"] * 2
