@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
+
 from aiohttp import web
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from dialer import campaigns
+from dialer.leads import store
 from dialer.leads.schema import field_errors
 from dialer.leads.store import LeadError
 from dialer.storage import reading, writing
-from dialer.web.keys import ENGINE
+from dialer.web.keys import ENGINE, SERVICE
 from dialer.web.leads_api import PROJECT
 from dialer.web.openapi import Operation, Param
 from dialer.web.problems import ProblemError
@@ -70,6 +73,65 @@ async def campaign_action(request: web.Request) -> web.Response:
     return web.json_response(text=out.model_dump_json())
 
 
+class OperatorLive(BaseModel):
+    login: str
+    state: str
+    seconds_in_state: float
+    calls_today: int
+    pause_reason: str | None = None
+
+
+class CampaignLive(BaseModel):
+    """What a supervisor watches: the loop's counts, the pacer's last decision, the operators."""
+
+    name: str
+    status: str
+    dialing: bool = Field(description="a loop of this server is dialling it")
+    calls_in_progress: int = 0
+    launched: int = 0
+    answered: int = 0
+    connected: int = 0
+    abandoned: int = 0
+    last_decision: str | None = Field(default=None, description="the pacer's one-line reason")
+    operators: list[OperatorLive] = Field(default_factory=list)
+
+
+async def campaign_live(request: web.Request) -> web.Response:
+    """The campaign as it runs now in this server."""
+    project = await authorize(request)
+    try:
+        async with reading(request.app[ENGINE]) as conn:
+            settings = await campaigns.get(conn, project, request.match_info["name"])
+            campaign_id = (await store.campaign_ids(conn, project.id))[settings.name]
+    except LeadError as exc:
+        raise ProblemError(exc.status, str(exc)) from None
+    out = CampaignLive(name=settings.name, status=settings.status.value, dialing=False)
+    service = request.app.get(SERVICE)
+    if service is not None:
+        now = time.monotonic()
+        out.operators = [
+            OperatorLive(
+                login=o.login,
+                state=o.state.value,
+                seconds_in_state=round(now - o.since, 1),
+                calls_today=o.calls_today,
+                pause_reason=o.pause_reason,
+            )
+            for o in sorted(service.board.operators.values(), key=lambda o: o.login)
+            if project.id in o.projects
+        ]
+        running = service.loops.get(campaign_id)
+        if running is not None:
+            loop = running[0]
+            stats = loop.stats
+            out.dialing = True
+            out.calls_in_progress = loop.calls_in_progress
+            out.launched, out.answered = stats.launched, stats.answered
+            out.connected, out.abandoned = stats.connected, stats.abandoned
+            out.last_decision = loop.last_decision.reason if loop.last_decision else None
+    return web.json_response(text=out.model_dump_json())
+
+
 OPERATIONS = [
     Operation(
         "GET",
@@ -101,6 +163,15 @@ OPERATIONS = [
         params=(PROJECT, NAME),
     ),
     Operation(
+        "GET",
+        BASE + "/{name}/live",
+        campaign_live,
+        "Watch a campaign run",
+        "campaigns",
+        {200: CampaignLive},
+        params=(PROJECT, NAME),
+    ),
+    Operation(
         "POST",
         BASE + "/{name}/{action}",
         campaign_action,
@@ -108,5 +179,6 @@ OPERATIONS = [
         "campaigns",
         {200: campaigns.CampaignOut},
         params=(PROJECT, NAME, ACTION),
+        route=BASE + "/{name}/{action:(?!live$)[^/]+}",  # so that /live is only the live view
     ),
 ]

@@ -87,6 +87,7 @@ async def test_service_dials_a_running_campaign_for_a_ready_operator(tmp_path: P
                     if loop.stats.launched == 2 and loop.calls_in_progress == 0:
                         break
                     await asyncio.sleep(0.2)
+                assert loop.last_decision is not None and "progressive" in loop.last_decision.reason
                 async with writing(engine) as conn:
                     await campaigns.act(conn, project_ref, "main", "pause")
                 await asyncio.sleep(2.5)
