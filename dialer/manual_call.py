@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +21,10 @@ from sip.media.clock import MediaClock
 from sip.media.leg import RtpLeg
 from sip.media.player import AudioFileError, Player, load_wav
 from sip.media.recorder import Recorder
-from sip.media.session import apply_answer, media_address, offer_leg
+from sip.media.session import call_with_media
 from sip.sdp import SdpError
 from sip.uri import SipUri
-from sip.useragent import Call, CallEvent, CallState, UserAgent
+from sip.useragent import Call, CallEvent, UserAgent
 
 
 @dataclass
@@ -37,21 +36,15 @@ class Leg:
 async def _answered(agent: UserAgent, clock: MediaClock, *, number: str, caller_id: str, ring_timeout: float,
                     show: Callable[[str, CallEvent], None], label: str, uri: str | None = None,
                     address: tuple[str, int] | None = None) -> Leg | None:  # fmt: skip
-    target = address or agent.trunk
-    media, offer = await offer_leg(clock, media_address(target), session_id=int(time.time()))
-    call = await agent.originate(
-        number, caller_id=caller_id, sdp=offer, ring_timeout=ring_timeout, uri=uri, address=address,
-        listener=lambda event: show(label, event),
-    )  # fmt: skip
-    if await call.wait() is not CallState.ANSWERED:
-        media.close()
-        return None
     try:
-        apply_answer(media, call.remote_sdp)
+        call, media = await call_with_media(
+            agent, clock, number, caller_id=caller_id, ring_timeout=ring_timeout, uri=uri, address=address,
+            listener=lambda event: show(label, event),
+        )  # fmt: skip
     except SdpError as exc:
-        call.hangup()
-        media.close()
         raise DialerError(f"{label}: the answer's SDP cannot be used: {exc}") from None
+    if media is None:
+        return None
     return Leg(call, media)
 
 

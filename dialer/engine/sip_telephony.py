@@ -25,11 +25,11 @@ from sip.media.bridge import Bridge
 from sip.media.clock import MediaClock
 from sip.media.leg import Pcm, RtpLeg
 from sip.media.player import Player
-from sip.media.session import apply_answer, media_address, offer_leg
+from sip.media.session import apply_answer, call_with_media, media_address, offer_leg
 from sip.registrar import Registrar
 from sip.sdp import SdpError
 from sip.trunks import TrunkPool
-from sip.useragent import Call, CallEvent, CallState, Category, UserAgent
+from sip.useragent import Call, CallEvent, Category, UserAgent
 
 log = structlog.get_logger(__name__)
 OUTCOMES = {Category.BUSY: "busy", Category.NO_ANSWER: "no_answer", Category.CANCELLED: "no_answer"}
@@ -71,18 +71,15 @@ class OperatorPhones:
         binding = self.registrar.binding(login)
         if binding is None:
             raise PhoneUnavailable(f"operator {login}: no phone registered")
-        leg, offer = await offer_leg(self.clock, media_address(binding.address), session_id=int(time.time()))
-        call = await self.agent.originate(login, caller_id="dialer", sdp=offer, ring_timeout=ring_timeout,
-                                     uri=binding.contact, address=binding.address)  # fmt: skip
-        if await call.wait() is not CallState.ANSWERED:
-            leg.close()
-            raise PhoneUnavailable(f"operator {login}: the phone did not answer ({call.status})")
         try:
-            apply_answer(leg, call.remote_sdp)
+            call, leg = await call_with_media(
+                self.agent, self.clock, login, caller_id="dialer", ring_timeout=ring_timeout,
+                uri=binding.contact, address=binding.address,
+            )  # fmt: skip
         except SdpError as exc:
-            call.hangup()
-            leg.close()
             raise PhoneUnavailable(f"operator {login}: unusable SDP answer ({exc})") from None
+        if leg is None:
+            raise PhoneUnavailable(f"operator {login}: the phone did not answer ({call.status})")
         self.legs[login] = _PhoneLeg(call, leg)
         asyncio.get_running_loop().create_task(self._watch(login, call))
         return leg

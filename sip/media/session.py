@@ -4,10 +4,14 @@ telephone-event payload type and remote address."""
 from __future__ import annotations
 
 import socket
+import time
+from collections.abc import Callable
 
 from sip.media.clock import MediaClock
 from sip.media.leg import Codec, RtpLeg
-from sip.sdp import MediaParameters, SessionDescription, make_offer, negotiate
+from sip.sdp import MediaParameters, SdpError, SessionDescription, make_offer, negotiate
+from sip.stack import Address
+from sip.useragent import Call, CallEvent, CallState, UserAgent
 
 
 async def offer_leg(clock: MediaClock, address: str, *, session_id: int) -> tuple[RtpLeg, bytes]:
@@ -30,3 +34,37 @@ def media_address(remote: tuple[str, int]) -> str:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.connect(remote)
         return str(probe.getsockname()[0])
+
+
+async def call_with_media(
+    agent: UserAgent,
+    clock: MediaClock,
+    number: str,
+    *,
+    caller_id: str,
+    ring_timeout: float | None,
+    uri: str | None = None,
+    address: Address | None = None,
+    listener: Callable[[CallEvent], None] | None = None,
+) -> tuple[Call, RtpLeg | None]:
+    """Place a call whose SDP offer names a new leg and wait for its outcome.
+
+    Answered: ``(call, leg)`` with the leg set from the answer. Not answered: ``(call, None)``, the
+    leg closed. An answer whose SDP cannot be used hangs the call up, closes the leg and raises
+    :class:`~sip.sdp.SdpError`.
+    """
+    leg, offer = await offer_leg(clock, media_address(address or agent.trunk), session_id=int(time.time()))
+    call = await agent.originate(
+        number, caller_id=caller_id, sdp=offer, ring_timeout=ring_timeout, uri=uri, address=address,
+        listener=listener,
+    )  # fmt: skip
+    if await call.wait() is not CallState.ANSWERED:
+        leg.close()
+        return call, None
+    try:
+        apply_answer(leg, call.remote_sdp)
+    except SdpError:
+        call.hangup()
+        leg.close()
+        raise
+    return call, leg
