@@ -72,6 +72,16 @@ class CampaignIn(BaseModel):
         default_factory=dict, description="seconds before the next attempt, per outcome"
     )
     priority: StrictInt = Field(default=0, ge=-100, le=100)
+    wrap_up: StrictFloat = Field(
+        default=15.0, ge=0.0, le=900.0, description="seconds of after-call work before the next call"
+    )
+    callback_grace: StrictInt = Field(
+        default=600, ge=0, le=86400,
+        description="seconds a due callback waits for its operator before another one takes it",
+    )  # fmt: skip
+    callback_policy: Literal["then_anyone", "pinned_only"] = Field(
+        default="then_anyone", description="after the grace period: any operator, or keep waiting"
+    )
 
 
 class CampaignOut(CampaignIn):

@@ -31,6 +31,8 @@ from sip.errors import SipError
 from sip.routing import TrunkLike, call_cost, choose_trunks, tariff_for
 from sip.useragent import Call, CallEvent, Category, UserAgent
 
+RECORD_KEPT_FOR = 300.0  # seconds a finished call's trunk and number stay known to record()
+
 log = logging.getLogger(__name__)
 
 
@@ -92,6 +94,7 @@ class TrunkPool:
         self.register_expires = register_expires
         self._tasks: list[asyncio.Task[None]] = []
         self._numbers: dict[str, tuple[str, str]] = {}  # call id -> (trunk, number)
+        self._finished: deque[tuple[float, str]] = deque()  # (when, call id): forgotten after a while
         self._changed = asyncio.Event()
 
     async def start(self) -> None:
@@ -151,6 +154,8 @@ class TrunkPool:
         """Place a call on the best trunk that is up and has room; raises :class:`~sip.routing.NoRoute`
         at once, naming each trunk's reason, when none can take it."""
         now = asyncio.get_running_loop().time()
+        while self._finished and now - self._finished[0][0] > RECORD_KEPT_FOR:
+            self._numbers.pop(self._finished.popleft()[1], None)
         configs = {name: state.config for name, state in self.trunks.items()}
         choice = choose_trunks(configs, number, down=self.unavailable(now))[0]
         state = self.trunks[choice.trunk]
@@ -166,6 +171,7 @@ class TrunkPool:
                 self._judge(state, call)
             if event.kind in ("failed", "ended"):
                 state.active.discard(call.call_id)
+                self._finished.append((asyncio.get_running_loop().time(), call.call_id))
             if listener is not None:
                 listener(event)
 
@@ -173,7 +179,7 @@ class TrunkPool:
         return call
 
     def record(self, call: Call) -> CallRecord:
-        """The record of a finished call."""
+        """The record of a finished call (ask within ``RECORD_KEPT_FOR`` seconds of its end)."""
         trunk, number = self._numbers.get(call.call_id, ("", ""))
         times = {event.kind: event.at for event in call.events}
         answered, ended = times.get("answered"), times.get("ended")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -79,6 +80,8 @@ async def finished(
     abandoned: bool = False,
     waited: float | None = None,
     disposition: Disposition | None = None,
+    trunk: str | None = None,
+    cost: Decimal | None = None,
 ) -> LeadStatus:
     """Close the attempt with ``outcome`` and move its lead on; returns the lead's new status.
 
@@ -88,9 +91,15 @@ async def finished(
     delays, or failed once the campaign's attempts are used up.
     """
     async with writing(engine) as conn:
-        values = {"ended_at": at, "outcome": outcome, "sip_status": status, "abandoned": abandoned}
+        values: dict[str, object] = {
+            "ended_at": at, "outcome": outcome, "sip_status": status, "abandoned": abandoned,
+        }  # fmt: skip
         if waited is not None:
             values["wait_to_operator"] = waited
+        if trunk is not None:
+            values["trunk"] = trunk
+        if cost is not None:
+            values["cost"] = cost
         await conn.execute(update(ATTEMPT).where(ATTEMPT.c.id == attempt_id).values(**values))
         row = (
             await conn.execute(

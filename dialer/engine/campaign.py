@@ -10,27 +10,38 @@ them. Every event reaches the pacer, and every call has one attempt row whose ou
 on by the campaign's rules. :meth:`run` repeats ``step`` every ``tick`` seconds until stopped, then
 lets the calls in progress finish (with a limit). Telephony is a :class:`Telephony`; the clocks are
 injected, so tests drive ``step`` by hand.
+
+Some calls are placed *operator first*: a due callback pinned to an operator is dialled when that
+operator is ready (the operator is reserved before the client's phone rings), or by another operator
+once the campaign's grace period is over (:func:`~dialer.engine.callbacks.callback_route`); in
+``preview`` mode a ready operator is reserved with a lead on screen and starts the call themselves
+(:meth:`CampaignLoop.start_preview`) or skips it. ``callback`` campaigns dial only callbacks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialer.engine import attempts
+from dialer.engine.callbacks import CallbackPolicy, callback_route
 from dialer.engine.callbook import CallBook
 from dialer.engine.connector import Abandon, Command, Connect, Connector
-from dialer.engine.operators import OperatorBoard
+from dialer.engine.operators import OperatorBoard, OperatorState
 from dialer.engine.telephony import CallUpdate, Telephony
+from dialer.errors import DialerError
 from dialer.leads import hopper
+from dialer.leads.hopper import Lease
 from dialer.leads.store import ProjectRef
 from dialer.storage.types import utcnow
 from pacing import CallEvent, Decision, EventKind, Pacer
@@ -50,6 +61,15 @@ class CampaignSettings:
     retry_delays: dict[str, int] = field(default_factory=dict)
     priority: int = 0
     wrap_up: float = 15.0
+    mode: str = "predictive"
+    callback_grace: float = 600.0
+    callback_policy: CallbackPolicy = CallbackPolicy.THEN_ANYONE
+    preview_hold: float = 900.0  # seconds a lead shown for preview stays leased to the operator
+    skip_delay: float = 300.0  # seconds before a lead skipped in preview is shown again
+
+
+PACED_MODES = frozenset({"predictive", "progressive", "ratio", "dial_level"})
+CALLBACK_POLL = 2.0  # seconds between looks for due callbacks
 
 
 @dataclass
@@ -59,6 +79,15 @@ class LoopStats:
     connected: int = 0
     abandoned: int = 0
     failed: int = 0
+    callbacks: int = 0  # placed operator first for a pinned callback
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A lead reserved for an operator who is reading its card (preview mode)."""
+
+    lease: Lease
+    since: float
 
 
 class CampaignLoop:
@@ -92,6 +121,10 @@ class CampaignLoop:
         self._attempts: dict[str, int] = {}  # open attempts by call
         self._answered_at: dict[str, float] = {}
         self._pinned: dict[str, str] = {}  # call -> the lead's pinned operator (callbacks)
+        self._trunks: dict[str, tuple[str | None, Decimal | None]] = {}  # call -> trunk, cost
+        self.previews: dict[str, Preview] = {}  # operator -> the lead on their screen
+        self.callback_reasons: dict[int, str] = {}  # due callback (lead) -> why it waits
+        self._callbacks_at = -math.inf
         self.dispositions: dict[str, attempts.Disposition] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
@@ -112,36 +145,145 @@ class CampaignLoop:
         for _ in self.board.tick(now):
             self.pacer.observe(CallEvent(EventKind.WRAP_ENDED, now, self.campaign.wrap_up))
         await self._execute(self.connector.tick(now), now, wall)
+        if self.launching:
+            await self._callbacks(now, wall)
+            if self.campaign.mode == "preview":
+                await self._previews(now, wall)
         decision = self.pacer.decide(self.book.snapshot(now, self.board))
+        if self.campaign.mode not in PACED_MODES:
+            decision = Decision(0, f"{self.campaign.mode} mode: operators start the calls")
         self.last_decision = decision
         if decision.calls > 0 and self.launching:
             leases = await hopper.next_leads(
-                self.engine, self.campaign.id, decision.calls, owner=self.owner, now=wall
-            )
-            for lease in leases:
-                call_id = await self.telephony.originate(
-                    lease.phone, caller_id=self.campaign.caller_id, ring_timeout=self.campaign.ring_timeout,
-                    on_update=self.on_update,
-                )  # fmt: skip
-                self.pacer.observe(
-                    self.book.dialed(call_id, lead_id=lease.lead_id, phone=lease.phone, now=now)
-                )
-                if lease.pinned_operator:
-                    self._pinned[call_id] = lease.pinned_operator
-                self._attempts[call_id] = await attempts.started(self.engine, lease, call_id, at=wall)
-                self.stats.launched += 1
+                self.engine, self.campaign.id, decision.calls, owner=self.owner, now=wall,
+                pinned_callbacks=False,
+            )  # fmt: skip
+            for i, lease in enumerate(leases):
+                try:
+                    await self._place(lease, now, wall)
+                except Exception as exc:  # no trunk can take calls now: keep the rest for later
+                    log.warning("call not placed", campaign=self.campaign.id, error=str(exc))
+                    await hopper.release(self.engine, [rest.lead_id for rest in leases[i + 1 :]], self.owner)
+                    break
         return decision
+
+    async def _place(self, lease: Lease, now: float, wall: datetime, *, operator: str | None = None) -> str:
+        """Dial a leased lead for ``operator`` (already moved to reserved by the caller) or for whoever
+        is free when the client answers. When the call cannot be placed (no trunk can take it), the
+        lead goes back to the queue, the operator back to ready, and the error up to the caller."""
+        try:
+            call_id = await self.telephony.originate(
+                lease.phone, caller_id=self.campaign.caller_id, ring_timeout=self.campaign.ring_timeout,
+                on_update=self.on_update,
+            )  # fmt: skip
+        except Exception:
+            await hopper.release(self.engine, [lease.lead_id], self.owner)
+            if operator is not None:
+                self._unreserve(operator)
+            raise
+        self.pacer.observe(self.book.dialed(call_id, lead_id=lease.lead_id, phone=lease.phone, now=now))
+        if operator is not None:
+            self.connector.reserve(call_id, operator, now)
+        if lease.pinned_operator:
+            self._pinned[call_id] = lease.pinned_operator
+        self._attempts[call_id] = await attempts.started(self.engine, lease, call_id, at=wall)
+        self.stats.launched += 1
+        return call_id
+
+    async def _callbacks(self, now: float, wall: datetime) -> None:
+        """Dial due callbacks for their pinned operator, or for another after the grace period."""
+        if now - self._callbacks_at < CALLBACK_POLL:
+            return
+        self._callbacks_at = now
+        due = await hopper.due_callbacks(self.engine, self.campaign.id, now=wall)
+        self.callback_reasons = {}
+        for callback in due:
+            overdue = (wall - callback.callback_at).total_seconds()
+            route = callback_route(
+                project=self.campaign.project.id, pinned=callback.operator, due_at=now - overdue, now=now,
+                board=self.board, grace=self.campaign.callback_grace, policy=self.campaign.callback_policy,
+            )  # fmt: skip
+            if route.operator is None:
+                self.callback_reasons[callback.lead_id] = route.reason
+                continue
+            leases = await hopper.next_leads(
+                self.engine, self.campaign.id, 1, owner=self.owner, now=wall, lead_ids=[callback.lead_id]
+            )
+            if not leases:  # outside the calling window now, or taken by another dialer
+                continue
+            operator = self.board.get(route.operator)
+            if operator.state is not OperatorState.READY:  # another campaign took them meanwhile
+                await hopper.release(self.engine, [leases[0].lead_id], self.owner)
+                continue
+            operator.move(OperatorState.RESERVED, now)
+            log.info("callback dialled", lead=callback.lead_id, reason=route.reason)
+            try:
+                await self._place(leases[0], now, wall, operator=route.operator)
+            except Exception as exc:
+                log.warning("callback not placed", lead=callback.lead_id, error=str(exc))
+                return
+            self.stats.callbacks += 1
+
+    def _unreserve(self, login: str) -> None:
+        operator = self.board.operators.get(login)
+        if operator is not None and operator.state is OperatorState.RESERVED:
+            operator.move(OperatorState.READY, self.clock())
+
+    async def _previews(self, now: float, wall: datetime) -> None:
+        """Preview mode: reserve each ready operator with the next lead on their screen."""
+        while (operator := self.board.pick(self.campaign.project.id)) is not None:
+            leases = await hopper.next_leads(
+                self.engine, self.campaign.id, 1, owner=self.owner, now=wall, pinned_callbacks=False,
+                lease_for=timedelta(seconds=self.campaign.preview_hold),
+            )  # fmt: skip
+            if not leases:
+                return
+            if operator.state is not OperatorState.READY:  # another campaign took them meanwhile
+                await hopper.release(self.engine, [leases[0].lead_id], self.owner)
+                continue
+            operator.move(OperatorState.RESERVED, now)
+            self.previews[operator.login] = Preview(leases[0], now)
+
+    async def start_preview(self, login: str) -> str:
+        """The operator read the card and starts the call; returns its id."""
+        preview = self.previews.pop(login, None)
+        if preview is None:
+            raise DialerError(f"operator {login} has no lead in preview")
+        return await self._place(preview.lease, self.clock(), self.wall(), operator=login)
+
+    async def skip_preview(self, login: str) -> None:
+        """The operator passes on the lead: it goes back to the queue (not shown again for
+        ``skip_delay`` seconds), they are ready again."""
+        preview = self.previews.pop(login, None)
+        if preview is None:
+            raise DialerError(f"operator {login} has no lead in preview")
+        later = self.wall() + timedelta(seconds=self.campaign.skip_delay)
+        await hopper.release(self.engine, [preview.lease.lead_id], self.owner, not_before=later)
+        self._unreserve(login)
+
+    async def release_previews(self) -> None:
+        """Give back every lead held for preview (the campaign stops)."""
+        logins = list(self.previews)
+        held = [self.previews[login].lease.lead_id for login in logins]
+        await hopper.release(self.engine, held, self.owner)
+        for login in logins:
+            del self.previews[login]
+            self._unreserve(login)
 
     async def _apply(self, update: CallUpdate, now: float, wall: datetime) -> None:
         call_id = update.call_id
         if call_id not in self._attempts:
             return  # already settled (abandoned by us, then hung up)
+        if update.trunk is not None or update.cost is not None:
+            self._trunks[call_id] = (update.trunk, update.cost)
         if update.kind == "answered":
             self.pacer.observe(self.book.answered(call_id, now, machine=update.machine))
             await attempts.answered(self.engine, self._attempts[call_id], at=wall, machine=update.machine)
             if update.machine:
                 self.telephony.hangup(call_id)
+                commands = self.connector.ended(call_id, now, wrap_up=self.campaign.wrap_up)
                 await self._finish(call_id, wall, "machine", update.status)
+                await self._execute(commands, now, wall)
                 return
             self.stats.answered += 1
             self._answered_at[call_id] = now
@@ -153,7 +295,9 @@ class CampaignLoop:
         elif update.kind == "failed":
             self.pacer.observe(self.book.failed(call_id, now, update.outcome or "failed"))
             self.stats.failed += 1
+            commands = self.connector.ended(call_id, now, wrap_up=self.campaign.wrap_up)
             await self._finish(call_id, wall, update.outcome or "failed", update.status)
+            await self._execute(commands, now, wall)
         else:  # ended
             talked = call_id in self.connector.operator_of
             for event in self.book.ended(call_id, now):
@@ -192,12 +336,14 @@ class CampaignLoop:
         self._answered_at.pop(call_id, None)
         self._pinned.pop(call_id, None)
         disposition = self.dispositions.pop(call_id, None)
+        trunk, cost = self._trunks.pop(call_id, (None, None))
         if attempt_id is None:
             return
         await attempts.finished(
             self.engine, self.campaign.project, attempt_id, at=wall, outcome=outcome,
             max_attempts=self.campaign.max_attempts, retry_delays=self.campaign.retry_delays,
-            status=status, abandoned=abandoned, waited=waited, disposition=disposition,
+            status=status, abandoned=abandoned, waited=waited, disposition=disposition, trunk=trunk,
+            cost=cost,
         )  # fmt: skip
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -232,6 +378,7 @@ class CampaignLoop:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), tick)
         self.launching = False
+        await self.release_previews()
         deadline = self.clock() + drain
         while self._attempts and self.clock() < deadline:
             await self.step()

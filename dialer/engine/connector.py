@@ -60,10 +60,24 @@ class Connector:
         self.waiting: list[_Waiting] = []
         self.operator_of: dict[str, str] = {}  # call -> reserved or talking operator
 
+    def reserve(self, call_id: str, login: str, now: float) -> None:
+        """Operator first (callbacks, preview): ``login`` is reserved for ``call_id`` as it is
+        dialled and gets it as soon as the client answers (already reserved is fine)."""
+        self.board.get(login).move(OperatorState.RESERVED, now)
+        self.operator_of[call_id] = login
+
     def answered(
         self, call_id: str, *, project: int, now: float, priority: int = 0, prefer: str | None = None
     ) -> list[Command]:
-        """A person answered ``call_id``: connect at once or queue it."""
+        """A person answered ``call_id``: connect at once (to the operator reserved for it, if any)
+        or queue it."""
+        reserved = self.operator_of.get(call_id)
+        if reserved is not None:
+            operator = self.board.operators.get(reserved)
+            if operator is not None and operator.state is OperatorState.RESERVED:
+                return [Connect(call_id, reserved, 0.0)]
+            del self.operator_of[call_id]  # they paused or left meanwhile: route it like any other
+            prefer = prefer or reserved
         self.waiting.append(_Waiting(call_id, project, priority, now, prefer))
         return self._assign(now)
 
@@ -74,8 +88,9 @@ class Connector:
             self.board.get(operator).move(OperatorState.TALKING, now)
 
     def ended(self, call_id: str, now: float, *, wrap_up: float) -> list[Command]:
-        """The client's call ended (either side hung up): its operator goes to wrap-up, a waiting
-        client is dropped from the queue."""
+        """The client's call ended (either side hung up, or it failed before an answer): its operator
+        goes to wrap-up (or straight back to ready if they never talked), a waiting client is dropped
+        from the queue."""
         self.waiting = [w for w in self.waiting if w.call_id != call_id]
         login = self.operator_of.pop(call_id, None)
         if login is not None:

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialer.config import Settings
 from dialer.engine.attempts import Disposition
+from dialer.engine.callbacks import CallbackPolicy
 from dialer.engine.campaign import CampaignLoop, CampaignSettings
 from dialer.engine.operators import OperatorBoard, OperatorState
 from dialer.engine.sip_telephony import OperatorPhones, SipTelephony
@@ -41,17 +42,18 @@ from sip.useragent import Credentials, UserAgent
 log = structlog.get_logger(__name__)
 SUPERVISE_EVERY = 2.0
 SECRETS_EVERY = 30.0
-PACED_MODES = {"predictive": "predictive", "progressive": "progressive"}
+PACERS = {"predictive": "predictive", "progressive": "progressive"}  # preview, callback: no pacer
 
 
 @dataclass(frozen=True)
 class OnScreen:
     """What an operator's workplace shows: the connected call and its lead."""
 
-    call_id: str
+    call_id: str | None  # None while the lead is shown for preview, before the call
     campaign: int
     lead_id: int
     phone: str
+    preview: bool = False
 
 
 class EngineService:
@@ -149,7 +151,7 @@ class EngineService:
                     .where(CAMPAIGN.c.status == "running")
                 )
             ).all()
-        running = {row.id: row for row in rows if row.mode in PACED_MODES and self.telephony is not None}
+        running = {row.id: row for row in rows if self.telephony is not None}
         for campaign_id in set(self.loops) - set(running):
             _, loop_stop, task = self.loops.pop(campaign_id)
             loop_stop.set()
@@ -162,15 +164,17 @@ class EngineService:
         assert self.telephony is not None
         project = ProjectRef(row.project_id, row.slug, row.region, row.webhook_url)
         pacer = make_pacer(
-            PACED_MODES[row.mode], abandon_target=row.abandon_target, ring_timeout=row.ring_timeout,
-            abandon_after=2.0, rng=np.random.default_rng(),
+            PACERS.get(row.mode, "progressive"), abandon_target=row.abandon_target,
+            ring_timeout=row.ring_timeout, abandon_after=2.0, rng=np.random.default_rng(),
             window_seconds=86400.0 if row.abandon_window == "24h" else 30 * 86400.0,
         )  # fmt: skip
         loop = CampaignLoop(
             engine=self.engine, telephony=self.telephony, pacer=pacer, board=self.board, owner=self.instance,
             campaign=CampaignSettings(row.id, project, caller_id=row.caller_id, ring_timeout=row.ring_timeout,
                                       max_attempts=row.max_attempts, retry_delays=dict(row.retry_delays),
-                                      priority=row.priority),
+                                      priority=row.priority, wrap_up=row.wrap_up, mode=row.mode,
+                                      callback_grace=float(row.callback_grace),
+                                      callback_policy=CallbackPolicy(row.callback_policy)),
         )  # fmt: skip
         stop = asyncio.Event()
         task = asyncio.create_task(loop.run(stop), name=f"campaign-{row.id}")
@@ -208,12 +212,26 @@ class EngineService:
                 call = loop.book.calls.get(call_id)
                 if operator == login and call is not None:
                     return OnScreen(call_id, campaign_id, call.lead_id, call.phone)
+            preview = loop.previews.get(login)
+            if preview is not None:
+                lease = preview.lease
+                return OnScreen(None, campaign_id, lease.lead_id, lease.phone, preview=True)
         return None
+
+    async def preview(self, login: str, action: str) -> str | None:
+        """The operator starts (``dial``: returns the call's id) or skips the lead in preview."""
+        for loop, _, _ in self.loops.values():
+            if login in loop.previews:
+                if action == "dial":
+                    return await loop.start_preview(login)
+                await loop.skip_preview(login)
+                return None
+        raise DialerError(f"operator {login} has no lead in preview")
 
     def dispose(self, login: str, disposition: Disposition) -> bool:
         """Record the operator's disposition for their current call and end it; False when none."""
         on_screen = self.current(login)
-        if on_screen is None or self.telephony is None:
+        if on_screen is None or on_screen.call_id is None or self.telephony is None:
             return False
         loop = self.loops[on_screen.campaign][0]
         loop.dispose(on_screen.call_id, disposition)

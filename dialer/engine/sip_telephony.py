@@ -155,10 +155,14 @@ class SipTelephony:
             on_update(CallUpdate(call.call_id, "answered", event.at, status=event.status))
         elif event.kind == "failed":
             outcome = OUTCOMES.get(call.category, "failed") if call.category is not None else "failed"
-            on_update(CallUpdate(call.call_id, "failed", event.at, outcome=outcome, status=event.status))
+            record = self.pool.record(call)
+            on_update(CallUpdate(call.call_id, "failed", event.at, outcome=outcome, status=event.status,
+                                 trunk=record.trunk or None, cost=record.cost))  # fmt: skip
             self._release(call.call_id)
         elif event.kind == "ended":
-            on_update(CallUpdate(call.call_id, "ended", event.at, status=event.status, by=call.hangup_by))
+            record = self.pool.record(call)
+            on_update(CallUpdate(call.call_id, "ended", event.at, status=event.status, by=call.hangup_by,
+                                 trunk=record.trunk or None, cost=record.cost))  # fmt: skip
             self._release(call.call_id)
 
     def _release(self, call_id: str) -> None:

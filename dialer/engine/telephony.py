@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Literal, Protocol
 
 
@@ -16,7 +17,8 @@ class CallUpdate:
     """Something happened to a call. ``at`` is on the engine's monotonic clock.
 
     ``answered`` (``machine`` tells a detected machine), ``failed`` (``outcome``: busy, no_answer or
-    failed), ``ended`` (after an answer; ``by`` is "remote" or "local").
+    failed), ``ended`` (after an answer; ``by`` is "remote" or "local"). The final update (failed or
+    ended) names the ``trunk`` that carried the call and its ``cost`` by that trunk's tariff.
     """
 
     call_id: str
@@ -26,6 +28,8 @@ class CallUpdate:
     outcome: str | None = None
     status: int | None = None
     by: str | None = None
+    trunk: str | None = None
+    cost: Decimal | None = None
 
 
 UpdateSink = Callable[[CallUpdate], None]

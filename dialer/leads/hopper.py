@@ -17,6 +17,7 @@ with ``BEGIN IMMEDIATE`` (one writer at a time), which gives the same guarantee.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -30,7 +31,7 @@ from dialer.leads import dnc
 from dialer.leads.rules import CAP_PERIODS, Candidate, Policy, judge
 from dialer.leads.schema import NOT_QUEUED, LeadStatus
 from dialer.leads.store import LEAD, ProjectRef, set_status
-from dialer.storage import writing
+from dialer.storage import reading, writing
 from dialer.storage.models import Attempt, Campaign, Project
 from dialer.storage.types import utcnow
 
@@ -81,9 +82,13 @@ async def next_leads(
     owner: str,
     now: datetime | None = None,
     lease_for: timedelta = DEFAULT_LEASE,
+    lead_ids: Sequence[int] | None = None,
+    pinned_callbacks: bool = True,
 ) -> list[Lease]:
-    """Lease up to ``n`` leads of the campaign that may be dialled now."""
-    if n <= 0:
+    """Lease up to ``n`` leads of the campaign that may be dialled now: only ``lead_ids`` when given;
+    without the callbacks pinned to an operator when ``pinned_callbacks`` is False (the engine dials
+    those operator first, see :func:`due_callbacks`)."""
+    if n <= 0 or (lead_ids is not None and not lead_ids):
         return []
     now = now or utcnow()
     async with writing(engine) as conn:
@@ -91,7 +96,10 @@ async def next_leads(
         leases: list[Lease] = []
         for _ in range(MAX_ROUNDS):
             wanted = n - len(leases)
-            rows = await _candidates(conn, campaign_id, now, limit=max(2 * wanted, 32))
+            rows = await _candidates(
+                conn, campaign_id, now, limit=max(2 * wanted, 32), lead_ids=lead_ids,
+                pinned_callbacks=pinned_callbacks,
+            )  # fmt: skip
             if not rows:
                 break
             leases += await _judge_batch(
@@ -110,15 +118,19 @@ async def next_leads(
     return leases
 
 
-async def release(engine: AsyncEngine, lead_ids: list[int], owner: str) -> None:
-    """Give back leases that were not used (the leads are dialable again at once)."""
+async def release(
+    engine: AsyncEngine, lead_ids: list[int], owner: str, *, not_before: datetime | None = None
+) -> None:
+    """Give back leases that were not used: the leads are dialable again at once, or from
+    ``not_before`` (an operator skipped the lead: it goes behind the others for a while)."""
     if not lead_ids:
         return
+    values: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
+    if not_before is not None:
+        values["next_attempt_at"] = not_before
     async with writing(engine) as conn:
         await conn.execute(
-            update(LEAD)
-            .where(LEAD.c.id.in_(lead_ids), LEAD.c.lease_owner == owner)
-            .values(lease_owner=None, lease_expires_at=None)
+            update(LEAD).where(LEAD.c.id.in_(lead_ids), LEAD.c.lease_owner == owner).values(**values)
         )
 
 
@@ -162,7 +174,48 @@ async def _policy(conn: AsyncConnection, campaign_id: int) -> tuple[ProjectRef, 
     return ProjectRef(row.id, row.slug, row.region, row.webhook_url), policy
 
 
-async def _candidates(conn: AsyncConnection, campaign_id: int, now: datetime, *, limit: int) -> list[Any]:
+@dataclass(frozen=True)
+class DueCallback:
+    """A callback pinned to an operator whose time has come (not leased)."""
+
+    lead_id: int
+    operator: str
+    callback_at: datetime
+
+
+async def due_callbacks(
+    engine: AsyncEngine, campaign_id: int, *, now: datetime | None = None, limit: int = 100
+) -> list[DueCallback]:
+    """The campaign's due callbacks pinned to an operator, oldest first; nothing is leased."""
+    now = now or utcnow()
+    async with reading(engine) as conn:
+        rows = await conn.execute(
+            select(LEAD.c.id, LEAD.c.pinned_operator, LEAD.c.callback_at, LEAD.c.next_attempt_at)
+            .where(
+                LEAD.c.campaign_id == campaign_id,
+                LEAD.c.status == LeadStatus.CALLBACK.value,
+                LEAD.c.pinned_operator.is_not(None),
+                LEAD.c.next_attempt_at <= now,
+                or_(LEAD.c.lease_expires_at.is_(None), LEAD.c.lease_expires_at <= now),
+            )
+            .order_by(LEAD.c.next_attempt_at, LEAD.c.id)
+            .limit(limit)
+        )
+        return [
+            DueCallback(row.id, row.pinned_operator, row.callback_at or row.next_attempt_at)
+            for row in rows.all()
+        ]
+
+
+async def _candidates(
+    conn: AsyncConnection,
+    campaign_id: int,
+    now: datetime,
+    *,
+    limit: int,
+    lead_ids: Sequence[int] | None = None,
+    pinned_callbacks: bool = True,
+) -> list[Any]:
     query = (
         select(*_COLUMNS)
         .where(
@@ -174,6 +227,10 @@ async def _candidates(conn: AsyncConnection, campaign_id: int, now: datetime, *,
         .order_by(LEAD.c.queue_rank, LEAD.c.priority.desc(), LEAD.c.created_at, LEAD.c.id)
         .limit(limit)
     )
+    if lead_ids is not None:
+        query = query.where(LEAD.c.id.in_(list(lead_ids)))
+    if not pinned_callbacks:
+        query = query.where(or_(LEAD.c.status != LeadStatus.CALLBACK.value, LEAD.c.pinned_operator.is_(None)))
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return list((await conn.execute(query)).all())

@@ -85,6 +85,13 @@ class Campaign(SQLModel, table=True):
         default_factory=dict, sa_column=Column(JSON, nullable=False), description="outcome -> seconds"
     )
     priority: int = Field(default=0)
+    wrap_up: float = Field(default=15.0, sa_column_kwargs={"server_default": "15"})
+    callback_grace: int = Field(
+        default=600, sa_column_kwargs={"server_default": "600"}, description="seconds a callback waits"
+    )
+    callback_policy: str = Field(
+        default="then_anyone", max_length=16, sa_column_kwargs={"server_default": "then_anyone"}
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
 
 

@@ -67,6 +67,16 @@ class CurrentOut(BaseModel):
     campaign: int | None = None
     phone: str | None = None
     lead: dict[str, Any] | None = None
+    preview: bool = Field(default=False, description="the lead is shown before the call (preview mode)")
+
+
+class PreviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["dial", "skip"]
+
+
+class PreviewOut(BaseModel):
+    call_id: str | None = Field(description="the call placed (dial), null when skipped")
 
 
 class DispositionIn(BaseModel):
@@ -152,8 +162,22 @@ async def current_call(request: web.Request) -> web.Response:
     if on_screen is None:
         return web.json_response(text=CurrentOut().model_dump_json())
     card = await lead_card(request.app[ENGINE], on_screen.lead_id)
-    out = CurrentOut(call_id=on_screen.call_id, campaign=on_screen.campaign, phone=on_screen.phone, lead=card)
+    out = CurrentOut(call_id=on_screen.call_id, campaign=on_screen.campaign, phone=on_screen.phone, lead=card,
+                     preview=on_screen.preview)  # fmt: skip
     return web.json_response(text=out.model_dump_json())
+
+
+async def preview(request: web.Request) -> web.Response:
+    """Preview mode: dial the lead on the operator's screen, or skip it (it goes back to the queue)."""
+    login = _authorize(request)
+    service = _service(request)
+    _, payload = await read_json(request, 4096)
+    body = _body(PreviewIn, payload)
+    try:
+        call_id = await service.preview(login, body.action)
+    except DialerError as exc:
+        raise ProblemError(409, str(exc), kind="operator-state") from None
+    return web.json_response(text=PreviewOut(call_id=call_id).model_dump_json())
 
 
 async def dispose(request: web.Request) -> web.Response:
@@ -180,6 +204,8 @@ OPERATIONS = [
               body=StateIn, params=(LOGIN,), errors=(401, 403, 409, 503)),
     Operation("GET", BASE + "/current", current_call, "The call on the operator's screen", "operators",
               {200: CurrentOut}, params=(LOGIN,), errors=(401, 403, 503)),
+    Operation("POST", BASE + "/preview", preview, "Dial or skip the lead in preview", "operators",
+              {200: PreviewOut}, body=PreviewIn, params=(LOGIN,), errors=(401, 403, 409, 503)),
     Operation("POST", BASE + "/disposition", dispose, "Record the call's outcome and end it", "operators",
               {200: EndedOut}, body=DispositionIn, params=(LOGIN,), errors=(401, 403, 503)),
 ]  # fmt: skip

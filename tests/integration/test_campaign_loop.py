@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -53,15 +54,18 @@ class FakeTelephony:
             update = CallUpdate(call_id, "answered", at, machine=outcome == "machine", status=200)
         else:
             update = CallUpdate(
-                call_id, "failed", at, outcome=outcome, status={"busy": 486}.get(outcome, 487)
-            )
+                call_id, "failed", at, outcome=outcome, status={"busy": 486}.get(outcome, 487), trunk="fake",
+                cost=Decimal(0),
+            )  # fmt: skip
         self.pending.append((at, update, on_update))
         return call_id
 
     async def connect(self, call_id: str, operator: str) -> None:
         self.connects.append((call_id, operator))
         at = self.clock[0] + self.talk
-        self.pending.append((at, CallUpdate(call_id, "ended", at, by="remote"), self.sinks[call_id]))
+        cost = Decimal(int(self.talk + 59) // 60)  # 1.00 per started minute
+        ended = CallUpdate(call_id, "ended", at, by="remote", trunk="fake", cost=cost)
+        self.pending.append((at, ended, self.sinks[call_id]))
 
     async def abandon(self, call_id: str) -> None:
         self.abandons.append(call_id)
@@ -133,8 +137,11 @@ async def test_a_campaign_runs_to_the_end_with_one_attempt_per_call(
             assert attempt.abandoned == (call_id in telephony.abandons)
             if call_id in connected:
                 assert attempt.operator in {"anna", "boris", "vera"} and attempt.wait_to_operator < 2.0
+                assert (attempt.trunk, attempt.cost) == ("fake", Decimal(1))  # 20 s of talk: one minute
         else:
             assert attempt.outcome == scripted
+            if scripted != "machine":
+                assert (attempt.trunk, attempt.cost) == ("fake", Decimal(0))
             assert (attempt.answered_at is not None) == (scripted == "machine")
             assert attempt.amd_result == ("machine" if scripted == "machine" else None)
     for i, phone in enumerate(phones):
