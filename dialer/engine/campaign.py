@@ -21,7 +21,6 @@ once the campaign's grace period is over (:func:`~dialer.engine.callbacks.callba
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import time
 from collections.abc import Callable, Coroutine
@@ -70,6 +69,7 @@ class CampaignSettings:
 
 PACED_MODES = frozenset({"predictive", "progressive", "ratio", "dial_level"})
 CALLBACK_POLL = 2.0  # seconds between looks for due callbacks
+MIN_STEP = 0.05  # seconds between two steps at the least, however many events arrive
 
 
 @dataclass
@@ -103,14 +103,16 @@ class CampaignLoop:
         abandon_after: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], datetime] = utcnow,
+        connector: Connector | None = None,
     ) -> None:
+        """``connector`` is shared by every loop of the process (a private one when None)."""
         self.engine = engine
         self.telephony = telephony
         self.campaign = campaign
         self.pacer = pacer
         self.board = board
         self.owner = owner
-        self.connector = Connector(board, abandon_after=abandon_after)
+        self.connector = connector or Connector(board, abandon_after=abandon_after)
         self.book = CallBook(campaign.project.id)
         self.clock = clock
         self.wall = wall
@@ -118,6 +120,8 @@ class CampaignLoop:
         self.last_decision: Decision | None = None
         self.launching = True  # False: calls in progress go on, no new ones are placed
         self._updates: list[CallUpdate] = []
+        self._forwarded: list[Command] = []  # the connector's commands for our calls, from other loops
+        self._wrapping: dict[str, float] = {}  # operator -> when their wrap-up after our call began
         self._attempts: dict[str, int] = {}  # open attempts by call
         self._answered_at: dict[str, float] = {}
         self._pinned: dict[str, str] = {}  # call -> the lead's pinned operator (callbacks)
@@ -135,6 +139,10 @@ class CampaignLoop:
         self._updates.append(update)
         self._wake.set()
 
+    def on_command(self, command: Command) -> None:
+        self._forwarded.append(command)
+        self._wake.set()
+
     # -- one tick ---------------------------------------------------------------------------------
 
     async def step(self) -> Decision:
@@ -142,9 +150,10 @@ class CampaignLoop:
         updates, self._updates = self._updates, []
         for update in updates:
             await self._apply(update, now, wall)
-        for _ in self.board.tick(now):
-            self.pacer.observe(CallEvent(EventKind.WRAP_ENDED, now, self.campaign.wrap_up))
+        forwarded, self._forwarded = self._forwarded, []
+        await self._execute([c for c in forwarded if c.call_id in self._attempts], now, wall)
         await self._execute(self.connector.tick(now), now, wall)
+        self._wrap_ups_ended(now)
         if self.launching:
             await self._callbacks(now, wall)
             if self.campaign.mode == "preview":
@@ -289,7 +298,7 @@ class CampaignLoop:
             self._answered_at[call_id] = now
             commands = self.connector.answered(
                 call_id, project=self.campaign.project.id, now=now, priority=self.campaign.priority,
-                prefer=self._pinned.get(call_id),
+                prefer=self._pinned.get(call_id), sink=self.on_command,
             )  # fmt: skip
             await self._execute(commands, now, wall)
         elif update.kind == "failed":
@@ -306,13 +315,28 @@ class CampaignLoop:
                 waited = now - self._answered_at.get(call_id, now)
                 self.pacer.observe(CallEvent(EventKind.ABANDONED, now, waited))
                 self.stats.abandoned += 1
+            operator = self.connector.operator_of.get(call_id)
             commands = self.connector.ended(call_id, now, wrap_up=self.campaign.wrap_up)
+            if operator is not None and self.board.operators[operator].state is OperatorState.WRAP_UP:
+                self._wrapping[operator] = self.board.operators[operator].since
             await self._finish(call_id, wall, "human" if talked else "abandoned", update.status,
                                abandoned=not talked)  # fmt: skip
             await self._execute(commands, now, wall)
 
+    def _wrap_ups_ended(self, now: float) -> None:
+        """Teach the pacer the wrap-up time of operators whose wrap-up after our call is over."""
+        for login, began in list(self._wrapping.items()):
+            operator = self.board.operators.get(login)
+            if operator is None or operator.state is not OperatorState.WRAP_UP or operator.since != began:
+                del self._wrapping[login]
+                if operator is not None and operator.state is OperatorState.READY:
+                    self.pacer.observe(CallEvent(EventKind.WRAP_ENDED, now, operator.since - began))
+
     async def _execute(self, commands: list[Command], now: float, wall: datetime) -> None:
         for command in commands:
+            if command.call_id not in self._attempts:  # another campaign's call (shared connector)
+                self.connector.forward(command)
+                continue
             if isinstance(command, Connect):
                 self.pacer.observe(self.book.connected(command.call_id, now, command.operator))
                 self.connector.connected(command.call_id, now)
@@ -356,6 +380,21 @@ class CampaignLoop:
         if not task.cancelled() and task.exception() is not None:
             log.error("telephony command failed", error=repr(task.exception()))
 
+    async def _step_and_wait(self, tick: float, stop: asyncio.Event | None) -> None:
+        self._wake.clear()  # before the step: an event that arrives during it wakes the next one
+        started = self.clock()
+        try:
+            await self.step()
+        except Exception:  # one failed tick (database hiccup) must not end the campaign
+            log.exception("campaign tick failed", campaign=self.campaign.id)
+        await asyncio.sleep(max(0.0, MIN_STEP - (self.clock() - started)))
+        waits = [asyncio.ensure_future(self._wake.wait())]
+        if stop is not None:
+            waits.append(asyncio.ensure_future(stop.wait()))
+        await asyncio.wait(waits, timeout=max(0.0, tick - MIN_STEP), return_when=asyncio.FIRST_COMPLETED)
+        for waiting in waits:
+            waiting.cancel()
+
     def dispose(self, call_id: str, disposition: attempts.Disposition) -> None:
         """The operator's disposition for a connected call; applied when the call ends."""
         if call_id in self._attempts:
@@ -368,23 +407,15 @@ class CampaignLoop:
         return len(self._attempts)
 
     async def run(self, stop: asyncio.Event, *, tick: float = 0.5, drain: float = 60.0) -> None:
-        """Tick until ``stop`` is set; then stop launching and let calls finish, at most ``drain`` s."""
+        """Step every ``tick`` seconds, and sooner (at most every ``MIN_STEP``) when a call's event
+        arrives, until ``stop`` is set; then stop launching and let calls finish, at most ``drain`` s."""
         while not stop.is_set():
-            try:
-                await self.step()
-            except Exception:  # one failed tick (database hiccup) must not end the campaign
-                log.exception("campaign tick failed", campaign=self.campaign.id)
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), tick)
+            await self._step_and_wait(tick, stop)
         self.launching = False
         await self.release_previews()
         deadline = self.clock() + drain
         while self._attempts and self.clock() < deadline:
-            await self.step()
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), tick)
+            await self._step_and_wait(tick, None)
         for call_id in list(self._attempts):
             self.telephony.hangup(call_id)
         if self._tasks:

@@ -5,6 +5,10 @@ Theory of operation
 A sans-IO state machine: the campaign loop feeds it events (a person answered, a bridge is up, a
 call ended, time passed) and executes the commands it returns (:class:`Connect`, :class:`Abandon`).
 
+One connector serves every campaign of the process, so that an operator of several projects takes
+the waiting client of the highest-priority campaign first; a command about a call of another
+campaign than the one whose event produced it is forwarded to that campaign's loop.
+
 When a person answers, the ready operator idle the longest (a pinned or personal operator first)
 is reserved and a :class:`Connect` is issued at once. With nobody ready the client waits in a queue,
 highest campaign priority first, then oldest; an operator who becomes ready takes the head of the
@@ -15,6 +19,7 @@ the abandon rate and the 72-hour rule applies. Times are seconds on one monotoni
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from dialer.engine.operators import OperatorBoard, OperatorState
@@ -40,6 +45,9 @@ class Abandon:
 Command = Connect | Abandon
 
 
+CommandSink = Callable[[Command], None]
+
+
 @dataclass
 class _Waiting:
     call_id: str
@@ -59,6 +67,7 @@ class Connector:
         self.abandon_after = abandon_after
         self.waiting: list[_Waiting] = []
         self.operator_of: dict[str, str] = {}  # call -> reserved or talking operator
+        self.sinks: dict[str, CommandSink] = {}  # waiting call -> its campaign loop
 
     def reserve(self, call_id: str, login: str, now: float) -> None:
         """Operator first (callbacks, preview): ``login`` is reserved for ``call_id`` as it is
@@ -67,10 +76,20 @@ class Connector:
         self.operator_of[call_id] = login
 
     def answered(
-        self, call_id: str, *, project: int, now: float, priority: int = 0, prefer: str | None = None
+        self,
+        call_id: str,
+        *,
+        project: int,
+        now: float,
+        priority: int = 0,
+        prefer: str | None = None,
+        sink: CommandSink | None = None,
     ) -> list[Command]:
         """A person answered ``call_id``: connect at once (to the operator reserved for it, if any)
-        or queue it."""
+        or queue it. ``sink`` is where a command for this call goes when another campaign's event
+        produces it (one connector serves every campaign of the process, see :meth:`forward`)."""
+        if sink is not None:
+            self.sinks[call_id] = sink
         reserved = self.operator_of.get(call_id)
         if reserved is not None:
             operator = self.board.operators.get(reserved)
@@ -92,6 +111,7 @@ class Connector:
         goes to wrap-up (or straight back to ready if they never talked), a waiting client is dropped
         from the queue."""
         self.waiting = [w for w in self.waiting if w.call_id != call_id]
+        self.sinks.pop(call_id, None)
         login = self.operator_of.pop(call_id, None)
         if login is not None:
             operator = self.board.get(login)
@@ -100,6 +120,12 @@ class Connector:
             elif operator.state is OperatorState.TALKING:
                 operator.start_wrap_up(now, wrap_up)
         return self._assign(now)
+
+    def forward(self, command: Command) -> None:
+        """Hand a command about another campaign's call to that campaign's loop."""
+        sink = self.sinks.pop(command.call_id, None)
+        if sink is not None:
+            sink(command)
 
     def tick(self, now: float) -> list[Command]:
         """Let time pass: wrap-ups end, waiting clients are connected or abandoned."""

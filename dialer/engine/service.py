@@ -25,6 +25,7 @@ from dialer.config import Settings
 from dialer.engine.attempts import Disposition
 from dialer.engine.callbacks import CallbackPolicy
 from dialer.engine.campaign import CampaignLoop, CampaignSettings
+from dialer.engine.connector import Connector
 from dialer.engine.operators import OperatorBoard, OperatorState
 from dialer.engine.sip_telephony import OperatorPhones, SipTelephony
 from dialer.errors import DialerError
@@ -62,6 +63,7 @@ class EngineService:
         self.engine = engine
         self.instance = f"dialer-{secrets.token_hex(4)}"
         self.board = OperatorBoard()
+        self.connector = Connector(self.board)  # one for every campaign: priorities across them
         self.clock = MediaClock()
         self.loops: dict[int, tuple[CampaignLoop, asyncio.Event, asyncio.Task[None]]] = {}
         self._secrets: dict[str, str] = {}
@@ -170,6 +172,7 @@ class EngineService:
         )  # fmt: skip
         loop = CampaignLoop(
             engine=self.engine, telephony=self.telephony, pacer=pacer, board=self.board, owner=self.instance,
+            connector=self.connector,
             campaign=CampaignSettings(row.id, project, caller_id=row.caller_id, ring_timeout=row.ring_timeout,
                                       max_attempts=row.max_attempts, retry_delays=dict(row.retry_delays),
                                       priority=row.priority, wrap_up=row.wrap_up, mode=row.mode,

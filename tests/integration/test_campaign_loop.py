@@ -35,6 +35,7 @@ class FakeTelephony:
     script: dict[str, tuple[str, float]]
     clock: list[float]
     talk: float = 20.0
+    prefix: str = "call"  # call ids are <prefix>-<n>
     pending: list[tuple[float, CallUpdate, UpdateSink]] = field(default_factory=list)
     placed: dict[str, str] = field(default_factory=dict)  # call -> phone
     connects: list[tuple[str, str]] = field(default_factory=list)
@@ -45,7 +46,7 @@ class FakeTelephony:
     async def originate(
         self, phone: str, *, caller_id: str | None, ring_timeout: float, on_update: UpdateSink
     ) -> str:
-        call_id = f"call-{len(self.placed)}"
+        call_id = f"{self.prefix}-{len(self.placed)}"
         self.placed[call_id] = phone
         self.sinks[call_id] = on_update
         outcome, after = self.script[phone]

@@ -174,3 +174,58 @@ async def test_preview_shows_a_lead_that_the_operator_dials_or_skips(tmp_path: P
         assert r.board.get("anna").state is OperatorState.READY and r.loop.previews == {}
     finally:
         await r.engine.dispose()
+
+
+async def test_two_campaigns_share_an_operator_and_a_connect_reaches_the_campaign_of_the_call(
+    tmp_path: Path,
+) -> None:
+    """anna works for both projects. The cards campaign's call ends; her wrap-up ends during the
+    cards loop's tick, which connects her to the loans campaign's waiting client: the loans loop
+    carries out that connect (its attempt, its bridge)."""
+    from dialer import campaigns
+    from dialer.engine.connector import Connector
+    from dialer.projects import create_project
+
+    engine = create_engine(DatabaseSettings(path=tmp_path / "db.sqlite3"))
+    try:
+        await upgrade(engine)
+        loans, loans_id = await seed_campaign(engine, ["+74950000001"], now=WALL0)
+        async with writing(engine) as conn:
+            cards = await create_project(conn, "cards", window="daily-9-21")
+            await campaigns.put(conn, cards, "vip", CampaignIn(mode="progressive", priority=10))
+            cards_id = (await store.campaign_ids(conn, cards.id))["vip"]
+            await store.upsert_many(conn, cards, [{"external_id": "C0", "phones": ["+74950000009"],
+                                                   "campaign": "vip"}], now=WALL0)  # fmt: skip
+        clock = [0.0]
+        board = OperatorBoard()
+        board.log_in("anna", {loans.id, cards.id}, 0.0).move(OperatorState.READY, 0.0)
+        connector = Connector(board)
+        phones = {
+            "loans": FakeTelephony({"+74950000001": ("human", 4.0)}, clock, talk=30.0, prefix="loans"),
+            "cards": FakeTelephony({"+74950000009": ("human", 1.0)}, clock, talk=3.0, prefix="cards"),
+        }
+        campaigns_of = {"cards": (cards, cards_id, 10), "loans": (loans, loans_id, 0)}
+        loops = {}
+        for name, (project, campaign_id, priority) in campaigns_of.items():
+            loops[name] = CampaignLoop(
+                engine=engine, telephony=phones[name], board=board, owner="test", connector=connector,
+                pacer=make_pacer("progressive", rng=np.random.default_rng(1)),
+                campaign=CampaignSettings(campaign_id, project, wrap_up=0.5, priority=priority),
+                clock=lambda: clock[0], wall=lambda: WALL0 + timedelta(seconds=clock[0]),
+            )  # fmt: skip
+        for _ in range(16):
+            clock[0] += 0.5
+            for name in ("cards", "loans"):  # cards ticks first
+                phones[name].deliver(clock[0])
+                await loops[name].step()
+                await asyncio.sleep(0)
+        assert [c for c, _ in phones["cards"].connects] == ["cards-0"]  # answered at 1.5 s, anna free
+        assert phones["loans"].connects == [("loans-0", "anna")]  # answered at 4.5 s, after her wrap-up
+        assert loops["loans"].stats.connected == 1 and loops["loans"].stats.abandoned == 0
+        assert board.get("anna").state is OperatorState.TALKING
+        async with reading(engine) as conn:
+            rows = (await conn.execute(select(Attempt.__table__))).all()
+        assert {(a.call_id, a.operator) for a in rows} == {("cards-0", "anna"), ("loans-0", "anna")}
+        assert all(a.wait_to_operator is not None and a.wait_to_operator < 2.0 for a in rows)
+    finally:
+        await engine.dispose()

@@ -87,3 +87,41 @@ def test_waiting_clients_go_by_campaign_priority_then_age_and_pinned_operators_a
 def test_abandon_after_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         Connector(OperatorBoard(), abandon_after=0)
+
+
+def test_an_operator_of_two_projects_takes_the_higher_priority_campaign_and_commands_reach_their_loop() -> (
+    None
+):
+    board = OperatorBoard()
+    board.log_in("anna", {1, 2}, 0.0)
+    connector = Connector(board)
+    low: list[object] = []
+    high: list[object] = []
+    assert connector.answered("low-1", project=1, now=0.0, priority=0, sink=low.append) == []
+    assert connector.answered("high-1", project=2, now=0.5, priority=10, sink=high.append) == []
+    board.get("anna").move(S.READY, 1.0)
+    commands = connector.tick(1.0)  # the low campaign's loop ticked: both commands come back to it
+    assert commands == [Connect("high-1", "anna", 0.5)]  # the younger call, of the higher priority
+    connector.forward(commands[0])  # not its call: the low loop forwards it
+    assert high == [Connect("high-1", "anna", 0.5)] and low == []
+    connector.forward(commands[0])  # a command is delivered once
+    assert len(high) == 1
+    assert connector.tick(2.0) == [Abandon("low-1", 2.0)]
+
+
+def test_a_reserved_operator_gets_the_answered_call_at_once_unless_they_left() -> None:
+    board = ready_board("anna", "boris")
+    connector = Connector(board)
+    connector.reserve("cb-1", "boris", 1.0)  # a callback dialled for boris
+    assert board.get("boris").state is S.RESERVED
+    assert connector.answered("cb-1", project=1, now=9.0) == [Connect("cb-1", "boris", 0.0)]
+    connector.connected("cb-1", 9.1)
+    connector.reserve("cb-2", "anna", 10.0)
+    board.get("anna").move(S.PAUSED, 11.0, reason="phone dropped")
+    assert connector.answered("cb-2", project=1, now=12.0) == []  # anna left: it waits like any call
+    assert connector.ended("cb-1", 13.0, wrap_up=0.0) == []  # boris wraps up...
+    assert connector.tick(13.0) == [Connect("cb-2", "boris", 1.0)]  # ...and takes it
+    board.get("anna").move(S.READY, 20.0)
+    connector.reserve("cb-3", "anna", 20.0)
+    assert connector.ended("cb-3", 30.0, wrap_up=5.0) == []  # never answered: straight back to ready
+    assert board.get("anna").state is S.READY
