@@ -59,6 +59,10 @@ class ServerSettings(Section):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
+    instance: str | None = Field(
+        default=None, max_length=64,
+        description="stable name of this dialer process (leases, crash recovery); default host:port",
+    )  # fmt: skip
 
 
 class DatabaseSettings(Section):
@@ -130,6 +134,7 @@ class SipSettings(Section):
 class RecordingSettings(Section):
     """Call recordings: one stereo WAV per call (left the client, right the operator)."""
 
+    enabled: bool = Field(default=True, description="record every call connected to an operator")
     directory: Path = Path("var/recordings")
     retention_days: float = Field(default=90, gt=0, le=36500, description="older recordings are deleted")
 

@@ -82,6 +82,7 @@ async def finished(
     disposition: Disposition | None = None,
     trunk: str | None = None,
     cost: Decimal | None = None,
+    recording: str | None = None,
 ) -> LeadStatus:
     """Close the attempt with ``outcome`` and move its lead on; returns the lead's new status.
 
@@ -100,6 +101,8 @@ async def finished(
             values["trunk"] = trunk
         if cost is not None:
             values["cost"] = cost
+        if recording is not None:
+            values["recording"] = recording
         await conn.execute(update(ATTEMPT).where(ATTEMPT.c.id == attempt_id).values(**values))
         row = (
             await conn.execute(
@@ -148,19 +151,24 @@ async def finished(
 
 
 async def close_interrupted(
-    engine: AsyncEngine, project: ProjectRef, *, at: datetime, retry_after: int = 60
+    engine: AsyncEngine, project: ProjectRef, *, at: datetime, retry_after: int = 60, owner: str | None = None
 ) -> int:
     """After a crash: close the project's attempts left open as ``interrupted`` and put their leads
     back in the queue (their leases cleared, next attempt after ``retry_after`` seconds). Run once at
-    start, before dialling; returns how many attempts were closed."""
+    start, before dialling; returns how many attempts were closed.
+
+    With ``owner`` (the restarted process's stable instance name) only the attempts of leads leased
+    by that instance are closed, and its other leases are given back: other dialer processes sharing
+    the database keep their calls."""
     async with writing(engine) as conn:
-        open_rows = (
-            await conn.execute(
-                select(ATTEMPT.c.id, ATTEMPT.c.lead_id, LEAD.c.status, LEAD.c.external_id)
-                .join(LEAD, LEAD.c.id == ATTEMPT.c.lead_id)
-                .where(ATTEMPT.c.ended_at.is_(None), LEAD.c.project_id == project.id)
-            )
-        ).all()
+        query = (
+            select(ATTEMPT.c.id, ATTEMPT.c.lead_id, LEAD.c.status, LEAD.c.external_id)
+            .join(LEAD, LEAD.c.id == ATTEMPT.c.lead_id)
+            .where(ATTEMPT.c.ended_at.is_(None), LEAD.c.project_id == project.id)
+        )
+        if owner is not None:
+            query = query.where(LEAD.c.lease_owner == owner)
+        open_rows = (await conn.execute(query)).all()
         for attempt_id, lead_id, status, external_id in open_rows:
             await conn.execute(
                 update(ATTEMPT).where(ATTEMPT.c.id == attempt_id).values(ended_at=at, outcome="interrupted")
@@ -181,4 +189,10 @@ async def close_interrupted(
                         next_attempt_at=at + timedelta(seconds=retry_after),
                     )
                 )
+        if owner is not None:
+            await conn.execute(
+                update(LEAD)
+                .where(LEAD.c.project_id == project.id, LEAD.c.lease_owner == owner)
+                .values(lease_owner=None, lease_expires_at=None)
+            )
         return len(open_rows)

@@ -125,7 +125,7 @@ class CampaignLoop:
         self._attempts: dict[str, int] = {}  # open attempts by call
         self._answered_at: dict[str, float] = {}
         self._pinned: dict[str, str] = {}  # call -> the lead's pinned operator (callbacks)
-        self._trunks: dict[str, tuple[str | None, Decimal | None]] = {}  # call -> trunk, cost
+        self._trunks: dict[str, tuple[str | None, Decimal | None, str | None]] = {}  # trunk, cost, recording
         self.previews: dict[str, Preview] = {}  # operator -> the lead on their screen
         self.callback_reasons: dict[int, str] = {}  # due callback (lead) -> why it waits
         self._callbacks_at = -math.inf
@@ -283,8 +283,8 @@ class CampaignLoop:
         call_id = update.call_id
         if call_id not in self._attempts:
             return  # already settled (abandoned by us, then hung up)
-        if update.trunk is not None or update.cost is not None:
-            self._trunks[call_id] = (update.trunk, update.cost)
+        if update.trunk is not None or update.cost is not None or update.recording is not None:
+            self._trunks[call_id] = (update.trunk, update.cost, update.recording)
         if update.kind == "answered":
             self.pacer.observe(self.book.answered(call_id, now, machine=update.machine))
             await attempts.answered(self.engine, self._attempts[call_id], at=wall, machine=update.machine)
@@ -360,14 +360,14 @@ class CampaignLoop:
         self._answered_at.pop(call_id, None)
         self._pinned.pop(call_id, None)
         disposition = self.dispositions.pop(call_id, None)
-        trunk, cost = self._trunks.pop(call_id, (None, None))
+        trunk, cost, recording = self._trunks.pop(call_id, (None, None, None))
         if attempt_id is None:
             return
         await attempts.finished(
             self.engine, self.campaign.project, attempt_id, at=wall, outcome=outcome,
             max_attempts=self.campaign.max_attempts, retry_delays=self.campaign.retry_delays,
             status=status, abandoned=abandoned, waited=waited, disposition=disposition, trunk=trunk,
-            cost=cost,
+            cost=cost, recording=recording,
         )  # fmt: skip
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import secrets
+import socket
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialer.config import Settings
-from dialer.engine.attempts import Disposition
+from dialer.engine.attempts import Disposition, close_interrupted
 from dialer.engine.callbacks import CallbackPolicy
 from dialer.engine.campaign import CampaignLoop, CampaignSettings
 from dialer.engine.connector import Connector
@@ -32,6 +32,7 @@ from dialer.errors import DialerError
 from dialer.leads.store import CAMPAIGN, LEAD, PROJECT, ProjectRef
 from dialer.operators import SIP_REALM, accounts, sip_secrets
 from dialer.storage import reading
+from dialer.storage.types import utcnow
 from pacing import make_pacer
 from sip.media.clock import MediaClock
 from sip.media.player import load_wav
@@ -61,7 +62,7 @@ class EngineService:
     def __init__(self, settings: Settings, engine: AsyncEngine) -> None:
         self.settings = settings
         self.engine = engine
-        self.instance = f"dialer-{secrets.token_hex(4)}"
+        self.instance = settings.server.instance or f"{socket.gethostname()}:{settings.server.port}"
         self.board = OperatorBoard()
         self.connector = Connector(self.board)  # one for every campaign: priorities across them
         self.clock = MediaClock()
@@ -101,12 +102,31 @@ class EngineService:
             self.pool = TrunkPool(trunks)
             await self.pool.start()
             message = load_wav(sip.safe_harbor) if sip.safe_harbor else None
-            self.telephony = SipTelephony(self.pool, self.clock, self.phones, message=message)
+            recordings = self.settings.recordings
+            self.telephony = SipTelephony(
+                self.pool, self.clock, self.phones, message=message,
+                recordings=recordings.directory if recordings.enabled else None,
+            )  # fmt: skip
         else:
             log.warning(
                 "no SIP trunk configured: campaigns will not dial (the simulated carrier has no SIP side)"
             )
+        await self._recover()
         self._supervisor = asyncio.create_task(self._supervise(), name="engine-supervisor")
+
+    async def _recover(self) -> None:
+        """Close the calls this instance left open when it died (kill -9, power cut): their leads go
+        back to the queue. Before any dialling, so nothing is dialled twice at once."""
+        async with reading(self.engine) as conn:
+            rows = (await conn.execute(select(PROJECT.c.id, PROJECT.c.slug, PROJECT.c.region,
+                                              PROJECT.c.webhook_url))).all()  # fmt: skip
+        closed = 0
+        for row in rows:
+            project = ProjectRef(row.id, row.slug, row.region, row.webhook_url)
+            closed += await close_interrupted(self.engine, project, at=utcnow(), owner=self.instance)
+        if closed:
+            log.warning("calls interrupted by the last stop closed; their leads are queued again",
+                        attempts=closed, instance=self.instance)  # fmt: skip
 
     async def stop(self) -> None:
         self._stop.set()
@@ -118,6 +138,8 @@ class EngineService:
         self.loops.clear()
         for login in list(self.phones.legs):
             self.phones.hang_up(login)
+        if self.telephony is not None:
+            await self.telephony.close()
         if self.pool is not None:
             await self.pool.stop()
         await asyncio.sleep(0.2)  # let BYEs go out

@@ -13,9 +13,11 @@ operator's leg; ``abandon`` plays the safe-harbor message, then hangs up.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import structlog
 
@@ -25,6 +27,7 @@ from sip.media.bridge import Bridge
 from sip.media.clock import MediaClock
 from sip.media.leg import Pcm, RtpLeg
 from sip.media.player import Player
+from sip.media.recorder import Recorder
 from sip.media.session import apply_answer, call_with_media, media_address, offer_leg
 from sip.registrar import Registrar
 from sip.sdp import SdpError
@@ -110,14 +113,25 @@ class SipTelephony:
     """Client calls over trunks with media; bridges into operators' legs; safe-harbor playback."""
 
     def __init__(
-        self, pool: TrunkPool, clock: MediaClock, phones: OperatorPhones, *, message: Pcm | None
+        self,
+        pool: TrunkPool,
+        clock: MediaClock,
+        phones: OperatorPhones,
+        *,
+        message: Pcm | None,
+        recordings: Path | None = None,
     ) -> None:
+        """``message``: the safe-harbor message for abandoned clients; ``recordings``: the directory
+        where every bridged call is recorded (``<date>/<call id>.wav``), None to record nothing."""
         self.pool = pool
         self.clock = clock
         self.phones = phones
         self.message = message
+        self.recordings = recordings
         self.calls: dict[str, tuple[Call, RtpLeg]] = {}
         self.bridges: dict[str, Bridge] = {}
+        self.recorders: dict[str, Recorder] = {}
+        self._closing: set[asyncio.Task[None]] = set()
 
     async def originate(
         self, phone: str, *, caller_id: str | None, ring_timeout: float, on_update: UpdateSink
@@ -161,14 +175,21 @@ class SipTelephony:
             self._release(call.call_id)
         elif event.kind == "ended":
             record = self.pool.record(call)
+            recorder = self.recorders.get(call.call_id)
             on_update(CallUpdate(call.call_id, "ended", event.at, status=event.status, by=call.hangup_by,
-                                 trunk=record.trunk or None, cost=record.cost))  # fmt: skip
+                                 trunk=record.trunk or None, cost=record.cost,
+                                 recording=str(recorder.path) if recorder else None))  # fmt: skip
             self._release(call.call_id)
 
     def _release(self, call_id: str) -> None:
         bridge = self.bridges.pop(call_id, None)
         if bridge is not None:
             bridge.close()
+        recorder = self.recorders.pop(call_id, None)
+        if recorder is not None:
+            task = asyncio.get_running_loop().create_task(recorder.close())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
         found = self.calls.pop(call_id, None)
         if found is not None:
             found[1].close()
@@ -177,7 +198,12 @@ class SipTelephony:
         found = self.calls.get(call_id)
         if found is None:
             return
-        self.bridges[call_id] = Bridge(found[1], self.phones.leg(operator))
+        operator_leg = self.phones.leg(operator)
+        self.bridges[call_id] = Bridge(found[1], operator_leg)
+        if self.recordings is not None:
+            day = time.strftime("%Y-%m-%d", time.gmtime())
+            name = re.sub(r"[^A-Za-z0-9._-]", "_", call_id)[:120]
+            self.recorders[call_id] = Recorder(self.recordings / day / f"{name}.wav", found[1], operator_leg)
 
     async def abandon(self, call_id: str) -> None:
         found = self.calls.get(call_id)
@@ -190,7 +216,16 @@ class SipTelephony:
             await asyncio.wait([player.done, ended], timeout=player.duration + 5,
                                return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
             ended.cancel()
+            log.info("safe-harbor message played", call_id=call_id, complete=player.done.done(),
+                     seconds=round(player.duration, 2), packets_sent=leg.stats.sent)  # fmt: skip
         call.hangup()
+
+    async def close(self) -> None:
+        """Finish writing the recordings still open."""
+        for call_id in list(self.recorders):
+            self._release(call_id)
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
 
     def hangup(self, call_id: str) -> None:
         found = self.calls.get(call_id)

@@ -30,6 +30,7 @@ class CallUpdate:
     by: str | None = None
     trunk: str | None = None
     cost: Decimal | None = None
+    recording: str | None = None  # the call's recording (a connected call that was recorded)
 
 
 UpdateSink = Callable[[CallUpdate], None]

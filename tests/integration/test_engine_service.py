@@ -7,13 +7,16 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+import wave
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import select
 
 from dialer import campaigns
-from dialer.config import DatabaseSettings, Settings, SipSettings, TrunkSettings
+from dialer.config import DatabaseSettings, RecordingSettings, Settings, SipSettings, Tariff, TrunkSettings
 from dialer.engine.attempts import Disposition
 from dialer.engine.operators import OperatorState
 from dialer.engine.service import EngineService, lead_card
@@ -25,9 +28,9 @@ from tests.integration.api_fixtures import seed_campaign
 from tests.integration.servers import free_port
 from tests.integration.sip_peers import sipp_uas
 from tests.integration.softphones import baresip
-from tests.integration.test_media_loopback import tone
+from tests.integration.test_media_loopback import dominant, tone
 from tests.integration.test_media_sipp import write_ulaw_wav
-from tests.integration.test_operator_phone import microphone, registered
+from tests.integration.test_operator_phone import OPERATOR_VOICE, microphone, registered
 
 NOW = datetime.now(UTC)
 
@@ -59,7 +62,15 @@ async def test_service_dials_a_running_campaign_for_a_ready_operator(tmp_path: P
             settings = Settings(
                 database=database,
                 sip=SipSettings(host="127.0.0.1", port=sip_port),
-                trunks={"carrier": TrunkSettings(host="127.0.0.1", port=sipp.port, register=False)},
+                trunks={
+                    "carrier": TrunkSettings(
+                        host="127.0.0.1",
+                        port=sipp.port,
+                        register=False,
+                        tariffs=[Tariff(prefix="7", price_per_minute=Decimal("1.5"))],
+                    )
+                },
+                recordings=RecordingSettings(directory=tmp_path / "recordings"),
             )
             service = EngineService(settings, engine)
             await service.start()
@@ -105,4 +116,12 @@ async def test_service_dials_a_running_campaign_for_a_ready_operator(tmp_path: P
     finally:
         await engine.dispose()
     assert sorted((a.outcome, a.operator) for a in attempts) == [("human", "anna"), ("human", "anna")]
+    for attempt in attempts:  # billed by the trunk's tariff: whole minutes at 1.50
+        assert (attempt.trunk, attempt.cost) == ("carrier", Decimal("1.5"))
+        assert attempt.recording is not None and attempt.recording.startswith(str(tmp_path / "recordings"))
+        with wave.open(attempt.recording) as wav:  # client left, anna right, about a second of talk
+            assert wav.getnchannels() == 2 and wav.getnframes() > 4000
+            stereo = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").reshape(-1, 2)
+        assert abs(dominant(stereo[:, 0]) - 1250) < 10  # SIPp's stream
+        assert abs(dominant(stereo[:, 1]) - OPERATOR_VOICE) < 10  # baresip's microphone
     assert [n["notes"] for n in notes] == ["all documents collected"] * 2
