@@ -43,7 +43,7 @@ def test_relative_database_path_is_relative_to_the_config_file(write_config, tmp
 def test_unknown_key_names_the_key_and_what_is_allowed(write_config) -> None:
     found = problems(write_config('[server]\nhost = "127.0.0.1"\nprot = 8080\n'))
     assert len(found) == 1
-    assert "server.prot: unknown key; allowed here: host, port" in found[0]
+    assert "server.prot: unknown key; allowed here: host, instance, port" in found[0]
 
 
 def test_unknown_section_lists_top_level_sections(write_config) -> None:
