@@ -18,16 +18,19 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from dialer import manual_call
-from dialer.cli_common import CliState, state_of, with_database
+from dialer import campaigns, manual_call
+from dialer.cli_common import CliState, run_on_database, state_of, with_database
 from dialer.cli_leads import leads_app
 from dialer.cli_operators import operator_app
 from dialer.cli_projects import dnc_app, project_app, token_app
 from dialer.config import DEFAULT_CONFIG_PATH, Settings, TrunkSettings
 from dialer.errors import DialerError
+from dialer.leads import store
+from dialer.leads.store import NotFound
 from dialer.logs import configure_logging
-from dialer.storage import create_engine, current_revision, downgrade, upgrade
+from dialer.storage import create_engine, current_revision, downgrade, upgrade, writing
 from dialer.telephony import open_trunk
 from dialer.web import create_app
 from sip.errors import SipError
@@ -97,6 +100,35 @@ def serve(
         web.run_app(create_app(settings), host=host, port=port, shutdown_timeout=10.0)
     except OSError as exc:
         raise DialerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+@app.command("run-campaign")
+def run_campaign(
+    ctx: typer.Context,
+    project: Annotated[str, typer.Argument(help="Project slug.")],
+    campaign: Annotated[str, typer.Argument(help="Campaign name.")],
+    host: Annotated[str | None, typer.Option(help="Listen address (default: server.host).")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port (default: server.port).")] = None,
+) -> None:
+    """Start a campaign and run the dialer as `serve` does; Ctrl-C or SIGTERM stops launching, lets
+    the calls in progress end, and exits (the campaign stays running for the next start)."""
+    settings = state_of(ctx).settings
+    if not settings.sip.enabled:
+        raise DialerError("sip.enabled is false in the configuration: this process would not dial")
+
+    async def start(engine: AsyncEngine) -> None:
+        async with writing(engine) as conn:
+            ref = await store.project_by_slug(conn, project)
+            if ref is None:
+                raise DialerError(f"no project {project!r} (see `dialer project list`)")
+            try:
+                await campaigns.act(conn, ref, campaign, "start")
+            except NotFound as exc:
+                raise DialerError(str(exc)) from None
+
+    run_on_database(ctx, start)
+    typer.echo(f"campaign {project}/{campaign} is running", err=True)
+    serve(ctx, host=host, port=port)
 
 
 @app.command()

@@ -380,6 +380,12 @@ class CampaignLoop:
         if not task.cancelled() and task.exception() is not None:
             log.error("telephony command failed", error=repr(task.exception()))
 
+    def next_due(self) -> float | None:
+        """The next instant a step must not miss: a waiting client's abandon deadline, the end of an
+        operator's wrap-up (who may take a waiting client)."""
+        times = [t for t in (self.connector.next_deadline(), self.board.next_wrap_end()) if t is not None]
+        return min(times) if times else None
+
     async def _step_and_wait(self, tick: float, stop: asyncio.Event | None) -> None:
         self._wake.clear()  # before the step: an event that arrives during it wakes the next one
         started = self.clock()
@@ -391,7 +397,11 @@ class CampaignLoop:
         waits = [asyncio.ensure_future(self._wake.wait())]
         if stop is not None:
             waits.append(asyncio.ensure_future(stop.wait()))
-        await asyncio.wait(waits, timeout=max(0.0, tick - MIN_STEP), return_when=asyncio.FIRST_COMPLETED)
+        timeout = max(0.0, tick - MIN_STEP)
+        due = self.next_due()
+        if due is not None:  # a waiting client's 2 s run out, or an operator's wrap-up ends, sooner
+            timeout = min(timeout, max(0.0, due - self.clock()))
+        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         for waiting in waits:
             waiting.cancel()
 

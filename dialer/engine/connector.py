@@ -138,13 +138,14 @@ class Connector:
         still: list[_Waiting] = []
         for waiting in self.waiting:
             waited = now - waiting.answered_at
+            if waited >= self.abandon_after:  # too late even if someone is free now: the law counts it
+                commands.append(Abandon(waiting.call_id, waited))
+                continue
             operator = self.board.pick(waiting.project, prefer=waiting.prefer)
             if operator is not None:
                 operator.move(OperatorState.RESERVED, now)
                 self.operator_of[waiting.call_id] = operator.login
                 commands.append(Connect(waiting.call_id, operator.login, waited))
-            elif waited >= self.abandon_after:
-                commands.append(Abandon(waiting.call_id, waited))
             else:
                 still.append(waiting)
         self.waiting = still

@@ -116,6 +116,11 @@ class OperatorBoard:
                 back.append(operator)
         return back
 
+    def next_wrap_end(self) -> float | None:
+        """When the next wrap-up ends (for the loops' timers), or None."""
+        ends = [o.wrap_up_until for o in self.operators.values() if o.wrap_up_until is not None]
+        return min(ends) if ends else None
+
     def ready(self, project: int) -> list[Operator]:
         return [o for o in self.operators.values() if o.state is S.READY and project in o.projects]
 

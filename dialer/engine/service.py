@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from dialer.config import Settings
 from dialer.engine.attempts import Disposition, close_interrupted
 from dialer.engine.callbacks import CallbackPolicy
+from dialer.engine.callbook import CallPhase
 from dialer.engine.campaign import CampaignLoop, CampaignSettings
 from dialer.engine.connector import Connector
 from dialer.engine.operators import OperatorBoard, OperatorState
@@ -216,9 +217,9 @@ class EngineService:
             raise DialerError(f"no active operator {login!r}")
         await self.phones.call(login)
         operator = self.board.log_in(login, account.projects, time.monotonic())
-        if operator.state is not OperatorState.READY:
-            operator.move(OperatorState.READY, time.monotonic())
-        return operator.state
+        if operator.state in (OperatorState.OFFLINE, OperatorState.PAUSED, OperatorState.WRAP_UP):
+            operator.move(OperatorState.READY, time.monotonic())  # wrap-up ends early when they say so
+        return operator.state  # reserved or talking: a call is on its way or on, nothing changes
 
     def pause(self, login: str, reason: str) -> OperatorState:
         operator = self.board.get(login)
@@ -235,7 +236,7 @@ class EngineService:
         for campaign_id, (loop, _, _) in self.loops.items():
             for call_id, operator in loop.connector.operator_of.items():
                 call = loop.book.calls.get(call_id)
-                if operator == login and call is not None:
+                if operator == login and call is not None and call.phase is CallPhase.CONNECTED:
                     return OnScreen(call_id, campaign_id, call.lead_id, call.phone)
             preview = loop.previews.get(login)
             if preview is not None:

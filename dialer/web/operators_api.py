@@ -63,6 +63,7 @@ class StateOut(BaseModel):
 
 
 class CurrentOut(BaseModel):
+    state: str = Field(default="offline", description="the operator's state")
     call_id: str | None = None
     campaign: int | None = None
     phone: str | None = None
@@ -159,11 +160,13 @@ async def current_call(request: web.Request) -> web.Response:
     login = _authorize(request)
     service = _service(request)
     on_screen = service.current(login)
+    operator = service.board.operators.get(login)
+    state = operator.state.value if operator is not None else "offline"
     if on_screen is None:
-        return web.json_response(text=CurrentOut().model_dump_json())
+        return web.json_response(text=CurrentOut(state=state).model_dump_json())
     card = await lead_card(request.app[ENGINE], on_screen.lead_id)
-    out = CurrentOut(call_id=on_screen.call_id, campaign=on_screen.campaign, phone=on_screen.phone, lead=card,
-                     preview=on_screen.preview)  # fmt: skip
+    out = CurrentOut(state=state, call_id=on_screen.call_id, campaign=on_screen.campaign,
+                     phone=on_screen.phone, lead=card, preview=on_screen.preview)  # fmt: skip
     return web.json_response(text=out.model_dump_json())
 
 

@@ -40,10 +40,17 @@ class Softphone:
 
 @contextlib.contextmanager
 def baresip(
-    workdir: Path, *, registrar: tuple[str, int] | None, user: str, password: str, microphone: Path
+    workdir: Path,
+    *,
+    registrar: tuple[str, int] | None,
+    user: str,
+    password: str,
+    microphone: Path,
+    regint: int = 60,
 ) -> Iterator[Softphone]:
     """Run baresip registered as ``user`` at ``registrar`` (None: not registered, called directly at
-    ``sip:USER@127.0.0.1:PORT``); it answers every call at once."""
+    ``sip:USER@127.0.0.1:PORT``), registering again every ``regint`` seconds; it answers every call
+    at once."""
     binary = require_program("baresip", "baresip-core")
     port = free_port(socket.SOCK_DGRAM)
     (workdir / "snd").mkdir(parents=True, exist_ok=True)
@@ -71,7 +78,7 @@ def baresip(
     else:
         host, registrar_port = registrar
         aor = f"<sip:{user}@{host}:{registrar_port};transport=udp>"
-        account = f"{aor};auth_pass={password};answermode=auto;regint=60"
+        account = f"{aor};auth_pass={password};answermode=auto;regint={regint}"
     (workdir / "accounts").write_text(account + "\n")
     log = workdir / "baresip.log"
     with log.open("wb") as output:

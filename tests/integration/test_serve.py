@@ -51,9 +51,11 @@ def wait_healthy(url: str, process: subprocess.Popen[str], deadline_s: float = 3
     pytest.fail(f"{url} did not answer within {deadline_s} s")
 
 
-def serve_until_ctrl_c(config: Path, port: int, env: dict[str, str] | None = None) -> None:
+def serve_until_ctrl_c(
+    config: Path, port: int, env: dict[str, str] | None = None, command: tuple[str, ...] = ("serve",)
+) -> None:
     process = subprocess.Popen(
-        [*DIALER, "--config", str(config), "serve"],
+        [*DIALER, "--config", str(config), *command],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -125,3 +127,39 @@ def test_port_in_use_is_one_clear_error(write_config) -> None:
     assert result.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_run_campaign_starts_the_campaign_and_serves(write_config, tmp_path: Path) -> None:
+    import asyncio
+    import socket
+
+    from dialer import campaigns
+    from dialer.config import DatabaseSettings
+    from dialer.leads import store
+    from dialer.storage import create_engine, reading, writing
+
+    port, sip = free_port(), free_port(socket.SOCK_DGRAM)
+    config = write_config(f'[server]\nport = {port}\n[database]\npath = "db.sqlite3"\n[sip]\nport = {sip}\n')
+    assert dialer(config, "migrate").returncode == 0
+    nothing = dialer(config, "run-campaign", "loans", "main")
+    assert nothing.returncode == 2 and "no project 'loans'" in nothing.stderr
+    assert dialer(config, "project", "create", "loans").returncode == 0
+    missing = dialer(config, "run-campaign", "loans", "main")
+    assert missing.returncode == 2 and "no campaign 'main' in project 'loans'" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+    async def status(create: bool) -> str:
+        engine = create_engine(DatabaseSettings(path=tmp_path / "db.sqlite3"))
+        try:
+            async with writing(engine) if create else reading(engine) as conn:
+                project = await store.project_by_slug(conn, "loans")
+                assert project is not None
+                if create:
+                    await campaigns.put(conn, project, "main", campaigns.CampaignIn(mode="progressive"))
+                return (await campaigns.get(conn, project, "main")).status.value
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(status(create=True)) == "paused"
+    serve_until_ctrl_c(config, port, command=("run-campaign", "loans", "main"))
+    assert asyncio.run(status(create=False)) == "running"

@@ -125,3 +125,13 @@ def test_a_reserved_operator_gets_the_answered_call_at_once_unless_they_left() -
     connector.reserve("cb-3", "anna", 20.0)
     assert connector.ended("cb-3", 30.0, wrap_up=5.0) == []  # never answered: straight back to ready
     assert board.get("anna").state is S.READY
+
+
+def test_a_client_past_the_deadline_is_abandoned_even_if_an_operator_just_came_free() -> None:
+    board = OperatorBoard()
+    board.log_in("anna", {1}, 0.0)
+    connector = Connector(board, abandon_after=2.0)
+    assert connector.answered("c1", project=1, now=0.0) == []
+    board.get("anna").move(S.READY, 2.4)  # a late tick: anna is free, but 2.4 s have passed
+    assert connector.tick(2.4) == [Abandon("c1", 2.4)]
+    assert board.get("anna").state is S.READY  # not reserved for a call that is lost anyway
