@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StringConstraints
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -81,6 +81,10 @@ class CampaignIn(BaseModel):
     )  # fmt: skip
     callback_policy: Literal["then_anyone", "pinned_only"] = Field(
         default="then_anyone", description="after the grace period: any operator, or keep waiting"
+    )
+    amd: StrictBool = Field(default=False, description="answering-machine detection on answered calls")
+    amd_action: Literal["hangup", "message"] = Field(
+        default="hangup", description="for a machine: hang up, or leave the safe-harbor message"
     )
 
 

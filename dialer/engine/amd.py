@@ -7,12 +7,17 @@ ended by a beep. The audio (8 kHz, 16-bit) is cut into 20 ms frames; a frame is 
 is both above -45 dBFS and 12 dB above the line's noise floor (the quietest tenth of the frames), with
 100 ms of hangover so that the gaps inside a word do not split it. From the voice frames come the
 classic measures (as in Asterisk's app_amd): initial silence, the first greeting's length, silence after
-it, the number of words; a beep is a frame run where one frequency holds most of the energy.
+the last word, the number of words (a word holds at least 100 ms of loud frames: a click is not
+one); a beep is a frame run where one frequency holds most of the energy.
 
 Decision, in order: a beep -> machine; initial silence over 2.5 s -> machine; a greeting longer than
 1.5 s -> machine; more than 3 words -> machine; 0.8 s of silence after a short greeting -> human;
 otherwise unsure (the engine treats unsure as human: hanging up on a person is worse). ``confidence``
 says how far the deciding measure was past its threshold.
+
+On a live call :func:`detect` runs on the audio heard so far every 200 ms, and the first definite
+verdict (or the end of ``max_seconds``) decides: a person who says "Hello?" and waits is connected
+after about 0.8 s of their silence, not after a fixed window.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ class AmdSettings:
     above_floor_db: float = 12.0
     beep_min: float = 0.15
     beep_purity: float = 0.8
+    max_seconds: float = 4.0  # listen at most this long; still unsure: a person
 
 
 @dataclass(frozen=True)
@@ -65,17 +71,25 @@ def _levels(pcm: npt.NDArray[np.int16]) -> npt.NDArray[np.float64]:
     return np.asarray(20 * np.log10(np.maximum(rms, 1e-9)), dtype=np.float64)
 
 
-def voice_frames(pcm: npt.NDArray[np.int16], settings: AmdSettings = AmdSettings()) -> npt.NDArray[np.bool_]:
-    """Per 20 ms frame: is it voice (energy detector with an adaptive floor and hangover)."""
+def _loud_frames(pcm: npt.NDArray[np.int16], settings: AmdSettings) -> npt.NDArray[np.bool_]:
+    """Per 20 ms frame: loud enough to be voice (no hangover)."""
     levels = _levels(pcm)
     if len(levels) == 0:
         return np.zeros(0, dtype=bool)
     floor = float(np.percentile(levels, 10))
-    raw = (levels > settings.min_level_dbfs) & (levels > floor + settings.above_floor_db)
+    return np.asarray((levels > settings.min_level_dbfs) & (levels > floor + settings.above_floor_db))
+
+
+def _hangover(raw: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
     voiced = raw.copy()
     for shift in range(1, HANGOVER_FRAMES + 1):
         voiced[shift:] |= raw[:-shift]
     return voiced
+
+
+def voice_frames(pcm: npt.NDArray[np.int16], settings: AmdSettings = AmdSettings()) -> npt.NDArray[np.bool_]:
+    """Per 20 ms frame: is it voice (energy detector with an adaptive floor and hangover)."""
+    return _hangover(_loud_frames(pcm, settings))
 
 
 def _segments(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
@@ -84,14 +98,16 @@ def _segments(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))
 
 
-def _words(voiced: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
+def _words(raw: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
+    """Runs of voice (with hangover, gaps under 200 ms bridged) holding at least 100 ms of loud frames:
+    a click or a pop on the line is not a word."""
     merged: list[tuple[int, int]] = []
-    for start, end in _segments(voiced):
+    for start, end in _segments(_hangover(raw)):
         if merged and start - merged[-1][1] < WORD_GAP_FRAMES:
             merged[-1] = (merged[-1][0], end)
         else:
             merged.append((start, end))
-    return [(s, e) for s, e in merged if e - s >= MIN_WORD_FRAMES]
+    return [(s, e) for s, e in merged if int(raw[s:e].sum()) >= MIN_WORD_FRAMES]
 
 
 def has_beep(pcm: npt.NDArray[np.int16], settings: AmdSettings = AmdSettings()) -> bool:
@@ -115,13 +131,13 @@ def has_beep(pcm: npt.NDArray[np.int16], settings: AmdSettings = AmdSettings()) 
 def detect(pcm: npt.NDArray[np.int16], settings: AmdSettings = AmdSettings()) -> AmdVerdict:
     """Human, machine or unsure for the tapped start of a call (8 kHz mono)."""
     frame_s = FRAME / RATE
-    voiced = voice_frames(pcm, settings)
-    words = _words(voiced)
+    raw = _loud_frames(pcm, settings)
+    words = _words(raw)
     beep = has_beep(pcm, settings)
-    length = len(voiced) * frame_s
-    initial = (words[0][0] if words else len(voiced)) * frame_s
+    length = len(raw) * frame_s
+    initial = (words[0][0] if words else len(raw)) * frame_s
     greeting = (words[0][1] - words[0][0]) * frame_s if words else 0.0
-    after = ((words[1][0] if len(words) > 1 else len(voiced)) - words[0][1]) * frame_s if words else 0.0
+    after = (len(raw) - words[-1][1]) * frame_s if words else 0.0  # silence since the last word
 
     def verdict(result: AmdResult, confidence: float, reason: str) -> AmdVerdict:
         return AmdVerdict(result, round(min(max(confidence, 0.0), 1.0), 2), reason, initial, greeting,
@@ -141,5 +157,5 @@ def detect(pcm: npt.NDArray[np.int16], settings: AmdSettings = AmdSettings()) ->
         )
     if words and after >= settings.after_greeting_silence:
         return verdict(AmdResult.HUMAN, 0.6 + (after - settings.after_greeting_silence) / 2,
-                       f"a {greeting:.1f} s greeting, then {after:.1f} s of silence")  # fmt: skip
+                       f"{len(words)} word(s) ({greeting:.1f} s), then {after:.1f} s of silence")  # fmt: skip
     return verdict(AmdResult.UNSURE, 0.0, "not enough audio to tell")

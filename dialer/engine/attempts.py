@@ -50,9 +50,22 @@ async def started(
         return int(key[0])
 
 
-async def answered(engine: AsyncEngine, attempt_id: int, *, at: datetime, machine: bool) -> None:
+async def answered(
+    engine: AsyncEngine,
+    attempt_id: int,
+    *,
+    at: datetime,
+    machine: bool,
+    amd: str | None = None,
+    confidence: float | None = None,
+) -> None:
+    """The call was answered; ``amd`` and ``confidence``: the detector's verdict when it ran."""
     async with writing(engine) as conn:
-        values = {"answered_at": at, "amd_result": "machine" if machine else None}
+        values = {
+            "answered_at": at,
+            "amd_result": amd or ("machine" if machine else None),
+            "amd_confidence": confidence,
+        }
         await conn.execute(update(ATTEMPT).where(ATTEMPT.c.id == attempt_id).values(**values))
 
 

@@ -65,6 +65,10 @@ class CampaignSettings:
     callback_policy: CallbackPolicy = CallbackPolicy.THEN_ANYONE
     preview_hold: float = 900.0  # seconds a lead shown for preview stays leased to the operator
     skip_delay: float = 300.0  # seconds before a lead skipped in preview is shown again
+    amd: bool = False  # answering-machine detection on answered calls
+    amd_action: str = (
+        "hangup"  # for a machine: "hangup", or "message" (the safe-harbor message, then hang up)
+    )
 
 
 PACED_MODES = frozenset({"predictive", "progressive", "ratio", "dial_level"})
@@ -183,7 +187,7 @@ class CampaignLoop:
         try:
             call_id = await self.telephony.originate(
                 lease.phone, caller_id=self.campaign.caller_id, ring_timeout=self.campaign.ring_timeout,
-                on_update=self.on_update,
+                on_update=self.on_update, amd=self.campaign.amd,
             )  # fmt: skip
         except Exception:
             await hopper.release(self.engine, [lease.lead_id], self.owner)
@@ -287,9 +291,13 @@ class CampaignLoop:
             self._trunks[call_id] = (update.trunk, update.cost, update.recording)
         if update.kind == "answered":
             self.pacer.observe(self.book.answered(call_id, now, machine=update.machine))
-            await attempts.answered(self.engine, self._attempts[call_id], at=wall, machine=update.machine)
+            await attempts.answered(self.engine, self._attempts[call_id], at=wall, machine=update.machine,
+                                    amd=update.amd, confidence=update.amd_confidence)  # fmt: skip
             if update.machine:
-                self.telephony.hangup(call_id)
+                if self.campaign.amd_action == "message":
+                    self._spawn(self.telephony.abandon(call_id))  # the message, then hang up
+                else:
+                    self.telephony.hangup(call_id)
                 commands = self.connector.ended(call_id, now, wrap_up=self.campaign.wrap_up)
                 await self._finish(call_id, wall, "machine", update.status)
                 await self._execute(commands, now, wall)

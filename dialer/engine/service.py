@@ -200,7 +200,8 @@ class EngineService:
                                       max_attempts=row.max_attempts, retry_delays=dict(row.retry_delays),
                                       priority=row.priority, wrap_up=row.wrap_up, mode=row.mode,
                                       callback_grace=float(row.callback_grace),
-                                      callback_policy=CallbackPolicy(row.callback_policy)),
+                                      callback_policy=CallbackPolicy(row.callback_policy), amd=row.amd,
+                                      amd_action=row.amd_action),
         )  # fmt: skip
         stop = asyncio.Event()
         task = asyncio.create_task(loop.run(stop), name=f"campaign-{row.id}")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import structlog
 
+from dialer.engine.amd import AmdResult, AmdSettings, detect
 from dialer.engine.telephony import CallUpdate, UpdateSink
 from dialer.errors import DialerError
 from sip.media.bridge import Bridge
@@ -29,12 +30,14 @@ from sip.media.leg import Pcm, RtpLeg
 from sip.media.player import Player
 from sip.media.recorder import Recorder
 from sip.media.session import apply_answer, call_with_media, media_address, offer_leg
+from sip.media.tap import Tap
 from sip.registrar import Registrar
 from sip.sdp import SdpError
 from sip.trunks import TrunkPool
 from sip.useragent import Call, CallEvent, Category, UserAgent
 
 log = structlog.get_logger(__name__)
+AMD_EVERY = 0.2  # seconds between two looks at the audio heard so far
 OUTCOMES = {Category.BUSY: "busy", Category.NO_ANSWER: "no_answer", Category.CANCELLED: "no_answer"}
 
 
@@ -120,6 +123,7 @@ class SipTelephony:
         *,
         message: Pcm | None,
         recordings: Path | None = None,
+        amd: AmdSettings | None = None,
     ) -> None:
         """``message``: the safe-harbor message for abandoned clients; ``recordings``: the directory
         where every bridged call is recorded (``<date>/<call id>.wav``), None to record nothing."""
@@ -131,10 +135,18 @@ class SipTelephony:
         self.calls: dict[str, tuple[Call, RtpLeg]] = {}
         self.bridges: dict[str, Bridge] = {}
         self.recorders: dict[str, Recorder] = {}
+        self.detecting: dict[str, asyncio.Task[None]] = {}  # calls whose answer AMD is judging
+        self.amd = amd or AmdSettings()
         self._closing: set[asyncio.Task[None]] = set()
 
     async def originate(
-        self, phone: str, *, caller_id: str | None, ring_timeout: float, on_update: UpdateSink
+        self,
+        phone: str,
+        *,
+        caller_id: str | None,
+        ring_timeout: float,
+        on_update: UpdateSink,
+        amd: bool = False,
     ) -> str:
         first = next(iter(self.pool.trunks.values()))
         leg, offer = await offer_leg(
@@ -144,7 +156,7 @@ class SipTelephony:
 
         def follow(event: CallEvent) -> None:
             if box:
-                self._event(box[0], leg, event, on_update)
+                self._event(box[0], leg, event, on_update, amd=amd)
 
         try:
             call = await self.pool.originate(
@@ -158,13 +170,17 @@ class SipTelephony:
         self.calls[call.call_id] = (call, leg)
         return call.call_id
 
-    def _event(self, call: Call, leg: RtpLeg, event: CallEvent, on_update: UpdateSink) -> None:
+    def _event(self, call: Call, leg: RtpLeg, event: CallEvent, on_update: UpdateSink, *, amd: bool) -> None:
         if event.kind == "answered":
             try:
                 apply_answer(leg, call.remote_sdp)
             except SdpError as exc:
                 log.warning("answer without usable SDP; hanging up", call_id=call.call_id, error=str(exc))
                 call.hangup()
+                return
+            if amd:
+                task = asyncio.get_running_loop().create_task(self._detect(call, leg, event, on_update))
+                self.detecting[call.call_id] = task
                 return
             on_update(CallUpdate(call.call_id, "answered", event.at, status=event.status))
         elif event.kind == "failed":
@@ -174,12 +190,37 @@ class SipTelephony:
                                  trunk=record.trunk or None, cost=record.cost))  # fmt: skip
             self._release(call.call_id)
         elif event.kind == "ended":
+            detecting = self.detecting.pop(call.call_id, None)
+            if detecting is not None and not detecting.done():  # hung up while we listened: a person
+                detecting.cancel()
+                unsure = AmdResult.UNSURE.value
+                on_update(
+                    CallUpdate(call.call_id, "answered", event.at, status=200, amd=unsure, amd_confidence=0.0)
+                )
             record = self.pool.record(call)
             recorder = self.recorders.get(call.call_id)
             on_update(CallUpdate(call.call_id, "ended", event.at, status=event.status, by=call.hangup_by,
                                  trunk=record.trunk or None, cost=record.cost,
                                  recording=str(recorder.path) if recorder else None))  # fmt: skip
             self._release(call.call_id)
+
+    async def _detect(self, call: Call, leg: RtpLeg, answer: CallEvent, on_update: UpdateSink) -> None:
+        """Listen to the first seconds of the call until the detector is sure (or time is up)."""
+        tap = Tap(leg, self.amd.max_seconds)
+        try:
+            verdict = detect(tap.collected(), self.amd)
+            while not tap.audio.done() and verdict.result is AmdResult.UNSURE:
+                await asyncio.sleep(AMD_EVERY)
+                verdict = detect(tap.collected(), self.amd)
+        finally:
+            tap.stop()
+        self.detecting.pop(call.call_id, None)
+        log.info("answering machine detection", call_id=call.call_id, result=verdict.result.value,
+                 confidence=verdict.confidence, reason=verdict.reason)  # fmt: skip
+        machine = verdict.result is AmdResult.MACHINE
+        on_update(CallUpdate(call.call_id, "answered", time.monotonic(), machine=machine,
+                             status=answer.status, amd=verdict.result.value,
+                             amd_confidence=verdict.confidence))  # fmt: skip
 
     def _release(self, call_id: str) -> None:
         bridge = self.bridges.pop(call_id, None)

@@ -31,6 +31,8 @@ class CallUpdate:
     trunk: str | None = None
     cost: Decimal | None = None
     recording: str | None = None  # the call's recording (a connected call that was recorded)
+    amd: str | None = None  # answering-machine detection's verdict (human, machine, unsure), when run
+    amd_confidence: float | None = None
 
 
 UpdateSink = Callable[[CallUpdate], None]
@@ -38,9 +40,16 @@ UpdateSink = Callable[[CallUpdate], None]
 
 class Telephony(Protocol):
     async def originate(
-        self, phone: str, *, caller_id: str | None, ring_timeout: float, on_update: UpdateSink
+        self,
+        phone: str,
+        *,
+        caller_id: str | None,
+        ring_timeout: float,
+        on_update: UpdateSink,
+        amd: bool = False,
     ) -> str:
-        """Start a call; returns its id. Updates follow through ``on_update``."""
+        """Start a call; returns its id. Updates follow through ``on_update``. With ``amd`` the answer
+        is reported once answering-machine detection has decided (``machine``, ``amd``)."""
         ...
 
     async def connect(self, call_id: str, operator: str) -> None:

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Numeric, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlmodel import Field, SQLModel
 
 from dialer.storage.types import UtcDateTime, utcnow
@@ -92,6 +93,8 @@ class Campaign(SQLModel, table=True):
     callback_policy: str = Field(
         default="then_anyone", max_length=16, sa_column_kwargs={"server_default": "then_anyone"}
     )
+    amd: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
+    amd_action: str = Field(default="hangup", max_length=16, sa_column_kwargs={"server_default": "hangup"})
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
 
 

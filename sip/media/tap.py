@@ -24,6 +24,10 @@ class Tap:
         if len(self._frames) >= self._wanted:
             self.stop()
 
+    def collected(self) -> Pcm:
+        """The audio copied so far (for deciding before the tap is full)."""
+        return np.concatenate(self._frames) if self._frames else np.zeros(0, dtype=np.int16)
+
     def stop(self) -> None:
         """Stop copying; ``audio`` resolves with what was collected."""
         self.leg.remove_listener(self._on_frame)

@@ -44,7 +44,13 @@ class FakeTelephony:
     sinks: dict[str, UpdateSink] = field(default_factory=dict)
 
     async def originate(
-        self, phone: str, *, caller_id: str | None, ring_timeout: float, on_update: UpdateSink
+        self,
+        phone: str,
+        *,
+        caller_id: str | None,
+        ring_timeout: float,
+        on_update: UpdateSink,
+        amd: bool = False,
     ) -> str:
         call_id = f"{self.prefix}-{len(self.placed)}"
         self.placed[call_id] = phone
@@ -258,3 +264,33 @@ async def test_a_callback_goes_back_to_the_operator_who_scheduled_it(tmp_path: P
         await engine.dispose()
     assert len(telephony.connects) == 2
     assert telephony.connects[1][1] == "anna"
+
+
+async def test_a_machine_gets_the_message_when_the_campaign_says_so(tmp_path: Path) -> None:
+    clock = [0.0]
+    phone = "+74950000002"
+    telephony = FakeTelephony({phone: ("machine", 3.0)}, clock)
+    engine = create_engine(DatabaseSettings(path=tmp_path / "db.sqlite3"))
+    try:
+        await upgrade(engine)
+        project, campaign_id = await seed_campaign(engine, [phone], now=WALL0)
+        board = OperatorBoard()
+        board.log_in("anna", {project.id}, 0.0).move(OperatorState.READY, 0.0)
+        loop = CampaignLoop(
+            engine=engine, telephony=telephony, board=board, owner="test",
+            pacer=make_pacer("progressive", rng=np.random.default_rng(1)),
+            campaign=CampaignSettings(campaign_id, project, amd=True, amd_action="message"),
+            clock=lambda: clock[0], wall=lambda: WALL0 + timedelta(seconds=clock[0]),
+        )  # fmt: skip
+        for _ in range(12):
+            clock[0] += 0.5
+            telephony.deliver(clock[0])
+            await loop.step()
+            await asyncio.sleep(0)
+        async with reading(engine) as conn:
+            attempt = (await conn.execute(select(Attempt.__table__))).one()
+    finally:
+        await engine.dispose()
+    assert telephony.abandons == ["call-0"] and telephony.hangups == []  # the message, not a hang-up
+    assert (attempt.outcome, attempt.amd_result, attempt.abandoned) == ("machine", "machine", False)
+    assert loop.stats.abandoned == 0 and board.get("anna").state is OperatorState.READY

@@ -81,3 +81,11 @@ def test_speech_is_found_where_it_is() -> None:
     rng = np.random.default_rng(5)
     voiced = voice_frames(call(gap(1.0), word(0.5, rng), gap(1.0), rng=rng))
     assert not voiced[:45].any() and voiced[52:70].all() and not voiced[-40:].any()
+
+
+def test_a_click_at_pick_up_is_not_a_word_and_a_person_may_say_two() -> None:
+    rng = np.random.default_rng(5)
+    click = np.full(160, 14000.0)  # one loud frame as the handset is lifted
+    verdict = detect(call(click, gap(0.4), word(0.4, rng), gap(0.3), word(0.3, rng), gap(1.0), rng=rng))
+    assert verdict.result is AmdResult.HUMAN and verdict.words == 2, verdict
+    assert 0.35 <= verdict.initial_silence <= 0.6

@@ -1,4 +1,4 @@
-"""campaign wrap-up time and callback routing
+"""campaign wrap-up time, callback routing, answering-machine detection
 
 Revision ID: 0004
 Revises: 0003
@@ -23,10 +23,16 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("callback_policy", sa.String(length=16), nullable=False, server_default="then_anyone")
         )
+        batch.add_column(sa.Column("amd", sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch.add_column(
+            sa.Column("amd_action", sa.String(length=16), nullable=False, server_default="hangup")
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("campaign") as batch:
+        batch.drop_column("amd_action")
+        batch.drop_column("amd")
         batch.drop_column("callback_policy")
         batch.drop_column("callback_grace")
         batch.drop_column("wrap_up")
