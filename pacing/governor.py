@@ -53,6 +53,7 @@ class GovernorState:
     budget_left: float
     theta: float
     spent: bool
+    window_seconds: float = 30 * DAY
 
 
 class AbandonGovernor:
@@ -113,7 +114,8 @@ class AbandonGovernor:
         if budget < self.tighten_below:
             theta *= max(budget, 0.0) / self.tighten_below
         theta = min(max(theta, self.theta_min), self.theta_max)
-        return GovernorState(answers, abandons, rate, budget, theta, spent=budget < 0.0)
+        return GovernorState(answers, abandons, rate, budget, theta, spent=budget < 0.0,
+                             window_seconds=self.window_seconds)  # fmt: skip
 
     def _bucket(self, at: float) -> list[int]:
         start = math.floor(at / BUCKET_SECONDS)

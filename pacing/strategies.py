@@ -38,6 +38,10 @@ class Pacer(Protocol):
 
     def decide(self, snapshot: Snapshot) -> Decision: ...
 
+    def remember(self, event: CallEvent) -> None: ...
+
+    def window(self, now: float) -> GovernorState: ...
+
 
 def progressive_calls(snapshot: Snapshot) -> int:
     """One call in progress (ringing or waiting) per free operator."""
@@ -79,6 +83,15 @@ class _Governed(abc.ABC):
     def observe(self, event: CallEvent) -> None:
         self.stats.observe(event)
         self.governor.observe(event)
+
+    def remember(self, event: CallEvent) -> None:
+        """Count a past answer or abandon in the legal window only (restoring the window after a
+        restart from the stored attempts); the statistics do not learn from it."""
+        self.governor.observe(event)
+
+    def window(self, now: float) -> GovernorState:
+        """The abandon window now: answers, abandons, rate, budget left."""
+        return self.governor.state(now)
 
     @abc.abstractmethod
     def decide(self, snapshot: Snapshot) -> Decision:

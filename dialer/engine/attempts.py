@@ -14,7 +14,7 @@ from dialer.campaigns import Outcome, retry_delay
 from dialer.leads.hopper import Lease
 from dialer.leads.schema import LeadStatus
 from dialer.leads.store import EVENT, LEAD, ProjectRef, set_status
-from dialer.storage import writing
+from dialer.storage import reading, writing
 from dialer.storage.models import Attempt
 
 ATTEMPT = Attempt.__table__  # type: ignore[attr-defined]
@@ -161,6 +161,24 @@ async def finished(
             values2["next_attempt_at"] = next_at
         await conn.execute(update(LEAD).where(LEAD.c.id == row.id).values(**values2))
         return new
+
+
+async def live_answers(
+    engine: AsyncEngine, campaign_id: int, *, since: datetime
+) -> list[tuple[datetime, bool]]:
+    """(answered at, abandoned) of the campaign's calls a person answered since ``since``: the calls
+    the legal abandon rate counts (talked to an operator, or abandoned)."""
+    async with reading(engine) as conn:
+        rows = await conn.execute(
+            select(ATTEMPT.c.answered_at, ATTEMPT.c.abandoned)
+            .where(
+                ATTEMPT.c.campaign_id == campaign_id,
+                ATTEMPT.c.answered_at >= since,
+                ATTEMPT.c.outcome.in_(("human", "abandoned")),
+            )
+            .order_by(ATTEMPT.c.answered_at)
+        )
+        return [(answered_at, bool(abandoned)) for answered_at, abandoned in rows.all()]
 
 
 async def close_interrupted(

@@ -33,6 +33,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialer.engine import attempts
+from dialer.engine.bus import EngineEvent, EventBus
 from dialer.engine.callbacks import CallbackPolicy, callback_route
 from dialer.engine.callbook import CallBook
 from dialer.engine.connector import Abandon, Command, Connect, Connector
@@ -108,8 +109,10 @@ class CampaignLoop:
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], datetime] = utcnow,
         connector: Connector | None = None,
+        bus: EventBus | None = None,
     ) -> None:
-        """``connector`` is shared by every loop of the process (a private one when None)."""
+        """``connector`` is shared by every loop of the process (a private one when None); what
+        happens to calls is published on ``bus``."""
         self.engine = engine
         self.telephony = telephony
         self.campaign = campaign
@@ -117,6 +120,7 @@ class CampaignLoop:
         self.board = board
         self.owner = owner
         self.connector = connector or Connector(board, abandon_after=abandon_after)
+        self.bus = bus or EventBus()
         self.book = CallBook(campaign.project.id)
         self.clock = clock
         self.wall = wall
@@ -126,6 +130,7 @@ class CampaignLoop:
         self._updates: list[CallUpdate] = []
         self._forwarded: list[Command] = []  # the connector's commands for our calls, from other loops
         self._wrapping: dict[str, float] = {}  # operator -> when their wrap-up after our call began
+        self._talked_to: dict[str, str] = {}  # call -> the operator it was connected to
         self._attempts: dict[str, int] = {}  # open attempts by call
         self._answered_at: dict[str, float] = {}
         self._pinned: dict[str, str] = {}  # call -> the lead's pinned operator (callbacks)
@@ -195,6 +200,7 @@ class CampaignLoop:
                 self._unreserve(operator)
             raise
         self.pacer.observe(self.book.dialed(call_id, lead_id=lease.lead_id, phone=lease.phone, now=now))
+        self._publish("call.dialed", call_id, lead_id=lease.lead_id, phone=lease.phone, reserved_for=operator)
         if operator is not None:
             self.connector.reserve(call_id, operator, now)
         if lease.pinned_operator:
@@ -290,6 +296,7 @@ class CampaignLoop:
         if update.trunk is not None or update.cost is not None or update.recording is not None:
             self._trunks[call_id] = (update.trunk, update.cost, update.recording)
         if update.kind == "answered":
+            self._publish("call.answered", call_id, machine=update.machine, amd=update.amd)
             self.pacer.observe(self.book.answered(call_id, now, machine=update.machine))
             await attempts.answered(self.engine, self._attempts[call_id], at=wall, machine=update.machine,
                                     amd=update.amd, confidence=update.amd_confidence)  # fmt: skip
@@ -349,12 +356,16 @@ class CampaignLoop:
                 self.pacer.observe(self.book.connected(command.call_id, now, command.operator))
                 self.connector.connected(command.call_id, now)
                 self.stats.connected += 1
+                self._talked_to[command.call_id] = command.operator
+                self._publish("call.connected", command.call_id, operator=command.operator,
+                              waited=round(command.waited, 3))  # fmt: skip
                 await attempts.connected(self.engine, self._attempts[command.call_id], at=wall,
                                          operator=command.operator, waited=command.waited)  # fmt: skip
                 self._spawn(self.telephony.connect(command.call_id, command.operator))
             elif isinstance(command, Abandon):
                 self.pacer.observe(self.book.abandoned(command.call_id, now))
                 self.stats.abandoned += 1
+                self._publish("call.abandoned", command.call_id, waited=round(command.waited, 3))
                 await self._finish(
                     command.call_id, wall, "abandoned", None, abandoned=True, waited=command.waited
                 )
@@ -369,14 +380,19 @@ class CampaignLoop:
         self._pinned.pop(call_id, None)
         disposition = self.dispositions.pop(call_id, None)
         trunk, cost, recording = self._trunks.pop(call_id, (None, None, None))
+        operator = self._talked_to.pop(call_id, None)
         if attempt_id is None:
             return
+        self._publish("call.ended", call_id, operator=operator, outcome=outcome, status=status)
         await attempts.finished(
             self.engine, self.campaign.project, attempt_id, at=wall, outcome=outcome,
             max_attempts=self.campaign.max_attempts, retry_delays=self.campaign.retry_delays,
             status=status, abandoned=abandoned, waited=waited, disposition=disposition, trunk=trunk,
             cost=cost, recording=recording,
         )  # fmt: skip
+
+    def _publish(self, kind: str, call_id: str, *, operator: str | None = None, **data: Any) -> None:
+        self.bus.publish(EngineEvent(kind, self.campaign.id, operator, call_id, data))
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(work)
@@ -424,9 +440,28 @@ class CampaignLoop:
     def calls_in_progress(self) -> int:
         return len(self._attempts)
 
+    async def restore_window(self) -> int:
+        """Count this campaign's live answers and abandons of the legal window from the stored
+        attempts into the pacer's governor, so a restart does not reset the abandon budget; returns
+        how many answers were counted."""
+        now, wall = self.clock(), self.wall()
+        since = wall - timedelta(seconds=self.pacer.window(now).window_seconds)
+        rows = await attempts.live_answers(self.engine, self.campaign.id, since=since)
+        for answered_at, abandoned in rows:
+            at = now - (wall - answered_at).total_seconds()
+            self.pacer.remember(CallEvent(EventKind.ANSWERED_HUMAN, at, 0.0))
+            if abandoned:
+                self.pacer.remember(CallEvent(EventKind.ABANDONED, at, 0.0))
+        return len(rows)
+
     async def run(self, stop: asyncio.Event, *, tick: float = 0.5, drain: float = 60.0) -> None:
         """Step every ``tick`` seconds, and sooner (at most every ``MIN_STEP``) when a call's event
         arrives, until ``stop`` is set; then stop launching and let calls finish, at most ``drain`` s."""
+        restored = await self.restore_window()
+        if restored:
+            state = self.pacer.window(self.clock())
+            log.info("abandon window restored", campaign=self.campaign.id, answers=state.answers,
+                     abandons=state.abandons)  # fmt: skip
         while not stop.is_set():
             await self._step_and_wait(tick, stop)
         self.launching = False

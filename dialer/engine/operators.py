@@ -16,7 +16,7 @@ operator is ready. Times are seconds on one monotonic clock, passed in; nothing 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -60,6 +60,7 @@ class Operator:
     pause_reason: str | None = None
     wrap_up_until: float | None = None
     history: list[tuple[float, OperatorState]] = field(default_factory=list)
+    on_move: Callable[[Operator], None] | None = field(default=None, repr=False, compare=False)
 
     def move(self, to: OperatorState, now: float, *, reason: str | None = None) -> None:
         """Change state at ``now``; :class:`OperatorStateError` when not allowed from here."""
@@ -77,6 +78,8 @@ class Operator:
         self.pause_reason = reason if to is S.PAUSED else None
         self.wrap_up_until = None
         self.history.append((now, to))
+        if self.on_move is not None:
+            self.on_move(self)
 
     def start_wrap_up(self, now: float, seconds: float) -> None:
         self.move(S.WRAP_UP, now)
@@ -88,11 +91,18 @@ class OperatorBoard:
 
     def __init__(self) -> None:
         self.operators: dict[str, Operator] = {}
+        self.listeners: list[Callable[[Operator], None]] = []  # told of every state change
+
+    def _moved(self, operator: Operator) -> None:
+        for listener in self.listeners:
+            listener(operator)
 
     def log_in(self, login: str, projects: Iterable[int], now: float) -> Operator:
         operator = self.operators.get(login)
         if operator is None:
-            operator = self.operators[login] = Operator(login, frozenset(projects), since=now)
+            operator = self.operators[login] = Operator(
+                login, frozenset(projects), since=now, on_move=self._moved
+            )
         else:
             operator.projects = frozenset(projects)
         return operator

@@ -23,11 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialer.config import Settings
 from dialer.engine.attempts import Disposition, close_interrupted
+from dialer.engine.bus import EngineEvent, EventBus
 from dialer.engine.callbacks import CallbackPolicy
 from dialer.engine.callbook import CallPhase
 from dialer.engine.campaign import CampaignLoop, CampaignSettings
 from dialer.engine.connector import Connector
-from dialer.engine.operators import OperatorBoard, OperatorState
+from dialer.engine.operators import Operator, OperatorBoard, OperatorState
 from dialer.engine.sip_telephony import OperatorPhones, SipTelephony
 from dialer.errors import DialerError
 from dialer.leads.store import CAMPAIGN, LEAD, PROJECT, ProjectRef
@@ -66,6 +67,8 @@ class EngineService:
         self.instance = settings.server.instance or f"{socket.gethostname()}:{settings.server.port}"
         self.board = OperatorBoard()
         self.connector = Connector(self.board)  # one for every campaign: priorities across them
+        self.bus = EventBus()
+        self.board.listeners.append(self._operator_moved)
         self.clock = MediaClock()
         self.loops: dict[int, tuple[CampaignLoop, asyncio.Event, asyncio.Task[None]]] = {}
         self._secrets: dict[str, str] = {}
@@ -195,7 +198,7 @@ class EngineService:
         )  # fmt: skip
         loop = CampaignLoop(
             engine=self.engine, telephony=self.telephony, pacer=pacer, board=self.board, owner=self.instance,
-            connector=self.connector,
+            connector=self.connector, bus=self.bus,
             campaign=CampaignSettings(row.id, project, caller_id=row.caller_id, ring_timeout=row.ring_timeout,
                                       max_attempts=row.max_attempts, retry_delays=dict(row.retry_delays),
                                       priority=row.priority, wrap_up=row.wrap_up, mode=row.mode,
@@ -264,6 +267,10 @@ class EngineService:
         loop.dispose(on_screen.call_id, disposition)
         self.telephony.hangup(on_screen.call_id)
         return True
+
+    def _operator_moved(self, operator: Operator) -> None:
+        data = {"state": operator.state.value, "reason": operator.pause_reason}
+        self.bus.publish(EngineEvent("operator.state", operator=operator.login, data=data))
 
     def _phone_dropped(self, login: str) -> None:
         operator = self.board.operators.get(login)

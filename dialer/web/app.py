@@ -22,7 +22,7 @@ from dialer.errors import DialerError
 from dialer.storage import create_engine, ensure_migrated
 from dialer.web import api
 from dialer.web.keys import ENGINE, METRICS, SERVICE, SETTINGS
-from dialer.web.metrics import HttpMetrics
+from dialer.web.metrics import EngineMetrics, HttpMetrics
 from dialer.web.problems import problems
 from dialer.webhooks import WebhookSender
 
@@ -82,9 +82,13 @@ async def _dialing(app: web.Application) -> AsyncIterator[None]:
             f"cannot listen for operators' phones on {sip.host}:{sip.port}: {exc.strerror or exc}"
         ) from None
     app[SERVICE] = service
+    counting = asyncio.create_task(
+        EngineMetrics(app[METRICS].registry).run(service.bus, service.board), name="engine-metrics"
+    )
     try:
         yield
     finally:
+        counting.cancel()
         await service.stop()
 
 

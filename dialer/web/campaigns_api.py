@@ -93,6 +93,11 @@ class CampaignLive(BaseModel):
     connected: int = 0
     abandoned: int = 0
     last_decision: str | None = Field(default=None, description="the pacer's one-line reason")
+    dial_level: float | None = Field(default=None, description="calls in progress per operator at work")
+    window_answers: int | None = Field(default=None, description="live answers in the legal window")
+    window_abandons: int | None = None
+    abandon_rate: float | None = Field(default=None, description="abandons per live answer in the window")
+    abandon_budget: float | None = Field(default=None, description="abandons the window can still take")
     operators: list[OperatorLive] = Field(default_factory=list)
 
 
@@ -129,6 +134,11 @@ async def campaign_live(request: web.Request) -> web.Response:
             out.launched, out.answered = stats.launched, stats.answered
             out.connected, out.abandoned = stats.connected, stats.abandoned
             out.last_decision = loop.last_decision.reason if loop.last_decision else None
+            window = loop.pacer.window(loop.clock())
+            out.window_answers, out.window_abandons = window.answers, window.abandons
+            out.abandon_rate, out.abandon_budget = round(window.rate, 4), round(window.budget_left, 2)
+            at_work = [o for o in out.operators if o.state not in ("offline", "paused")]
+            out.dial_level = round(loop.calls_in_progress / len(at_work), 2) if at_work else None
     return web.json_response(text=out.model_dump_json())
 
 

@@ -10,6 +10,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     Info,
     ProcessCollector,
@@ -17,6 +18,8 @@ from prometheus_client import (
 )
 
 from dialer import __version__
+from dialer.engine.bus import EventBus
+from dialer.engine.operators import OperatorBoard, OperatorState
 
 
 class HttpMetrics:
@@ -67,3 +70,49 @@ class HttpMetrics:
         """The exposition-format page for ``/metrics``."""
         body = generate_latest(self.registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+class EngineMetrics:
+    """The dialing engine's counters, fed from its event bus."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.calls = Counter(
+            "dialer_calls",
+            "Client calls ended, by campaign and outcome",
+            ["campaign", "outcome"],
+            registry=registry,
+        )
+        self.connected = Counter(
+            "dialer_calls_connected",
+            "Answered clients bridged to an operator",
+            ["campaign"],
+            registry=registry,
+        )
+        self.abandoned = Counter(
+            "dialer_calls_abandoned",
+            "Answered clients no operator took within 2 s",
+            ["campaign"],
+            registry=registry,
+        )
+        self.wait = Histogram(
+            "dialer_wait_to_operator_seconds", "From the answer to the bridge", ["campaign"],
+            registry=registry, buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.0),
+        )  # fmt: skip
+        self.operators = Gauge("dialer_operators", "Operators by state", ["state"], registry=registry)
+
+    async def run(self, bus: EventBus, board: OperatorBoard) -> None:
+        """Count events until cancelled."""
+        with bus.subscribe() as events:
+            async for event in events:
+                campaign = str(event.campaign)
+                if event.kind == "call.ended":
+                    self.calls.labels(campaign, str(event.data.get("outcome"))).inc()
+                elif event.kind == "call.connected":
+                    self.connected.labels(campaign).inc()
+                    self.wait.labels(campaign).observe(float(event.data.get("waited", 0.0)))
+                elif event.kind == "call.abandoned":
+                    self.abandoned.labels(campaign).inc()
+                elif event.kind == "operator.state":
+                    for state in OperatorState:
+                        count = sum(o.state is state for o in board.operators.values())
+                        self.operators.labels(state.value).set(count)

@@ -5,6 +5,7 @@ connected or abandoned (never both), leads move on by the campaign's rules."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -164,6 +165,19 @@ async def test_a_campaign_runs_to_the_end_with_one_attempt_per_call(
         c for c, p in telephony.placed.items() if script[p][0] == "machine"
     }
     assert all(o.calls_today > 0 for o in board.operators.values())
+    restarted = make_pacer(strategy, abandon_target=0.03, ring_timeout=25.0, abandon_after=2.0,
+                           rng=np.random.default_rng(5), **extra)  # fmt: skip
+    loop.pacer = restarted
+    loop.engine = engine = create_engine(DatabaseSettings(path=tmp_path / "db.sqlite3"))
+    try:  # a restarted loop counts the window's answers and abandons again from the attempts
+        assert await loop.restore_window() == loop.stats.connected + loop.stats.abandoned
+    finally:
+        await engine.dispose()
+    window = restarted.window(clock[0])
+    assert (window.answers, window.abandons) == (
+        loop.stats.connected + loop.stats.abandoned,
+        loop.stats.abandoned,
+    )
     if strategy == "ratio":
         assert loop.stats.abandoned == len(telephony.abandons) > 0
         assert all(by_call[c].abandoned and by_call[c].outcome == "abandoned" for c in telephony.abandons)
@@ -237,6 +251,8 @@ async def test_a_callback_goes_back_to_the_operator_who_scheduled_it(tmp_path: P
                 await loop.step()
                 await asyncio.sleep(0)
 
+        listening = contextlib.ExitStack()
+        heard = listening.enter_context(loop.bus.subscribe())
         await run_for(4.0)  # dialled and connected to anna (the only operator)
         (first_call, operator) = telephony.connects[0]
         assert operator == "anna"
@@ -264,6 +280,17 @@ async def test_a_callback_goes_back_to_the_operator_who_scheduled_it(tmp_path: P
         await engine.dispose()
     assert len(telephony.connects) == 2
     assert telephony.connects[1][1] == "anna"
+    published = []
+    while not heard.queue.empty():
+        event = heard.queue.get_nowait()
+        published.append((event.kind, event.call_id, event.operator))
+    listening.close()
+    first, second = (call_id for call_id, _ in telephony.connects)
+    assert published == [  # what the web workplace and the metrics hear
+        ("call.dialed", first, None), ("call.answered", first, None), ("call.connected", first, "anna"),
+        ("call.ended", first, "anna"),
+        ("call.dialed", second, None), ("call.answered", second, None), ("call.connected", second, "anna"),
+    ]  # fmt: skip
 
 
 async def test_a_machine_gets_the_message_when_the_campaign_says_so(tmp_path: Path) -> None:

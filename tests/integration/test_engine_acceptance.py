@@ -284,14 +284,30 @@ async def test_a_campaign_of_300_leads_survives_kill_9_and_loses_nothing(tmp_pat
             async with client.post("/api/v1/projects/loans/campaigns/main/start") as response:
                 assert response.status == 200
             started = time.monotonic()
-            await asyncio.sleep(FIRST_RUN)
+            await asyncio.sleep(FIRST_RUN / 2)
+            async with client.get("/api/v1/projects/loans/campaigns/main/live") as response:
+                live = await response.json()  # what a supervisor watches
+            assert live["dialing"] and live["status"] == "running" and live["launched"] > 20, live
+            assert "predictive" in live["last_decision"] and live["dial_level"] is not None, live
+            assert live["window_answers"] >= live["connected"] > 0 and 0 <= live["abandon_rate"] < 1, live
+            assert sorted(o["login"] for o in live["operators"]) == sorted(OPERATORS), live
+            await asyncio.sleep(FIRST_RUN / 2)
             dialer.kill()  # mid-shift, calls in every state
             killed_at = datetime.now(UTC)
             await dialer.start()  # the campaign is still running: it goes on by itself
-            await asyncio.sleep(SECOND_RUN)
+            await asyncio.sleep(5.0)
+            async with client.get("/api/v1/projects/loans/campaigns/main/live") as response:
+                after = await response.json()  # the abandon window survived the restart
+            assert after["window_answers"] >= live["window_answers"], (live, after)
+            assert after["window_abandons"] >= live["window_abandons"], (live, after)
+            await asyncio.sleep(SECOND_RUN - 5.0)
             async with client.post("/api/v1/projects/loans/campaigns/main/pause") as response:
                 assert response.status == 200
             await asyncio.sleep(25.0)  # the calls in progress end (the clients hang up within 20 s)
+            async with client.get("/metrics") as response:
+                metrics = await response.text()  # counted from the engine's event bus since the restart
+            assert 'dialer_calls_total{campaign="1",outcome="human"}' in metrics
+            assert 'dialer_calls_connected_total{campaign="1"}' in metrics and "dialer_operators{" in metrics
             stop_bots.set()
             await asyncio.gather(*bot_tasks)
             ran = time.monotonic() - started
