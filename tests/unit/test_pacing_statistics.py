@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from pacing.errors import InvalidParameter
 from pacing.events import CallEvent, EventKind
 from pacing.statistics import CampaignStatistics
 
@@ -72,3 +73,20 @@ def test_ringing_calls_lose_their_chance_of_a_person_as_they_ring() -> None:
     assert chance[0] == pytest.approx(tables.answer_probability, abs=0.02)
     assert list(chance) == sorted(chance, reverse=True)
     assert chance[4] == 0.0 and chance[5] == 0.0
+
+
+def test_the_cold_start_assumes_more_answers_than_the_prior_until_the_calls_tell() -> None:
+    """With every operator free at the start, the dangerous error is expecting too few answers."""
+    stats = CampaignStatistics(ring_timeout=25.0, abandon_after=2.0)  # prior 0.20 worth 20 calls
+    assert stats.answer_probability() == pytest.approx(0.20 + 2 * np.sqrt(0.2 * 0.8 / 20), abs=1e-9)
+    rng = np.random.default_rng(11)
+    feed_outcomes(stats, rng, 0.35, 60)  # a true rate far above the prior: the bound follows it up
+    assert stats.answer_probability() > 0.35
+    feed_outcomes(stats, rng, 0.35, 400, t0=100)  # informed: no caution left, no bias
+    assert stats.outcomes_seen > stats.cold_outcomes
+    assert stats.answer_probability() == pytest.approx(0.35, abs=0.06)
+    low = CampaignStatistics(ring_timeout=25.0, abandon_after=2.0)
+    feed_outcomes(low, np.random.default_rng(12), 0.05, 150)
+    assert low.answer_probability() < 0.25  # the bound falls with evidence of few answers
+    with pytest.raises(InvalidParameter):
+        CampaignStatistics(ring_timeout=25.0, abandon_after=2.0, cold_z=-1.0)
