@@ -405,10 +405,13 @@ class CampaignLoop:
             log.error("telephony command failed", error=repr(task.exception()))
 
     def next_due(self) -> float | None:
-        """The next instant a step must not miss: a waiting client's abandon deadline, the end of an
-        operator's wrap-up (who may take a waiting client)."""
-        times = [t for t in (self.connector.next_deadline(), self.board.next_wrap_end()) if t is not None]
-        return min(times) if times else None
+        """The next instant a step must not miss while a client waits for an operator: their abandon
+        deadline, or the end of an operator's wrap-up (who may take them)."""
+        deadline = self.connector.next_deadline()
+        if deadline is None:
+            return None  # nobody waits: the regular tick is soon enough
+        wrap_end = self.board.next_wrap_end()
+        return deadline if wrap_end is None else min(deadline, wrap_end)
 
     async def _step_and_wait(self, tick: float, stop: asyncio.Event | None) -> None:
         self._wake.clear()  # before the step: an event that arrives during it wakes the next one
