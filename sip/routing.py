@@ -51,11 +51,14 @@ class TrunkLike(Protocol):
 
 
 class NoRoute(SipError):
-    """No trunk may carry this number; ``reasons`` maps each trunk to why not."""
+    """No trunk may carry this number; ``reasons`` maps each trunk to why not. ``forbidden``: every
+    trunk refuses the number itself (its prefix rules), so waiting will not help, unlike trunks that
+    are down or full."""
 
-    def __init__(self, number: str, reasons: dict[str, str]) -> None:
+    def __init__(self, number: str, reasons: dict[str, str], *, forbidden: bool = False) -> None:
         self.number = number
         self.reasons = reasons
+        self.forbidden = forbidden
         detail = "; ".join(f"{name}: {why}" for name, why in reasons.items()) or "no trunks configured"
         super().__init__(f"no trunk can call {number}: {detail}")
 
@@ -97,12 +100,15 @@ def choose_trunks(
     ``down``: trunks not to use now, with the reason when it is a mapping (down, full, rate limit).
     """
     reasons: dict[str, str] = {}
+    refused = 0  # trunks that refuse the number itself
     candidates: list[tuple[int, Decimal, str, TariffLike | None]] = []
     for name, trunk in trunks.items():
         unavailable = (down.get(name) if isinstance(down, Mapping) else None) or (
             "down" if name in down else None
         )
-        why = unavailable or refusal(trunk, number)
+        rule = refusal(trunk, number)
+        refused += rule is not None
+        why = rule or unavailable
         if why is not None:
             reasons[name] = why
             continue
@@ -110,7 +116,7 @@ def choose_trunks(
         price = tariff.price_per_minute if tariff is not None else Decimal("Infinity")
         candidates.append((trunk.priority, price, name, tariff))
     if not candidates:
-        raise NoRoute(number, reasons)
+        raise NoRoute(number, reasons, forbidden=bool(trunks) and refused == len(trunks))
     return [RouteChoice(name, tariff) for _, _, name, tariff in sorted(candidates, key=lambda c: c[:3])]
 
 

@@ -150,6 +150,7 @@ class TrunkPool:
         ring_timeout: float | None = None,
         sdp: bytes = b"",
         listener: Callable[[CallEvent], None] | None = None,
+        call_id: str | None = None,
     ) -> Call:
         """Place a call on the best trunk that is up and has room; raises :class:`~sip.routing.NoRoute`
         at once, naming each trunk's reason, when none can take it."""
@@ -161,7 +162,7 @@ class TrunkPool:
         state = self.trunks[choice.trunk]
         state.launches.append(now)
         call = await state.agent.originate(
-            number.lstrip("+"), caller_id=caller_id, ring_timeout=ring_timeout, sdp=sdp
+            number.lstrip("+"), caller_id=caller_id, ring_timeout=ring_timeout, sdp=sdp, call_id=call_id
         )
         self._numbers[call.call_id] = (choice.trunk, number)
         state.active.add(call.call_id)

@@ -350,13 +350,15 @@ class UserAgent:
         listener: Callable[[CallEvent], None] | None = None,
         uri: str | None = None,
         address: Address | None = None,
+        call_id: str | None = None,
     ) -> Call:
         """Place a call to ``number`` (a user part: ``+79123456789``) through the trunk.
 
         ``uri`` and ``address`` call someone else instead: a registered phone at its Contact URI,
-        sent to the address it registered from (``number`` is then only used in logs).
+        sent to the address it registered from (``number`` is then only used in logs). ``call_id``:
+        the Call-ID to use (the caller recorded it before the INVITE left), a new one when None.
         """
-        call_id = f"{uuid.uuid4()}"
+        call_id = call_id or f"{uuid.uuid4()}"
         target = uri or f"sip:{number}@{self.domain}"
         invite = self._new_request(
             "INVITE", target, from_user=caller_id, to=f"<{target}>",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialer.campaigns import Outcome, retry_delay
@@ -34,7 +34,8 @@ class Disposition:
 async def started(
     engine: AsyncEngine, lease: Lease, call_id: str, *, at: datetime, trunk: str | None = None
 ) -> int:
-    """An attempt row for a call just placed; the lead's attempt count goes up."""
+    """An attempt row for a call about to be placed (with the Call-ID it will carry); the lead's
+    attempt count goes up."""
     async with writing(engine) as conn:
         result = await conn.execute(
             insert(ATTEMPT).values(
@@ -48,6 +49,17 @@ async def started(
         key = result.inserted_primary_key
         assert key is not None
         return int(key[0])
+
+
+async def withdrawn(engine: AsyncEngine, attempt_id: int) -> None:
+    """The call of a just-started attempt could not be placed at all: the row goes, and so does the
+    lead's count for it."""
+    async with writing(engine) as conn:
+        lead_id = (
+            await conn.execute(select(ATTEMPT.c.lead_id).where(ATTEMPT.c.id == attempt_id))
+        ).scalar_one()
+        await conn.execute(delete(ATTEMPT).where(ATTEMPT.c.id == attempt_id))
+        await conn.execute(update(LEAD).where(LEAD.c.id == lead_id).values(attempts=LEAD.c.attempts - 1))
 
 
 async def answered(

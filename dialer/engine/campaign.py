@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -45,6 +46,7 @@ from dialer.leads.hopper import Lease
 from dialer.leads.store import ProjectRef
 from dialer.storage.types import utcnow
 from pacing import CallEvent, Decision, EventKind, Pacer
+from sip.routing import NoRoute
 
 log = structlog.get_logger(__name__)
 
@@ -75,6 +77,7 @@ class CampaignSettings:
 PACED_MODES = frozenset({"predictive", "progressive", "ratio", "dial_level"})
 CALLBACK_POLL = 2.0  # seconds between looks for due callbacks
 MIN_STEP = 0.05  # seconds between two steps at the least, however many events arrive
+FORBIDDEN_RETRY = 3600.0  # seconds before a number no trunk allows is tried again (the config may change)
 
 
 @dataclass
@@ -179,33 +182,46 @@ class CampaignLoop:
             for i, lease in enumerate(leases):
                 try:
                     await self._place(lease, now, wall)
-                except Exception as exc:  # no trunk can take calls now: keep the rest for later
+                except NoRoute as exc:
                     log.warning("call not placed", campaign=self.campaign.id, error=str(exc))
-                    await hopper.release(self.engine, [rest.lead_id for rest in leases[i + 1 :]], self.owner)
+                    if exc.forbidden:  # no trunk allows this number: the others may still go
+                        later = wall + timedelta(seconds=FORBIDDEN_RETRY)
+                        await hopper.release(self.engine, [lease.lead_id], self.owner, not_before=later)
+                        continue
+                    await hopper.release(self.engine, [rest.lead_id for rest in leases[i:]], self.owner)
+                    break  # trunks down or full: keep the rest for a later tick
+                except Exception as exc:
+                    log.warning("call not placed", campaign=self.campaign.id, error=str(exc))
+                    await hopper.release(self.engine, [rest.lead_id for rest in leases[i:]], self.owner)
                     break
         return decision
 
     async def _place(self, lease: Lease, now: float, wall: datetime, *, operator: str | None = None) -> str:
         """Dial a leased lead for ``operator`` (already moved to reserved by the caller) or for whoever
-        is free when the client answers. When the call cannot be placed (no trunk can take it), the
-        lead goes back to the queue, the operator back to ready, and the error up to the caller."""
+        is free when the client answers. The attempt, with the call's id, is stored before the INVITE
+        leaves: a crash at any instant leaves an open attempt that the restart closes (the number is
+        busy until then), never a call without one. When the call cannot be placed (no trunk can take
+        it), the attempt is withdrawn, the operator goes back to ready, and the error up to the
+        caller, who gives the lease back."""
+        call_id = f"{uuid.uuid4()}"
+        attempt_id = await attempts.started(self.engine, lease, call_id, at=wall)
         try:
-            call_id = await self.telephony.originate(
+            await self.telephony.originate(
                 lease.phone, caller_id=self.campaign.caller_id, ring_timeout=self.campaign.ring_timeout,
-                on_update=self.on_update, amd=self.campaign.amd,
+                on_update=self.on_update, amd=self.campaign.amd, call_id=call_id,
             )  # fmt: skip
         except Exception:
-            await hopper.release(self.engine, [lease.lead_id], self.owner)
+            await attempts.withdrawn(self.engine, attempt_id)
             if operator is not None:
                 self._unreserve(operator)
-            raise
+            raise  # the caller gives the lease back (at once, or later for a forbidden number)
+        self._attempts[call_id] = attempt_id
         self.pacer.observe(self.book.dialed(call_id, lead_id=lease.lead_id, phone=lease.phone, now=now))
         self._publish("call.dialed", call_id, lead_id=lease.lead_id, phone=lease.phone, reserved_for=operator)
         if operator is not None:
             self.connector.reserve(call_id, operator, now)
         if lease.pinned_operator:
             self._pinned[call_id] = lease.pinned_operator
-        self._attempts[call_id] = await attempts.started(self.engine, lease, call_id, at=wall)
         self.stats.launched += 1
         return call_id
 
@@ -240,6 +256,7 @@ class CampaignLoop:
                 await self._place(leases[0], now, wall, operator=route.operator)
             except Exception as exc:
                 log.warning("callback not placed", lead=callback.lead_id, error=str(exc))
+                await hopper.release(self.engine, [callback.lead_id], self.owner)
                 return
             self.stats.callbacks += 1
 
@@ -268,7 +285,11 @@ class CampaignLoop:
         preview = self.previews.pop(login, None)
         if preview is None:
             raise DialerError(f"operator {login} has no lead in preview")
-        return await self._place(preview.lease, self.clock(), self.wall(), operator=login)
+        try:
+            return await self._place(preview.lease, self.clock(), self.wall(), operator=login)
+        except Exception:
+            await hopper.release(self.engine, [preview.lease.lead_id], self.owner)
+            raise
 
     async def skip_preview(self, login: str) -> None:
         """The operator passes on the lead: it goes back to the queue (not shown again for

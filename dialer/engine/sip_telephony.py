@@ -147,6 +147,7 @@ class SipTelephony:
         ring_timeout: float,
         on_update: UpdateSink,
         amd: bool = False,
+        call_id: str | None = None,
     ) -> str:
         first = next(iter(self.pool.trunks.values()))
         leg, offer = await offer_leg(
@@ -161,7 +162,7 @@ class SipTelephony:
         try:
             call = await self.pool.originate(
                 phone, caller_id=(caller_id or "dialer").lstrip("+"), ring_timeout=ring_timeout, sdp=offer,
-                listener=follow,
+                listener=follow, call_id=call_id,
             )  # fmt: skip
         except Exception:
             leg.close()

@@ -47,9 +47,11 @@ class Telephony(Protocol):
         ring_timeout: float,
         on_update: UpdateSink,
         amd: bool = False,
+        call_id: str | None = None,
     ) -> str:
-        """Start a call; returns its id. Updates follow through ``on_update``. With ``amd`` the answer
-        is reported once answering-machine detection has decided (``machine``, ``amd``)."""
+        """Start a call with id ``call_id`` (a new one when None); returns its id. Updates follow
+        through ``on_update``. With ``amd`` the answer is reported once answering-machine detection
+        has decided (``machine``, ``amd``)."""
         ...
 
     async def connect(self, call_id: str, operator: str) -> None:

@@ -24,6 +24,7 @@ from dialer.leads import store
 from dialer.storage import create_engine, reading, upgrade
 from dialer.storage.models import Attempt
 from pacing import make_pacer
+from sip.routing import NoRoute
 from tests.integration.api_fixtures import seed_campaign
 
 WALL0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday noon in Moscow
@@ -52,11 +53,14 @@ class FakeTelephony:
         ring_timeout: float,
         on_update: UpdateSink,
         amd: bool = False,
+        call_id: str | None = None,
     ) -> str:
-        call_id = f"{self.prefix}-{len(self.placed)}"
+        call_id = call_id or f"{self.prefix}-{len(self.placed)}"
         self.placed[call_id] = phone
-        self.sinks[call_id] = on_update
         outcome, after = self.script[phone]
+        if outcome == "unroutable":
+            raise NoRoute(phone, {"carrier": "only 7495 allowed"}, forbidden=True)
+        self.sinks[call_id] = on_update
         at = self.clock[0] + min(after, ring_timeout)
         if outcome in ("human", "machine"):
             update = CallUpdate(call_id, "answered", at, machine=outcome == "machine", status=200)
@@ -318,6 +322,35 @@ async def test_a_machine_gets_the_message_when_the_campaign_says_so(tmp_path: Pa
             attempt = (await conn.execute(select(Attempt.__table__))).one()
     finally:
         await engine.dispose()
-    assert telephony.abandons == ["call-0"] and telephony.hangups == []  # the message, not a hang-up
+    assert telephony.abandons == list(telephony.placed) and telephony.hangups == []  # the message, no hang-up
     assert (attempt.outcome, attempt.amd_result, attempt.abandoned) == ("machine", "machine", False)
     assert loop.stats.abandoned == 0 and board.get("anna").state is OperatorState.READY
+
+
+async def test_a_call_no_trunk_can_take_leaves_no_attempt_and_its_lead_comes_back(tmp_path: Path) -> None:
+    clock = [0.0]
+    phones = ["+74950000003", "+74950000004"]
+    telephony = FakeTelephony({phones[0]: ("unroutable", 0.0), phones[1]: ("busy", 2.0)}, clock)
+    engine = create_engine(DatabaseSettings(path=tmp_path / "db.sqlite3"))
+    try:
+        await upgrade(engine)
+        project, campaign_id = await seed_campaign(engine, phones, now=WALL0)
+        board = OperatorBoard()
+        for login in ("anna", "boris"):
+            board.log_in(login, {project.id}, 0.0).move(OperatorState.READY, 0.0)
+        loop = CampaignLoop(
+            engine=engine, telephony=telephony, board=board, owner="test",
+            pacer=make_pacer("progressive", rng=np.random.default_rng(1)),
+            campaign=CampaignSettings(campaign_id, project), clock=lambda: clock[0],
+            wall=lambda: WALL0 + timedelta(seconds=clock[0]),
+        )  # fmt: skip
+        await loop.step()  # no trunk allows L0's number: it waits an hour, L1 is dialled
+        async with reading(engine) as conn:
+            attempts = (await conn.execute(select(Attempt.__table__))).all()
+            leads = {r.external_id: r for r in (await conn.execute(select(store.LEAD))).all()}
+    finally:
+        await engine.dispose()
+    assert [a.phone for a in attempts] == [phones[1]]  # the unplaced call left no attempt behind
+    assert (leads["L0"].attempts, leads["L0"].lease_owner, leads["L0"].status) == (0, None, "new")
+    assert leads["L0"].next_attempt_at == WALL0 + timedelta(hours=1)
+    assert leads["L1"].attempts == 1 and loop.stats.launched == 1

@@ -219,13 +219,14 @@ async def test_two_campaigns_share_an_operator_and_a_connect_reaches_the_campaig
                 phones[name].deliver(clock[0])
                 await loops[name].step()
                 await asyncio.sleep(0)
-        assert [c for c, _ in phones["cards"].connects] == ["cards-0"]  # answered at 1.5 s, anna free
-        assert phones["loans"].connects == [("loans-0", "anna")]  # answered at 4.5 s, after her wrap-up
+        (cards_call,), (loans_call,) = phones["cards"].placed, phones["loans"].placed
+        assert [c for c, _ in phones["cards"].connects] == [cards_call]  # answered at 1.5 s, anna free
+        assert phones["loans"].connects == [(loans_call, "anna")]  # answered at 4.5 s, after her wrap-up
         assert loops["loans"].stats.connected == 1 and loops["loans"].stats.abandoned == 0
         assert board.get("anna").state is OperatorState.TALKING
         async with reading(engine) as conn:
             rows = (await conn.execute(select(Attempt.__table__))).all()
-        assert {(a.call_id, a.operator) for a in rows} == {("cards-0", "anna"), ("loans-0", "anna")}
+        assert {(a.call_id, a.operator) for a in rows} == {(cards_call, "anna"), (loans_call, "anna")}
         assert all(a.wait_to_operator is not None and a.wait_to_operator < 2.0 for a in rows)
     finally:
         await engine.dispose()

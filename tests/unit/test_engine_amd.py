@@ -12,10 +12,6 @@ from dialer.engine.amd import AmdResult, detect, has_beep, voice_frames
 RATE = 8000
 
 
-def noise(seconds: float, rng: np.random.Generator, level: float = 60) -> np.ndarray:
-    return rng.normal(0, level, int(seconds * RATE))
-
-
 def word(seconds: float, rng: np.random.Generator, loudness: float = 4000) -> np.ndarray:
     """Voice-like: band-limited noise with a syllable envelope."""
     n = int(seconds * RATE)
@@ -26,7 +22,8 @@ def word(seconds: float, rng: np.random.Generator, loudness: float = 4000) -> np
 
 def call(*parts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     audio = np.concatenate(parts)
-    return np.clip(audio + noise(len(audio) / RATE, rng), -32768, 32767).astype(np.int16)
+    line_noise = rng.normal(0, 60, len(audio))  # by sample count: seconds * RATE may round one short
+    return np.clip(audio + line_noise, -32768, 32767).astype(np.int16)
 
 
 def gap(seconds: float) -> np.ndarray:

@@ -52,6 +52,18 @@ def test_down_trunks_are_skipped_and_no_route_says_why() -> None:
         choose_trunks(TRUNKS, "+78091234567", down={"backup", "cheap"})
     assert caught.value.reasons == {"main": "prefix +7809 is blocked", "cheap": "down", "backup": "down"}
     assert "no trunk can call +78091234567" in str(caught.value)
+    assert not caught.value.forbidden  # two trunks are only down: try again later
+
+
+def test_a_number_every_trunk_refuses_is_forbidden_whatever_else_is_down() -> None:
+    trunks = {"ru": trunk(10, allowed=["+7"]), "no-premium": trunk(20, blocked=["+7809", "+1"])}
+    with pytest.raises(NoRoute) as caught:
+        choose_trunks(trunks, "+12125550100", down={"ru": "all 30 channels busy"})
+    assert caught.value.forbidden
+    assert caught.value.reasons == {"ru": "only +7 allowed", "no-premium": "prefix +1 is blocked"}
+    with pytest.raises(NoRoute) as none:
+        choose_trunks({}, "+79123456789")
+    assert not none.value.forbidden and "no trunks configured" in str(none.value)
 
 
 @pytest.mark.parametrize(
