@@ -28,7 +28,6 @@ import socket
 import sys
 import tempfile
 import time
-import wave
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -48,10 +47,12 @@ from dialer.leads import store
 from dialer.operators import add_operator
 from dialer.projects import create_project
 from dialer.storage import create_engine, upgrade, writing
-from sip.media import g711
 from sip.registrar import Binding
 from tests.integration.servers import free_port
 from tests.integration.sip_peers import kamailio, sipp_uas
+from tests.integration.test_engine_service import midday_zone
+from tests.integration.test_media_loopback import tone
+from tests.integration.test_media_sipp import write_ulaw_wav
 
 # Last digit of a number -> what the carrier scenario does with it (see its header).
 ANSWERS, BUSY, RINGS_OUT, MISSING = "01234", "56", "78", "9"
@@ -61,20 +62,6 @@ def numbers(n: int, rng: random.Random) -> list[str]:
     """Mobile numbers: 25 % answer, 10 % busy, 60 % ring out, 5 % do not exist."""
     kinds = rng.choices([ANSWERS, BUSY, RINGS_OUT, MISSING], weights=[25, 10, 60, 5], k=n)
     return [f"+7912{rng.randrange(10**6):06d}{rng.choice(kind)}" for kind in kinds]
-
-
-def midday_zone() -> str:
-    offset = (12 - datetime.now(UTC).hour + 12) % 24 - 12
-    return f"Etc/GMT{-offset:+d}" if offset else "Etc/GMT"
-
-
-def write_tone(path: Path, seconds: float = 30.0) -> None:
-    t = np.arange(int(seconds * 8000)) / 8000
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(1)
-        wav.setframerate(8000)
-        wav.writeframes(g711.ulaw_encode((8000 * np.sin(2 * np.pi * 1250 * t)).astype(np.int16)).tobytes())
 
 
 async def seed(database: DatabaseSettings, operators: list[str], leads: int, rng: random.Random) -> None:
@@ -120,8 +107,8 @@ async def run(args: argparse.Namespace, work: Path) -> None:
     operators = [f"op{i:02d}" for i in range(args.operators)]
     database = DatabaseSettings(path=work / "db.sqlite3")
     await seed(database, operators, args.leads, rng)
-    write_tone(work / "carrier" / "tone.wav")
-    write_tone(work / "phones" / "tone.wav")
+    write_ulaw_wav(work / "carrier" / "tone.wav", tone(1250, 30.0))
+    write_ulaw_wav(work / "phones" / "tone.wav", tone(1250, 30.0))
     with ExitStack() as stack:
         carrier = stack.enter_context(
             sipp_uas("carrier_clients.xml", work / "carrier", calls=10**6, timeout=3600)

@@ -237,10 +237,12 @@ class EngineService:
         return operator.state
 
     def current(self, login: str) -> OnScreen | None:
+        # One connector serves every loop: find the operator's calls there once, then their campaign.
+        calls = [call_id for call_id, operator in self.connector.operator_of.items() if operator == login]
         for campaign_id, (loop, _, _) in self.loops.items():
-            for call_id, operator in loop.connector.operator_of.items():
+            for call_id in calls:
                 call = loop.book.calls.get(call_id)
-                if operator == login and call is not None and call.phase is CallPhase.CONNECTED:
+                if call is not None and call.phase is CallPhase.CONNECTED:
                     return OnScreen(call_id, campaign_id, call.lead_id, call.phone)
             preview = loop.previews.get(login)
             if preview is not None:

@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialer.campaigns import CampaignIn
 from dialer.config import DatabaseSettings
@@ -92,6 +94,22 @@ class FakeTelephony:
         self.pending = [p for p in self.pending if p[0] > now]
         for _, update, sink in due:
             sink(update)
+
+
+def progressive_loop(
+    engine: AsyncEngine,
+    telephony: FakeTelephony,
+    board: OperatorBoard,
+    settings: CampaignSettings,
+    clock: list[float],
+    **extra: Any,
+) -> CampaignLoop:
+    """A progressive campaign loop on the fake telephony, its clocks driven by ``clock[0]``."""
+    return CampaignLoop(
+        engine=engine, telephony=telephony, board=board, owner="test",
+        pacer=make_pacer("progressive", rng=np.random.default_rng(1)), campaign=settings,
+        clock=lambda: clock[0], wall=lambda: WALL0 + timedelta(seconds=clock[0]), **extra,
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize(("strategy", "operators"), [("predictive", 3), ("ratio", 1)])
@@ -241,12 +259,9 @@ async def test_a_callback_goes_back_to_the_operator_who_scheduled_it(tmp_path: P
         project, campaign_id = await seed_campaign(engine, [phone], now=WALL0)
         board = OperatorBoard()
         board.log_in("anna", {project.id}, 0.0).move(OperatorState.READY, 0.0)
-        loop = CampaignLoop(
-            engine=engine, telephony=telephony, board=board, owner="test",
-            pacer=make_pacer("progressive", rng=np.random.default_rng(1)),
-            campaign=CampaignSettings(campaign_id, project, wrap_up=1.0), clock=lambda: clock[0],
-            wall=lambda: WALL0 + timedelta(seconds=clock[0]),
-        )  # fmt: skip
+        loop = progressive_loop(
+            engine, telephony, board, CampaignSettings(campaign_id, project, wrap_up=1.0), clock
+        )
 
         async def run_for(seconds: float) -> None:
             for _ in range(int(seconds / 0.5)):
@@ -307,12 +322,8 @@ async def test_a_machine_gets_the_message_when_the_campaign_says_so(tmp_path: Pa
         project, campaign_id = await seed_campaign(engine, [phone], now=WALL0)
         board = OperatorBoard()
         board.log_in("anna", {project.id}, 0.0).move(OperatorState.READY, 0.0)
-        loop = CampaignLoop(
-            engine=engine, telephony=telephony, board=board, owner="test",
-            pacer=make_pacer("progressive", rng=np.random.default_rng(1)),
-            campaign=CampaignSettings(campaign_id, project, amd=True, amd_action="message"),
-            clock=lambda: clock[0], wall=lambda: WALL0 + timedelta(seconds=clock[0]),
-        )  # fmt: skip
+        settings = CampaignSettings(campaign_id, project, amd=True, amd_action="message")
+        loop = progressive_loop(engine, telephony, board, settings, clock)
         for _ in range(12):
             clock[0] += 0.5
             telephony.deliver(clock[0])
@@ -338,12 +349,7 @@ async def test_a_call_no_trunk_can_take_leaves_no_attempt_and_its_lead_comes_bac
         board = OperatorBoard()
         for login in ("anna", "boris"):
             board.log_in(login, {project.id}, 0.0).move(OperatorState.READY, 0.0)
-        loop = CampaignLoop(
-            engine=engine, telephony=telephony, board=board, owner="test",
-            pacer=make_pacer("progressive", rng=np.random.default_rng(1)),
-            campaign=CampaignSettings(campaign_id, project), clock=lambda: clock[0],
-            wall=lambda: WALL0 + timedelta(seconds=clock[0]),
-        )  # fmt: skip
+        loop = progressive_loop(engine, telephony, board, CampaignSettings(campaign_id, project), clock)
         await loop.step()  # no trunk allows L0's number: it waits an hour, L1 is dialled
         async with reading(engine) as conn:
             attempts = (await conn.execute(select(Attempt.__table__))).all()

@@ -9,22 +9,20 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
-import numpy as np
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialer.campaigns import CampaignIn
 from dialer.config import DatabaseSettings
 from dialer.engine.callbacks import CallbackPolicy
-from dialer.engine.campaign import CampaignLoop, CampaignSettings
+from dialer.engine.campaign import CampaignSettings
 from dialer.engine.operators import OperatorBoard, OperatorState
 from dialer.leads import store
 from dialer.leads.store import ProjectRef
 from dialer.storage import create_engine, reading, upgrade, writing
 from dialer.storage.models import Attempt
-from pacing import make_pacer
 from tests.integration.api_fixtures import seed_campaign
-from tests.integration.test_campaign_loop import WALL0, FakeTelephony
+from tests.integration.test_campaign_loop import WALL0, FakeTelephony, progressive_loop
 
 PHONES = [f"+7495000000{i}" for i in range(4)]
 
@@ -41,11 +39,7 @@ class Rig:
         self.board = OperatorBoard()
         for login in ("anna", "boris"):
             self.board.log_in(login, {project.id}, 0.0)
-        self.loop = CampaignLoop(
-            engine=engine, telephony=self.telephony, board=self.board, owner="test",
-            pacer=make_pacer("progressive", rng=np.random.default_rng(1)), campaign=settings,
-            clock=lambda: self.clock[0], wall=lambda: WALL0 + timedelta(seconds=self.clock[0]),
-        )  # fmt: skip
+        self.loop = progressive_loop(engine, self.telephony, self.board, settings, self.clock)
 
     def ready(self, login: str) -> None:
         self.board.get(login).move(OperatorState.READY, self.clock[0])
@@ -207,12 +201,8 @@ async def test_two_campaigns_share_an_operator_and_a_connect_reaches_the_campaig
         campaigns_of = {"cards": (cards, cards_id, 10), "loans": (loans, loans_id, 0)}
         loops = {}
         for name, (project, campaign_id, priority) in campaigns_of.items():
-            loops[name] = CampaignLoop(
-                engine=engine, telephony=phones[name], board=board, owner="test", connector=connector,
-                pacer=make_pacer("progressive", rng=np.random.default_rng(1)),
-                campaign=CampaignSettings(campaign_id, project, wrap_up=0.5, priority=priority),
-                clock=lambda: clock[0], wall=lambda: WALL0 + timedelta(seconds=clock[0]),
-            )  # fmt: skip
+            settings = CampaignSettings(campaign_id, project, wrap_up=0.5, priority=priority)
+            loops[name] = progressive_loop(engine, phones[name], board, settings, clock, connector=connector)
         for _ in range(16):
             clock[0] += 0.5
             for name in ("cards", "loans"):  # cards ticks first
