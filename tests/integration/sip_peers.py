@@ -49,26 +49,46 @@ def _bound(port: int) -> bool:
     return False
 
 
+def _in_use(text: str) -> bool:
+    return "address already in use" in text.lower()
+
+
 @contextlib.contextmanager
 def _serving(
-    process: subprocess.Popen[bytes], port: int, name: str, log: Callable[[], str]
-) -> Iterator[None]:
-    """Wait until ``process`` listens on UDP ``port`` (or fail with its log), stop it afterwards."""
-    try:
-        deadline = time.monotonic() + 15
-        while not _bound(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{name} did not start on port {port}:\n{log()[-3000:]}")
-            time.sleep(0.05)
-        yield
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    name: str,
+    start: Callable[[int], subprocess.Popen[bytes]],
+    log: Callable[[], str],
+    port: int | None = None,
+) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """Start a server with ``start(port)`` and wait until it listens on that UDP port (or fail with
+    its log); stop it afterwards. Without a fixed ``port`` a free one is chosen, and chosen again when
+    the server found one of its ports taken meanwhile (baresip, for one, also binds TCP on the port and
+    TLS on the next one, which the kernel may have handed to someone else)."""
+    tries = 1 if port is not None else 5
+    for attempt in range(1, tries + 1):
+        chosen = port if port is not None else free_port(socket.SOCK_DGRAM)
+        process = start(chosen)
+        try:
+            deadline = time.monotonic() + 15
+            while not _bound(chosen):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    text = log()
+                    if process.poll() is not None and attempt < tries and _in_use(text):
+                        break
+                    raise RuntimeError(f"{name} did not start on port {chosen}:\n{text[-3000:]}")
+                time.sleep(0.05)
+            else:
+                yield process, chosen
+                return
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+    raise AssertionError("unreachable")
 
 
 @contextlib.contextmanager
@@ -84,17 +104,19 @@ def sipp_uas(
     """Run SIPp with ``scenario`` (a file in tests/integration/sipp) as a UAS for ``calls`` calls;
     it writes what each call did to ``*_logs.log`` (see :meth:`Sipp.outcomes`)."""
     binary = require_program("sipp", "sip-tester")
-    port = port or free_port(socket.SOCK_DGRAM)
-    command = [
-        binary, "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1", "-p", str(port),
-        "-m", str(calls), "-nostdin", "-timeout", f"{timeout}s", "-trace_err", "-trace_logs", *extra,
-    ]  # fmt: skip
     log = workdir / "sipp.out"
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, cwd=workdir, stdin=subprocess.DEVNULL, stdout=output,
-                                   stderr=subprocess.STDOUT)  # fmt: skip
-    with _serving(process, port, "SIPp", lambda: log.read_text(errors="replace")):
-        yield Sipp(port, process, workdir)
+
+    def start(chosen: int) -> subprocess.Popen[bytes]:
+        command = [
+            binary, "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1", "-p", str(chosen),
+            "-m", str(calls), "-nostdin", "-timeout", f"{timeout}s", "-trace_err", "-trace_logs", *extra,
+        ]  # fmt: skip
+        with log.open("wb") as output:
+            return subprocess.Popen(command, cwd=workdir, stdin=subprocess.DEVNULL, stdout=output,
+                                    stderr=subprocess.STDOUT)  # fmt: skip
+
+    with _serving("SIPp", start, lambda: log.read_text(errors="replace"), port) as (process, chosen):
+        yield Sipp(chosen, process, workdir)
 
 
 def sipp_uac(scenario: str, workdir: Path, target: tuple[str, int], calls: int = 1) -> int:
@@ -140,7 +162,6 @@ def kamailio(
     """Kamailio on a free loopback port: registrar with digest auth for ``users`` (name -> password),
     record-routing proxy that forwards authenticated INVITEs to 127.0.0.1:``far_end``."""
     binary = require_program("kamailio", "kamailio")
-    port = free_port(socket.SOCK_DGRAM)
     dbdir = workdir / "db"
     dbdir.mkdir()
     (dbdir / "version").write_text("table_name(string) table_version(int)\nsubscriber:7\n")
@@ -151,18 +172,21 @@ def kamailio(
         "id(int,auto) username(string) domain(string) password(string) email_address(string,null) "
         "ha1(string,null) ha1b(string,null) rpid(string,null)\n" + rows
     )
-    config = (Path(__file__).parent / "kamailio.cfg.in").read_text()
-    for key, value in {"PORT": port, "MODULES": _modules_dir(), "DBDIR": dbdir, "FAR_END": far_end,
-                       "QOP": 1 if qop else 0, "MAX_EXPIRES": max_expires}.items():  # fmt: skip
-        config = config.replace(f"@{key}@", str(value))
-    cfg = workdir / "kamailio.cfg"
-    cfg.write_text(config)
     log = workdir / "kamailio.log"
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(
-            [binary, "-f", str(cfg), "-DD", "-E", "-w", str(workdir), "-P", str(workdir / "kamailio.pid"),
-             "-Y", str(workdir)],
-            stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    with _serving(process, port, "Kamailio", lambda: log.read_text(errors="replace")):
+
+    def start(port: int) -> subprocess.Popen[bytes]:
+        config = (Path(__file__).parent / "kamailio.cfg.in").read_text()
+        for key, value in {"PORT": port, "MODULES": _modules_dir(), "DBDIR": dbdir, "FAR_END": far_end,
+                           "QOP": 1 if qop else 0, "MAX_EXPIRES": max_expires}.items():  # fmt: skip
+            config = config.replace(f"@{key}@", str(value))
+        cfg = workdir / "kamailio.cfg"
+        cfg.write_text(config)
+        with log.open("wb") as log_file:
+            return subprocess.Popen(
+                [binary, "-f", str(cfg), "-DD", "-E", "-w", str(workdir), "-P", str(workdir / "kamailio.pid"),
+                 "-Y", str(workdir)],
+                stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+
+    with _serving("Kamailio", start, lambda: log.read_text(errors="replace")) as (process, port):
         yield Kamailio(port, process, log)

@@ -4,7 +4,6 @@ known WAV file as its microphone and writes what it hears to a WAV (its sndfile 
 from __future__ import annotations
 
 import contextlib
-import socket
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.integration.servers import free_port, require_program
+from tests.integration.servers import require_program
 from tests.integration.sip_peers import _serving
 
 MODULES = Path("/usr/lib/baresip/modules")
@@ -52,27 +51,7 @@ def baresip(
     ``sip:USER@127.0.0.1:PORT``), registering again every ``regint`` seconds; it answers every call
     at once."""
     binary = require_program("baresip", "baresip-core")
-    port = free_port(socket.SOCK_DGRAM)
     (workdir / "snd").mkdir(parents=True, exist_ok=True)
-    (workdir / "config").write_text(
-        "\n".join(
-            [
-                "poll_method epoll",
-                f"sip_listen 127.0.0.1:{port}",
-                f"audio_source aufile,{microphone}",
-                f"audio_alert aufile,{microphone}",
-                "audio_player aubridge,nil",  # a player that plays nowhere; sndfile keeps the audio
-                f"module_path {MODULES}",
-                "module g711.so",
-                "module aufile.so",
-                "module aubridge.so",
-                "module sndfile.so",
-                "module_app account.so",
-                f"snd_path {workdir / 'snd'}",
-                "",
-            ]
-        )
-    )
     if registrar is None:
         account = f"<sip:{user}@127.0.0.1;transport=udp>;answermode=auto;regint=0"
     else:
@@ -81,8 +60,30 @@ def baresip(
         account = f"{aor};auth_pass={password};answermode=auto;regint={regint}"
     (workdir / "accounts").write_text(account + "\n")
     log = workdir / "baresip.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen([binary, "-f", str(workdir)], cwd=workdir, stdin=subprocess.DEVNULL,
-                                   stdout=output, stderr=subprocess.STDOUT)  # fmt: skip
-    with _serving(process, port, "baresip", lambda: log.read_text(errors="replace")):
+
+    def start(port: int) -> subprocess.Popen[bytes]:
+        (workdir / "config").write_text(
+            "\n".join(
+                [
+                    "poll_method epoll",
+                    f"sip_listen 127.0.0.1:{port}",
+                    f"audio_source aufile,{microphone}",
+                    f"audio_alert aufile,{microphone}",
+                    "audio_player aubridge,nil",  # a player that plays nowhere; sndfile keeps the audio
+                    f"module_path {MODULES}",
+                    "module g711.so",
+                    "module aufile.so",
+                    "module aubridge.so",
+                    "module sndfile.so",
+                    "module_app account.so",
+                    f"snd_path {workdir / 'snd'}",
+                    "",
+                ]
+            )
+        )
+        with log.open("wb") as output:
+            return subprocess.Popen([binary, "-f", str(workdir)], cwd=workdir, stdin=subprocess.DEVNULL,
+                                    stdout=output, stderr=subprocess.STDOUT)  # fmt: skip
+
+    with _serving("baresip", start, lambda: log.read_text(errors="replace")) as (_, port):
         yield Softphone(user, port, workdir)
