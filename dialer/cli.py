@@ -29,7 +29,7 @@ from dialer.config import DEFAULT_CONFIG_PATH, Settings, TrunkSettings
 from dialer.errors import DialerError
 from dialer.leads import store
 from dialer.leads.store import NotFound
-from dialer.logs import configure_logging
+from dialer.logs import AccessLog, configure_logging
 from dialer.storage import create_engine, current_revision, downgrade, upgrade, writing
 from dialer.telephony import open_trunk
 from dialer.web import create_app
@@ -97,7 +97,8 @@ def serve(
     host = host or settings.server.host
     port = port or settings.server.port
     try:
-        web.run_app(create_app(settings), host=host, port=port, shutdown_timeout=10.0)
+        web.run_app(create_app(settings), host=host, port=port, shutdown_timeout=10.0,
+                    access_log_class=AccessLog)  # fmt: skip
     except OSError as exc:
         raise DialerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 

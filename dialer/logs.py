@@ -12,6 +12,8 @@ import sys
 
 import structlog
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web import BaseRequest, StreamResponse
+from aiohttp.web_log import AccessLogger
 
 from dialer.config import LoggingSettings
 
@@ -75,3 +77,16 @@ def _malformed_requests_in_one_line(record: logging.LogRecord) -> bool:
         record.exc_text = None
         record.levelno, record.levelname = logging.WARNING, "WARNING"
     return True
+
+
+class AccessLog(AccessLogger):
+    """aiohttp's access log without the polling: a read that succeeded (a GET or HEAD answered
+    below 400: the workplace asks for ``/current`` every second, supervisors' screens poll ``/live``,
+    Prometheus scrapes ``/metrics``) is logged only when the level is DEBUG; every write and every
+    refusal stays at INFO."""
+
+    def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        routine = request.method in ("GET", "HEAD") and response.status < 400
+        if routine and not self.logger.isEnabledFor(logging.DEBUG):
+            return
+        super().log(request, response, time)
