@@ -7,7 +7,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from dialer.web import campaigns_api, dnc_api, leads_api, operators_api
+from dialer.web import campaigns_api, dnc_api, leads_api, operator_events, operators_api
 from dialer.web.openapi import Operation, add_routes, document
 
 OPERATIONS: list[Operation] = [
@@ -15,6 +15,7 @@ OPERATIONS: list[Operation] = [
     *campaigns_api.OPERATIONS,
     *dnc_api.OPERATIONS,
     *operators_api.OPERATIONS,
+    *operator_events.OPERATIONS,
 ]
 SPEC = web.AppKey("openapi", dict[str, Any])
 DESCRIPTION = (
@@ -30,6 +31,7 @@ _TEMPLATES = jinja2.Environment(
 def setup(app: web.Application) -> None:
     add_routes(app, OPERATIONS)
     app[operators_api.SESSIONS] = {}
+    operator_events.setup(app)
     app[SPEC] = document(OPERATIONS, title="Dialer API", description=DESCRIPTION)
     app.router.add_get("/api/openapi.json", openapi_json, name="openapi")
     app.router.add_get("/api/docs", api_docs, name="api_docs")

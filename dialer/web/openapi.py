@@ -65,6 +65,7 @@ class Operation:
     extra: dict[str, Any] = field(default_factory=dict)
     route: str | None = None  # aiohttp path with regexes, when it differs from the documented one
     links: dict[int, dict[str, Any]] = field(default_factory=dict)  # OpenAPI links per response status
+    stream: str | None = None  # media type of a streamed success (the model: each event's data)
 
     @property
     def operation_id(self) -> str:
@@ -164,7 +165,10 @@ def _operation(op: Operation, keys: dict[Any, dict[str, Any]]) -> dict[str, Any]
         }
     for status, model in op.responses.items():
         response: dict[str, Any] = {"description": "success"}
-        if model is not None:
+        if model is not None and op.stream is not None:
+            event = {"schema": {"type": "string"}, "x-event-data": keys[(model, "serialization")]}
+            response["content"] = {op.stream: event}
+        elif model is not None:
             response["content"] = {"application/json": {"schema": keys[(model, "serialization")]}}
         if status in op.links:
             response["links"] = op.links[status]

@@ -93,14 +93,14 @@ class EndedOut(BaseModel):
     ended: bool
 
 
-def _service(request: web.Request) -> EngineService:
+def service_of(request: web.Request) -> EngineService:
     service = request.app.get(SERVICE)
     if service is None:
         raise ProblemError(503, "this server runs without the dialing engine ([sip] enabled = false)")
     return service
 
 
-def _authorize(request: web.Request) -> str:
+def authorize(request: web.Request) -> str:
     login = request.match_info["login"]
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     session = request.app[SESSIONS].get(token.strip()) if scheme.lower() == "bearer" else None
@@ -137,8 +137,8 @@ async def open_session(request: web.Request) -> web.Response:
 
 async def set_state(request: web.Request) -> web.Response:
     """Go ready (the phone is called once for the shift), pause with a reason, or go offline."""
-    login = _authorize(request)
-    service = _service(request)
+    login = authorize(request)
+    service = service_of(request)
     _, payload = await read_json(request, 4096)
     body = _body(StateIn, payload)
     try:
@@ -155,25 +155,29 @@ async def set_state(request: web.Request) -> web.Response:
     return web.json_response(text=out.model_dump_json())
 
 
-async def current_call(request: web.Request) -> web.Response:
-    """The call connected to the operator now and its lead's card (all null when none)."""
-    login = _authorize(request)
-    service = _service(request)
-    on_screen = service.current(login)
+async def on_screen(request: web.Request, service: EngineService, login: str) -> CurrentOut:
+    """What the operator's screen shows now: their state, and the call or preview with its card."""
+    shown = service.current(login)
     operator = service.board.operators.get(login)
     state = operator.state.value if operator is not None else "offline"
-    if on_screen is None:
-        return web.json_response(text=CurrentOut(state=state).model_dump_json())
-    card = await lead_card(request.app[ENGINE], on_screen.lead_id)
-    out = CurrentOut(state=state, call_id=on_screen.call_id, campaign=on_screen.campaign,
-                     phone=on_screen.phone, lead=card, preview=on_screen.preview)  # fmt: skip
+    if shown is None:
+        return CurrentOut(state=state)
+    card = await lead_card(request.app[ENGINE], shown.lead_id)
+    return CurrentOut(state=state, call_id=shown.call_id, campaign=shown.campaign, phone=shown.phone,
+                      lead=card, preview=shown.preview)  # fmt: skip
+
+
+async def current_call(request: web.Request) -> web.Response:
+    """The call connected to the operator now and its lead's card (all null when none)."""
+    login = authorize(request)
+    out = await on_screen(request, service_of(request), login)
     return web.json_response(text=out.model_dump_json())
 
 
 async def preview(request: web.Request) -> web.Response:
     """Preview mode: dial the lead on the operator's screen, or skip it (it goes back to the queue)."""
-    login = _authorize(request)
-    service = _service(request)
+    login = authorize(request)
+    service = service_of(request)
     _, payload = await read_json(request, 4096)
     body = _body(PreviewIn, payload)
     try:
@@ -185,8 +189,8 @@ async def preview(request: web.Request) -> web.Response:
 
 async def dispose(request: web.Request) -> web.Response:
     """Record the outcome of the operator's current call (a callback is pinned to them) and end it."""
-    login = _authorize(request)
-    service = _service(request)
+    login = authorize(request)
+    service = service_of(request)
     _, payload = await read_json(request, 16 * 1024)
     body = _body(DispositionIn, payload)
     if (body.outcome == "callback") != (body.callback_at is not None):

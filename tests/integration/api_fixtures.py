@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialer import campaigns
@@ -13,9 +14,12 @@ from dialer.campaigns import CampaignIn
 from dialer.config import DatabaseSettings, Settings, SipSettings
 from dialer.leads import store
 from dialer.leads.store import ProjectRef
+from dialer.operators import add_operator
 from dialer.projects import create_project
 from dialer.storage import create_engine, upgrade, writing
 from dialer.tokens import create_token
+
+OPS = "/api/v1/operators"
 
 
 @dataclass
@@ -68,3 +72,21 @@ async def seed_campaign(
         result = await store.upsert_many(conn, project, rows, now=now)
     assert result.created == len(phones), result
     return project, campaign_id
+
+
+async def with_operators(tenants: Tenants) -> None:
+    """Operators anna and boris (passwords ``LOGIN-secret-1``) in project "loans"."""
+    engine = create_engine(tenants.settings.database)
+    try:
+        async with writing(engine) as conn:
+            await add_operator(conn, "anna", name="Anna", password="anna-secret-1", project_ids=[1])
+            await add_operator(conn, "boris", name="Boris", password="boris-secret-1", project_ids=[1])
+    finally:
+        await engine.dispose()
+
+
+async def session(client: TestClient, login: str, password: str) -> dict[str, str]:
+    """Open an operator session; the Authorization header that carries it."""
+    response = await client.post(f"{OPS}/{login}/session", json={"password": password})
+    assert response.status == 201, await response.text()
+    return {"Authorization": f"Bearer {(await response.json())['token']}"}

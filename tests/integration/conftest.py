@@ -1,14 +1,16 @@
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import Iterator
 
 import pytest
 
+from dialer.config import Settings, SipSettings
 from dialer.web import create_app
 from sip.stack import SipStack
-from tests.integration.api_fixtures import make_tenants
-from tests.integration.servers import Postgres, postgres_cluster
+from tests.integration.api_fixtures import make_tenants, with_operators
+from tests.integration.servers import Postgres, free_port, postgres_cluster
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -43,6 +45,15 @@ async def tenants(tmp_path):
 async def client(aiohttp_client, tenants):
     """The dialer's web app served on loopback for ``tenants``."""
     return await aiohttp_client(create_app(tenants.settings))
+
+
+@pytest.fixture
+async def engine_client(aiohttp_client, tenants):
+    """The app with the dialing engine running (no trunk, no phone) and operators anna and boris."""
+    await with_operators(tenants)
+    settings = Settings(database=tenants.settings.database,
+                        sip=SipSettings(host="127.0.0.1", port=free_port(socket.SOCK_DGRAM)))  # fmt: skip
+    return await aiohttp_client(create_app(settings))
 
 
 @pytest.fixture

@@ -3,44 +3,10 @@ screen; the engine running (no trunk, no phone) or switched off."""
 
 from __future__ import annotations
 
-import socket
-
-import pytest
 from aiohttp.test_utils import TestClient
 
-from dialer.config import Settings, SipSettings
-from dialer.operators import add_operator
-from dialer.storage import create_engine, writing
-from dialer.web import create_app
-from tests.integration.api_fixtures import Tenants
-from tests.integration.servers import free_port
+from tests.integration.api_fixtures import OPS, Tenants, session, with_operators
 from tests.integration.test_api_leads import problem
-
-OPS = "/api/v1/operators"
-
-
-async def with_operators(tenants: Tenants) -> None:
-    engine = create_engine(tenants.settings.database)
-    try:
-        async with writing(engine) as conn:
-            await add_operator(conn, "anna", name="Anna", password="anna-secret-1", project_ids=[1])
-            await add_operator(conn, "boris", name="Boris", password="boris-secret-1", project_ids=[1])
-    finally:
-        await engine.dispose()
-
-
-@pytest.fixture
-async def engine_client(aiohttp_client, tenants: Tenants) -> TestClient:
-    await with_operators(tenants)
-    settings = Settings(database=tenants.settings.database,
-                        sip=SipSettings(host="127.0.0.1", port=free_port(socket.SOCK_DGRAM)))  # fmt: skip
-    return await aiohttp_client(create_app(settings))
-
-
-async def session(client: TestClient, login: str, password: str) -> dict[str, str]:
-    response = await client.post(f"{OPS}/{login}/session", json={"password": password})
-    assert response.status == 201, await response.text()
-    return {"Authorization": f"Bearer {(await response.json())['token']}"}
 
 
 async def test_sessions_and_tokens_open_only_the_operators_own_endpoints(engine_client: TestClient) -> None:
