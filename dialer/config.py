@@ -129,6 +129,11 @@ class SipSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=5070, ge=1, le=65535)
     safe_harbor: Path | None = Field(default=None, description="WAV played to abandoned clients")
+    phone_silence_limit: float = Field(
+        default=15, ge=0, le=3600,
+        description="an operator's line with no audio from the phone this long (s) is hung up and the "
+        "operator paused; 0 never",
+    )  # fmt: skip
 
 
 class RecordingSettings(Section):

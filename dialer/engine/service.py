@@ -87,7 +87,8 @@ class EngineService:
         agent = UserAgent(phone_stack, (sip.host, 9), domain=SIP_REALM)  # before the registrar
         self.registrar = Registrar(phone_stack, realm=SIP_REALM, ha1_of=self._secrets.get)
         self.registrar.install()
-        self.phones = OperatorPhones(self.registrar, agent, self.clock, on_dropped=self._phone_dropped)
+        self.phones = OperatorPhones(self.registrar, agent, self.clock, on_dropped=self._phone_dropped,
+                                     silence_limit=sip.phone_silence_limit)  # fmt: skip
         await self._refresh_secrets()
         trunks: dict[str, TrunkState] = {}
         for name, trunk in self.settings.trunks.items():
@@ -275,6 +276,8 @@ class EngineService:
         self.bus.publish(EngineEvent("operator.state", operator=operator.login, data=data))
 
     def _phone_dropped(self, login: str) -> None:
+        if self._stop.is_set():
+            return  # we hung the legs up ourselves while stopping
         operator = self.board.operators.get(login)
         if operator is not None and operator.state is not OperatorState.OFFLINE:
             with contextlib.suppress(DialerError):

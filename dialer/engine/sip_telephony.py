@@ -38,6 +38,7 @@ from sip.useragent import Call, CallEvent, Category, UserAgent
 
 log = structlog.get_logger(__name__)
 AMD_EVERY = 0.2  # seconds between two looks at the audio heard so far
+SILENCE_CHECK_EVERY = 1.0  # seconds between two looks at an operator's line for incoming audio
 OUTCOMES = {Category.BUSY: "busy", Category.NO_ANSWER: "no_answer", Category.CANCELLED: "no_answer"}
 
 
@@ -61,13 +62,19 @@ class OperatorPhones:
         clock: MediaClock,
         *,
         on_dropped: Callable[[str], None] | None = None,
+        silence_limit: float = 15.0,
     ) -> None:
         """``agent`` places the calls to phones; create it on the registrar's stack *before*
-        :meth:`Registrar.install`, so that REGISTER reaches the registrar and the rest the agent."""
+        :meth:`Registrar.install`, so that REGISTER reaches the registrar and the rest the agent.
+
+        A phone that sends no RTP for ``silence_limit`` seconds (0: never checked) is taken for dead
+        (a crash, a lost Wi-Fi: no BYE ever comes): its leg is hung up and ``on_dropped`` called, so
+        that no client is bridged into a line nobody is on."""
         self.registrar = registrar
         self.agent = agent
         self.clock = clock
         self.on_dropped = on_dropped
+        self.silence_limit = silence_limit
         self.legs: dict[str, _PhoneLeg] = {}
 
     async def call(self, login: str, *, ring_timeout: float = 20.0) -> RtpLeg:
@@ -87,11 +94,20 @@ class OperatorPhones:
         if leg is None:
             raise PhoneUnavailable(f"operator {login}: the phone did not answer ({call.status})")
         self.legs[login] = _PhoneLeg(call, leg)
-        asyncio.get_running_loop().create_task(self._watch(login, call))
+        asyncio.get_running_loop().create_task(self._watch(login, call, leg))
         return leg
 
-    async def _watch(self, login: str, call: Call) -> None:
-        await call.wait_ended()
+    async def _watch(self, login: str, call: Call, leg: RtpLeg) -> None:
+        answered = time.monotonic()
+        ended = asyncio.ensure_future(call.wait_ended())
+        while not ended.done():
+            await asyncio.wait([ended], timeout=SILENCE_CHECK_EVERY)
+            heard = leg.last_received or answered
+            if not ended.done() and self.silence_limit and time.monotonic() - heard > self.silence_limit:
+                log.warning("operator phone sends no audio; hanging up its line", operator=login,
+                            silent_for=round(time.monotonic() - heard, 1))  # fmt: skip
+                call.hangup()
+                await ended
         log.info("operator phone call ended", operator=login, by=call.hangup_by, status=call.status,
                  events=[e.kind for e in call.events][-3:])  # fmt: skip
         phone = self.legs.pop(login, None)

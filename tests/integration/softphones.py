@@ -22,6 +22,7 @@ class Softphone:
     user: str
     port: int
     workdir: Path
+    process: subprocess.Popen[bytes]
 
     def heard(self) -> np.ndarray:
         """What the phone decoded from the network during its calls, 8 kHz mono."""
@@ -85,5 +86,5 @@ def baresip(
             return subprocess.Popen([binary, "-f", str(workdir)], cwd=workdir, stdin=subprocess.DEVNULL,
                                     stdout=output, stderr=subprocess.STDOUT)  # fmt: skip
 
-    with _serving("baresip", start, lambda: log.read_text(errors="replace")) as (_, port):
-        yield Softphone(user, port, workdir)
+    with _serving("baresip", start, lambda: log.read_text(errors="replace")) as (process, port):
+        yield Softphone(user, port, workdir, process)

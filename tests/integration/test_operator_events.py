@@ -5,10 +5,12 @@ with the session and when the server stops."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import socket
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -24,12 +26,12 @@ from dialer.leads import store
 from dialer.operators import add_operator
 from dialer.storage import create_engine, upgrade, writing
 from dialer.web import create_app, operator_events
-from dialer.web.keys import SERVICE
+from dialer.web.keys import SERVICE, SETTINGS
 from dialer.web.operators_api import SESSIONS
 from tests.integration.api_fixtures import OPS, seed_campaign, session
 from tests.integration.servers import free_port
 from tests.integration.sip_peers import sipp_uas
-from tests.integration.softphones import baresip
+from tests.integration.softphones import Softphone, baresip
 from tests.integration.test_api_leads import problem
 from tests.integration.test_engine_service import NOW, midday_zone
 from tests.integration.test_media_loopback import tone
@@ -73,9 +75,18 @@ async def until(check: Any, seconds: float, what: str) -> None:
         await asyncio.sleep(0.05)
 
 
-async def test_the_card_arrives_on_the_stream_when_the_call_is_connected(
-    aiohttp_client, tmp_path: Path
-) -> None:
+@dataclass
+class Workplace:
+    client: TestClient
+    anna: dict[str, str]  # her session's Authorization header
+    phone: Softphone
+    stream: Stream  # her events, read in the background
+
+
+@contextlib.asynccontextmanager
+async def workplace(aiohttp_client: Any, tmp_path: Path, *, silence_limit: float) -> AsyncIterator[Workplace]:
+    """The app with the engine; a progressive campaign "main" (not started) with one lead; anna's
+    baresip registered; her session open and her events streaming; SIPp as the client's phone."""
     write_ulaw_wav(tmp_path / "tone.wav", tone(1250, 4.0))
     database = DatabaseSettings(path=tmp_path / "db.sqlite3")
     engine = create_engine(database)
@@ -91,10 +102,10 @@ async def test_the_card_arrives_on_the_stream_when_the_call_is_connected(
     mic = microphone(tmp_path / "mic.wav", seconds=60)
     with sipp_uas("answer_stream_audio.xml", tmp_path, calls=10) as sipp, \
             baresip(tmp_path / "phone", registrar=("127.0.0.1", sip_port), user="anna",
-                    password="anna-secret-1", microphone=mic):  # fmt: skip
+                    password="anna-secret-1", microphone=mic) as phone:  # fmt: skip
         settings = Settings(
             database=database,
-            sip=SipSettings(host="127.0.0.1", port=sip_port),
+            sip=SipSettings(host="127.0.0.1", port=sip_port, phone_silence_limit=silence_limit),
             trunks={"carrier": TrunkSettings(host="127.0.0.1", port=sipp.port, register=False,
                                              tariffs=[Tariff(prefix="7", price_per_minute=Decimal("1"))])},
         )  # fmt: skip
@@ -106,15 +117,32 @@ async def test_the_card_arrives_on_the_stream_when_the_call_is_connected(
         stream = Stream([])
         reader = asyncio.create_task(read_stream(response, stream))
         await until(lambda: stream.events, 5, "the first snapshot")
+        await registered(client.app[SERVICE].registrar, "anna")
+        try:
+            yield Workplace(client, anna, phone, stream)
+        finally:
+            reader.cancel()
+
+
+async def go_ready(place: Workplace) -> None:
+    ready = await place.client.put(f"{OPS}/anna/state", json={"state": "ready"}, headers=place.anna)
+    assert ready.status == 200, await ready.text()
+    await until(lambda: place.stream.events[-1][2]["state"] == "ready", 5, "ready on the stream")
+
+
+async def test_the_card_arrives_on_the_stream_when_the_call_is_connected(
+    aiohttp_client: Any, tmp_path: Path
+) -> None:
+    async with workplace(aiohttp_client, tmp_path, silence_limit=2.0) as place:
+        client, anna, stream = place.client, place.anna, place.stream
         assert stream.retry == "3000"
         offline = {"state": "offline", "call_id": None, "campaign": None, "phone": None, "lead": None,
                    "preview": False}  # fmt: skip
         assert stream.events[0][1:] == ("current", offline)
-        await registered(client.app[SERVICE].registrar, "anna")
-        ready = await client.put(f"{OPS}/anna/state", json={"state": "ready"}, headers=anna)
-        assert ready.status == 200, await ready.text()
-        await until(lambda: stream.events[-1][2]["state"] == "ready", 5, "ready on the stream")
-        engine = create_engine(database)
+        await go_ready(place)
+        await asyncio.sleep(3.0)  # longer than the silence limit: a phone that sends audio stays up
+        assert stream.events[-1][2]["state"] == "ready"
+        engine = create_engine(client.app[SETTINGS].database)
         try:
             async with writing(engine) as conn:
                 ref = await store.project_by_slug(conn, "loans")
@@ -143,8 +171,20 @@ async def test_the_card_arrives_on_the_stream_when_the_call_is_connected(
         assert all(a != b for a, b in itertools.pairwise(snapshots))  # changes only
         assert not stream.ended
         await client.server.close()  # the server stops: the stream ends instead of holding the shutdown
-        await asyncio.wait_for(reader, 15)
-        assert stream.ended
+        await until(lambda: stream.ended, 15, "the end of the stream")
+
+
+async def test_a_phone_that_dies_without_a_bye_pauses_its_operator(
+    aiohttp_client: Any, tmp_path: Path
+) -> None:
+    async with workplace(aiohttp_client, tmp_path, silence_limit=2.0) as place:
+        await go_ready(place)
+        service = place.client.app[SERVICE]
+        assert "anna" in service.phones.legs
+        place.phone.process.kill()  # a crash, a lost network: no BYE, the audio just stops
+        await until(lambda: place.stream.events[-1][2]["state"] == "paused", 10, "paused on the stream")
+        assert service.board.get("anna").pause_reason == "phone dropped"
+        assert "anna" not in service.phones.legs  # the line was hung up: nobody is bridged into it
 
 
 async def test_the_stream_refuses_strangers_and_ends_with_the_session(
