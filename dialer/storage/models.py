@@ -243,3 +243,29 @@ class OperatorProject(SQLModel, table=True):
 
     operator_id: int = Field(foreign_key="operator.id", primary_key=True, ondelete="CASCADE")
     project_id: int = Field(foreign_key="project.id", primary_key=True, ondelete="CASCADE")
+
+
+class OperatorSession(SQLModel, table=True):
+    """An operator's open workplace session (bearer token; only its SHA-256 is stored), kept so that
+    a restart of the server does not log everyone out."""
+
+    __tablename__ = "operator_session"
+
+    token_hash: str = Field(max_length=64, primary_key=True)
+    operator_id: int = Field(foreign_key="operator.id", index=True, ondelete="CASCADE")
+    expires_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class PhoneBinding(SQLModel, table=True):
+    """Where an operator's softphone registered with an engine instance (kept so that after a restart
+    the phone can be called before it registers again, which many phones do only hourly)."""
+
+    __tablename__ = "phone_binding"
+
+    instance: str = Field(max_length=200, primary_key=True)
+    login: str = Field(max_length=64, primary_key=True)
+    contact: str = Field(max_length=1000)
+    host: str = Field(max_length=255)
+    port: int
+    user_agent: str | None = Field(default=None, max_length=200)
+    expires_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))

@@ -2,18 +2,21 @@
 ending a call) and a campaign's live view for supervisors.
 
 An operator opens a session with their password and gets a bearer token for their own login only
-(kept in memory, 12 hours); the same scheme as the leads API, per user.
+(12 hours, kept in the database so a restart logs nobody out); the same scheme as the leads API, per
+user.
 """
 
 from __future__ import annotations
 
-import secrets
 import time
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
+from dialer import operator_sessions
 from dialer.engine.attempts import Disposition
 from dialer.engine.operators import OperatorStateError
 from dialer.engine.service import EngineService, lead_card
@@ -21,7 +24,7 @@ from dialer.engine.sip_telephony import PhoneUnavailable
 from dialer.errors import DialerError
 from dialer.leads.schema import FieldError, field_errors
 from dialer.operators import check_password
-from dialer.storage import reading
+from dialer.storage import reading, writing
 from dialer.storage.types import utcnow
 from dialer.web.keys import ENGINE, SERVICE
 from dialer.web.openapi import Operation, Param
@@ -30,7 +33,17 @@ from dialer.web.requests import read_json
 
 BASE = "/api/v1/operators/{login}"
 SESSION_SECONDS = 12 * 3600
-SESSIONS = web.AppKey("operator_sessions", dict[str, tuple[str, float]])
+SESSION_RECHECK = 60.0  # seconds a session seen in the database is trusted from memory
+
+
+@dataclass(frozen=True)
+class Session:
+    login: str
+    expires_at: datetime
+    checked_until: float  # monotonic: look in the database again after this
+
+
+SESSIONS = web.AppKey("operator_sessions", dict[str, Session])
 LOGIN = Param(
     "login",
     "path",
@@ -100,15 +113,35 @@ def service_of(request: web.Request) -> EngineService:
     return service
 
 
-def authorize(request: web.Request) -> str:
+async def authorize(request: web.Request) -> str:
+    """The login of the request's operator session, which must be the path's ``login``."""
     login = request.match_info["login"]
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    session = request.app[SESSIONS].get(token.strip()) if scheme.lower() == "bearer" else None
-    if session is None or session[1] < time.monotonic():
+    token = token.strip()
+    session = await _session(request.app, token) if scheme.lower() == "bearer" and token else None
+    if session is None:
         raise ProblemError(401, "open a session: POST /api/v1/operators/{login}/session", headers=_CHALLENGE)
-    if session[0] != login:
+    if session.login != login:
         raise ProblemError(403, "this session belongs to another operator")
     return login
+
+
+async def _session(app: web.Application, token: str) -> Session | None:
+    """The live session of ``token``: from memory when checked within a minute, else the database."""
+    known = app[SESSIONS].get(token)
+    now = time.monotonic()
+    if known is None or known.checked_until < now:
+        async with reading(app[ENGINE]) as conn:
+            found = await operator_sessions.session_login(conn, token)
+        if found is None:
+            app[SESSIONS].pop(token, None)
+            return None
+        known = Session(found[0], found[1], now + SESSION_RECHECK)
+        app[SESSIONS][token] = known
+    if known.expires_at <= utcnow():
+        del app[SESSIONS][token]
+        return None
+    return known
 
 
 def _body(model: type[BaseModel], payload: Any) -> Any:
@@ -129,15 +162,16 @@ async def open_session(request: web.Request) -> web.Response:
         valid = await check_password(conn, login, body.password)
     if not valid:
         raise ProblemError(401, "wrong login or password", headers=_CHALLENGE)
-    token = "dlo_" + secrets.token_urlsafe(32)
-    request.app[SESSIONS][token] = (login, time.monotonic() + SESSION_SECONDS)
+    async with writing(request.app[ENGINE]) as conn:
+        token, expires_at = await operator_sessions.open_session(conn, login, seconds=SESSION_SECONDS)
+    request.app[SESSIONS][token] = Session(login, expires_at, time.monotonic() + SESSION_RECHECK)
     out = SessionOut(token=token, expires_in=SESSION_SECONDS)
     return web.json_response(text=out.model_dump_json(), status=201)
 
 
 async def set_state(request: web.Request) -> web.Response:
     """Go ready (the phone is called once for the shift), pause with a reason, or go offline."""
-    login = authorize(request)
+    login = await authorize(request)
     service = service_of(request)
     _, payload = await read_json(request, 4096)
     body = _body(StateIn, payload)
@@ -169,14 +203,14 @@ async def on_screen(request: web.Request, service: EngineService, login: str) ->
 
 async def current_call(request: web.Request) -> web.Response:
     """The call connected to the operator now and its lead's card (all null when none)."""
-    login = authorize(request)
+    login = await authorize(request)
     out = await on_screen(request, service_of(request), login)
     return web.json_response(text=out.model_dump_json())
 
 
 async def preview(request: web.Request) -> web.Response:
     """Preview mode: dial the lead on the operator's screen, or skip it (it goes back to the queue)."""
-    login = authorize(request)
+    login = await authorize(request)
     service = service_of(request)
     _, payload = await read_json(request, 4096)
     body = _body(PreviewIn, payload)
@@ -189,7 +223,7 @@ async def preview(request: web.Request) -> web.Response:
 
 async def dispose(request: web.Request) -> web.Response:
     """Record the outcome of the operator's current call (a callback is pinned to them) and end it."""
-    login = authorize(request)
+    login = await authorize(request)
     service = service_of(request)
     _, payload = await read_json(request, 16 * 1024)
     body = _body(DispositionIn, payload)

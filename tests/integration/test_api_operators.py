@@ -4,7 +4,12 @@ screen; the engine running (no trunk, no phone) or switched off."""
 from __future__ import annotations
 
 from aiohttp.test_utils import TestClient
+from sqlalchemy import select, update
 
+from dialer import operator_sessions
+from dialer.operators import OPERATORS
+from dialer.storage import create_engine, writing
+from dialer.web import create_app
 from tests.integration.api_fixtures import OPS, Tenants, session, with_operators
 from tests.integration.test_api_leads import problem
 
@@ -52,3 +57,25 @@ async def test_without_the_engine_the_workplace_endpoints_say_so(
     anna = await session(client, "anna", "anna-secret-1")
     body = await problem(await client.put(f"{OPS}/anna/state", json={"state": "ready"}, headers=anna), 503)
     assert "without the dialing engine" in body["detail"]
+
+
+async def test_sessions_survive_a_restart_and_end_with_the_account(aiohttp_client, tenants: Tenants) -> None:
+    await with_operators(tenants)
+    first = await aiohttp_client(create_app(tenants.settings))
+    anna = await session(first, "anna", "anna-secret-1")
+    await first.close()
+    restarted = await aiohttp_client(create_app(tenants.settings))  # a new process: nothing in memory
+    body = await problem(await restarted.put(f"{OPS}/anna/state", json={"state": "ready"}, headers=anna), 503)
+    assert "without the dialing engine" in body["detail"]  # authorized from the database, then refused
+    await problem(await restarted.get(f"{OPS}/boris/current", headers=anna), 403)
+    await problem(await restarted.get(f"{OPS}/anna/current", headers={"Authorization": "Bearer dlo_x"}), 401)
+    engine = create_engine(tenants.settings.database)
+    try:
+        async with writing(engine) as conn:
+            await conn.execute(update(OPERATORS).where(OPERATORS.c.login == "anna").values(active=False))
+            stored = (await conn.execute(select(operator_sessions.SESSIONS))).all()
+    finally:
+        await engine.dispose()
+    assert len(stored) == 1 and stored[0].token_hash != anna["Authorization"].split()[1]  # hashed
+    again = await aiohttp_client(create_app(tenants.settings))
+    await problem(await again.get(f"{OPS}/anna/current", headers=anna), 401)  # deactivated

@@ -11,7 +11,8 @@ import json
 import socket
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from dialer.config import DatabaseSettings, Settings, SipSettings, Tariff, Trunk
 from dialer.leads import store
 from dialer.operators import add_operator
 from dialer.storage import create_engine, upgrade, writing
+from dialer.storage.types import utcnow
 from dialer.web import create_app, operator_events
 from dialer.web.keys import SERVICE, SETTINGS
 from dialer.web.operators_api import SESSIONS
@@ -203,8 +205,8 @@ async def test_the_stream_refuses_strangers_and_ends_with_the_session(
     assert [event[2]["state"] for event in stream.events] == ["offline"]  # one snapshot: nothing changed
     assert client.app[operator_events.STREAMS]
     token = anna["Authorization"].split()[1]
-    login, _ = client.app[SESSIONS][token]
-    client.app[SESSIONS][token] = (login, time.monotonic() - 1)  # the session expires
+    known = client.app[SESSIONS][token]
+    client.app[SESSIONS][token] = replace(known, expires_at=utcnow() - timedelta(seconds=1))  # it expires
     await asyncio.wait_for(reader, 5)
     assert stream.ended
     assert not client.app[operator_events.STREAMS]
