@@ -73,6 +73,11 @@ class Registrar:
         self._next = self.stack.request_handler
         self.stack.request_handler = self.handle
 
+    def restore(self, binding: Binding) -> None:
+        """Take back a binding remembered from before a restart (no ``on_change``)."""
+        if binding.expires_at > self.clock():
+            self.bindings[binding.user] = binding
+
     def binding(self, user: str) -> Binding | None:
         """The user's live binding, or None (expired ones are dropped)."""
         found = self.bindings.get(user)

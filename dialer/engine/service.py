@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialer.config import Settings
+from dialer.engine import phone_bindings
 from dialer.engine.attempts import Disposition, close_interrupted
 from dialer.engine.bus import EngineEvent, EventBus
 from dialer.engine.callbacks import CallbackPolicy
@@ -29,6 +30,7 @@ from dialer.engine.callbook import CallPhase
 from dialer.engine.campaign import CampaignLoop, CampaignSettings
 from dialer.engine.connector import Connector
 from dialer.engine.operators import Operator, OperatorBoard, OperatorState
+from dialer.engine.phone_bindings import BindingKeeper
 from dialer.engine.sip_telephony import OperatorPhones, SipTelephony
 from dialer.errors import DialerError
 from dialer.leads.store import CAMPAIGN, LEAD, PROJECT, ProjectRef
@@ -76,17 +78,24 @@ class EngineService:
         self._stop = asyncio.Event()
         self._stacks: list[SipStack] = []
         self._supervisor: asyncio.Task[None] | None = None
+        self._bindings: BindingKeeper | None = None
         self.pool: TrunkPool | None = None
         self.telephony: SipTelephony | None = None
 
     async def start(self) -> None:
         sip = self.settings.sip
+        remembered = await phone_bindings.load(self.engine, self.instance)  # before any REGISTER arrives
         phone_stack = SipStack()
         await phone_stack.open(sip.host, sip.port)
         self._stacks.append(phone_stack)
         agent = UserAgent(phone_stack, (sip.host, 9), domain=SIP_REALM)  # before the registrar
-        self.registrar = Registrar(phone_stack, realm=SIP_REALM, ha1_of=self._secrets.get)
+        self._bindings = BindingKeeper(self.engine, self.instance)
+        self.registrar = Registrar(phone_stack, realm=SIP_REALM, ha1_of=self._secrets.get,
+                                   on_change=self._bindings.changed)  # fmt: skip
+        for binding in remembered:
+            self.registrar.restore(binding)
         self.registrar.install()
+        self._bindings.start()
         self.phones = OperatorPhones(self.registrar, agent, self.clock, on_dropped=self._phone_dropped,
                                      silence_limit=sip.phone_silence_limit)  # fmt: skip
         await self._refresh_secrets()
@@ -150,6 +159,8 @@ class EngineService:
         await asyncio.sleep(0.2)  # let BYEs go out
         for stack in self._stacks:
             stack.close()
+        if self._bindings is not None:
+            await self._bindings.stop()
 
     # -- supervision -------------------------------------------------------------------------------
 

@@ -16,7 +16,15 @@ import numpy as np
 from sqlalchemy import select
 
 from dialer import campaigns
-from dialer.config import DatabaseSettings, RecordingSettings, Settings, SipSettings, Tariff, TrunkSettings
+from dialer.config import (
+    DatabaseSettings,
+    RecordingSettings,
+    ServerSettings,
+    Settings,
+    SipSettings,
+    Tariff,
+    TrunkSettings,
+)
 from dialer.engine.attempts import Disposition
 from dialer.engine.operators import OperatorState
 from dialer.engine.service import EngineService, lead_card
@@ -125,3 +133,46 @@ async def test_service_dials_a_running_campaign_for_a_ready_operator(tmp_path: P
         assert abs(dominant(stereo[:, 0]) - 1250) < 10  # SIPp's stream
         assert abs(dominant(stereo[:, 1]) - OPERATOR_VOICE) < 10  # baresip's microphone
     assert [n["notes"] for n in notes] == ["all documents collected"] * 2
+
+
+async def test_a_restarted_engine_calls_phones_that_registered_before_it(tmp_path: Path) -> None:
+    database = DatabaseSettings(path=tmp_path / "db.sqlite3")
+    engine = create_engine(database)
+    try:
+        await upgrade(engine)
+        project, _ = await seed_campaign(engine, [], now=NOW)
+        async with writing(engine) as conn:
+            await add_operator(conn, "anna", name="Anna", password="anna-secret-1", project_ids=[project.id])
+        sip_port = free_port(socket.SOCK_DGRAM)
+        settings = Settings(database=database, sip=SipSettings(host="127.0.0.1", port=sip_port))
+        mic = microphone(tmp_path / "mic.wav", seconds=60)
+        with baresip(tmp_path / "phone", registrar=("127.0.0.1", sip_port), user="anna",
+                     password="anna-secret-1", microphone=mic, regint=3600) as phone:  # fmt: skip
+            first = EngineService(settings, engine)
+            await first.start()
+            try:
+                registration = await registered(first.registrar, "anna")
+            finally:
+                await first.stop()  # the phone registered for an hour and will not say so again soon
+            elsewhere = EngineService(
+                settings.model_copy(update={"server": ServerSettings(instance="another")}), engine
+            )
+            await elsewhere.start()
+            try:
+                assert elsewhere.registrar.binding("anna") is None  # registered with the first instance only
+            finally:
+                await elsewhere.stop()
+            second = EngineService(settings, engine)
+            await second.start()
+            try:
+                restored = second.registrar.binding("anna")
+                assert restored is not None
+                assert (restored.contact, restored.address) == (registration.contact, registration.address)
+                assert abs(restored.expires_at - registration.expires_at) < 5
+                assert await second.ready("anna") is OperatorState.READY  # the phone was called and answered
+                assert "anna" in second.phones.legs
+            finally:
+                await second.stop()
+            assert phone.log().count("{0/UDP/v4} 200 OK") == 1  # it registered once, with the first
+    finally:
+        await engine.dispose()

@@ -8,7 +8,7 @@ import pytest
 
 from sip.digest import authorization, parse_challenge
 from sip.message import Request, Response, parse_message
-from sip.registrar import Registrar
+from sip.registrar import Binding, Registrar
 from sip.stack import Address
 
 PHONE: Address = ("192.0.2.10", 5062)
@@ -164,3 +164,16 @@ def test_a_registrar_that_stores_only_ha1_accepts_the_right_password() -> None:
     assert stack.sent[-1].status == 200 and registrar.binding("100") is not None
     with pytest.raises(ValueError, match="not both"):
         Registrar(stack, realm="dialer")  # type: ignore[arg-type]
+
+
+def test_restored_bindings_are_served_until_they_expire() -> None:
+    registrar, _, clock, changes = setup()
+    registrar.restore(Binding("100", "sip:100-abc@192.0.2.10:5062", PHONE, clock.now + 300))
+    registrar.restore(Binding("200", "sip:200@192.0.2.11", ("192.0.2.11", 5060), clock.now - 1))
+    assert changes == []  # what was remembered is not news
+    restored = registrar.binding("100")
+    assert restored is not None and restored.address == PHONE
+    assert registrar.binding("200") is None  # expired while the registrar was down
+    clock.now += 301
+    assert registrar.binding("100") is None
+    assert changes == [("100", None)]  # its expiry is
