@@ -164,7 +164,11 @@ async def open_session(request: web.Request) -> web.Response:
         raise ProblemError(401, "wrong login or password", headers=_CHALLENGE)
     async with writing(request.app[ENGINE]) as conn:
         token, expires_at = await operator_sessions.open_session(conn, login, seconds=SESSION_SECONDS)
-    request.app[SESSIONS][token] = Session(login, expires_at, time.monotonic() + SESSION_RECHECK)
+    sessions = request.app[SESSIONS]
+    now = utcnow()
+    for stale in [key for key, known in sessions.items() if known.expires_at <= now]:
+        del sessions[stale]  # tokens that expired without being presented again
+    sessions[token] = Session(login, expires_at, time.monotonic() + SESSION_RECHECK)
     out = SessionOut(token=token, expires_in=SESSION_SECONDS)
     return web.json_response(text=out.model_dump_json(), status=201)
 

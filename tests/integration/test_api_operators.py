@@ -3,13 +3,18 @@ screen; the engine running (no trunk, no phone) or switched off."""
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
 
 from dialer import operator_sessions
 from dialer.operators import OPERATORS
 from dialer.storage import create_engine, writing
+from dialer.storage.types import utcnow
 from dialer.web import create_app
+from dialer.web.operators_api import SESSIONS, Session
 from tests.integration.api_fixtures import OPS, Tenants, session, with_operators
 from tests.integration.test_api_leads import problem
 
@@ -62,7 +67,10 @@ async def test_without_the_engine_the_workplace_endpoints_say_so(
 async def test_sessions_survive_a_restart_and_end_with_the_account(aiohttp_client, tenants: Tenants) -> None:
     await with_operators(tenants)
     first = await aiohttp_client(create_app(tenants.settings))
+    gone = Session("boris", utcnow() - timedelta(seconds=1), time.monotonic() + 60)
+    first.app[SESSIONS]["dlo_never-presented-again"] = gone
     anna = await session(first, "anna", "anna-secret-1")
+    assert [known.login for known in first.app[SESSIONS].values()] == ["anna"]  # the expired one pruned
     await first.close()
     restarted = await aiohttp_client(create_app(tenants.settings))  # a new process: nothing in memory
     body = await problem(await restarted.put(f"{OPS}/anna/state", json={"state": "ready"}, headers=anna), 503)
