@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -132,8 +133,7 @@ class TrunkPool:
         """Trunks that cannot take a call at loop time ``now``, and why."""
         reasons: dict[str, str] = {}
         for name, state in self.trunks.items():
-            while state.launches and now - state.launches[0] >= 1.0:
-                state.launches.popleft()
+            _forget_launches_before(state, now - 1.0)
             if not state.up:
                 reasons[name] = f"down ({state.reason})"
             elif len(state.active) >= state.config.max_channels:
@@ -141,6 +141,20 @@ class TrunkPool:
             elif len(state.launches) >= state.config.max_cps:
                 reasons[name] = f"at its limit of {state.config.max_cps:g} calls per second"
         return reasons
+
+    def room(self, now: float | None = None) -> int:
+        """How many calls the pool could launch at loop time ``now``: over the trunks that are up, the
+        free channels within each one's calls-per-second limit. An upper bound for a given number
+        (prefix rules may leave it fewer trunks); a dialer asks before taking leads off the queue."""
+        now = asyncio.get_running_loop().time() if now is None else now
+        total = 0
+        for state in self.trunks.values():
+            _forget_launches_before(state, now - 1.0)
+            if state.up:
+                channels = state.config.max_channels - len(state.active)
+                this_second = math.ceil(state.config.max_cps) - len(state.launches)
+                total += max(0, min(channels, this_second))
+        return total
 
     async def originate(
         self,
@@ -266,3 +280,9 @@ class TrunkPool:
             self._changed.set()
             self._changed = asyncio.Event()
             log.warning("trunk %s is %s: %s", state.name, "up" if state.up else "down", reason)
+
+
+def _forget_launches_before(state: TrunkState, since: float) -> None:
+    """Keep only the launches of the last second (what ``max_cps`` counts)."""
+    while state.launches and state.launches[0] <= since:
+        state.launches.popleft()

@@ -25,7 +25,7 @@ import math
 import time
 import uuid
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -173,6 +173,11 @@ class CampaignLoop:
         decision = self.pacer.decide(self.book.snapshot(now, self.board))
         if self.campaign.mode not in PACED_MODES:
             decision = Decision(0, f"{self.campaign.mode} mode: operators start the calls")
+        room = self.telephony.room()
+        if room is not None and decision.calls > room:  # no lead leaves the queue to find the trunks full
+            decision = replace(
+                decision, calls=room, reason=f"{decision.reason}; the trunks have room for {room} now"
+            )
         self.last_decision = decision
         if decision.calls > 0 and self.launching:
             leases = await hopper.next_leads(

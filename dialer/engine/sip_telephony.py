@@ -285,6 +285,9 @@ class SipTelephony:
         if self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
 
+    def room(self) -> int | None:
+        return self.pool.room()
+
     def hangup(self, call_id: str) -> None:
         found = self.calls.get(call_id)
         if found is not None:

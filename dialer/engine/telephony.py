@@ -54,6 +54,10 @@ class Telephony(Protocol):
         has decided (``machine``, ``amd``)."""
         ...
 
+    def room(self) -> int | None:
+        """How many more calls the trunks could take right now (None: no limit known)."""
+        ...
+
     async def connect(self, call_id: str, operator: str) -> None:
         """Bridge the answered client to the operator's (nailed-up) leg."""
         ...

@@ -40,6 +40,7 @@ class FakeTelephony:
     clock: list[float]
     talk: float = 20.0
     prefix: str = "call"  # call ids are <prefix>-<n>
+    channels: int | None = None  # calls the fake trunk carries at once (None: no limit)
     pending: list[tuple[float, CallUpdate, UpdateSink]] = field(default_factory=list)
     placed: dict[str, str] = field(default_factory=dict)  # call -> phone
     connects: list[tuple[str, str]] = field(default_factory=list)
@@ -85,6 +86,12 @@ class FakeTelephony:
         self.abandons.append(call_id)
         at = self.clock[0] + 3.0
         self.pending.append((at, CallUpdate(call_id, "ended", at, by="local"), self.sinks[call_id]))
+
+    def room(self) -> int | None:
+        if self.channels is None:
+            return None
+        live = {update.call_id for _, update, _ in self.pending}  # calls with something still to come
+        return max(0, self.channels - len(live))
 
     def hangup(self, call_id: str) -> None:
         self.hangups.append(call_id)
@@ -360,3 +367,36 @@ async def test_a_call_no_trunk_can_take_leaves_no_attempt_and_its_lead_comes_bac
     assert (leads["L0"].attempts, leads["L0"].lease_owner, leads["L0"].status) == (0, None, "new")
     assert leads["L0"].next_attempt_at == WALL0 + timedelta(hours=1)
     assert leads["L1"].attempts == 1 and loop.stats.launched == 1
+
+
+async def test_full_trunks_take_no_lead_off_the_queue(tmp_path: Path) -> None:
+    clock = [0.0]
+    phones = [f"+749500000{i:02d}" for i in range(5)]
+    telephony = FakeTelephony({phone: ("no_answer", 10.0) for phone in phones}, clock, channels=2)
+    engine = create_engine(DatabaseSettings(path=tmp_path / "db.sqlite3"))
+    try:
+        await upgrade(engine)
+        project, campaign_id = await seed_campaign(engine, phones, now=WALL0)
+        board = OperatorBoard()
+        for login in ("anna", "boris", "vera", "gleb"):
+            board.log_in(login, {project.id}, 0.0).move(OperatorState.READY, 0.0)
+        loop = progressive_loop(engine, telephony, board, CampaignSettings(campaign_id, project), clock)
+        decision = await loop.step()  # four operators free, room for two calls
+        assert decision.calls == 2 and "the trunks have room for 2 now" in decision.reason
+        clock[0] = 1.0
+        decision = await loop.step()
+        assert decision.calls == 0 and "room for 0" in decision.reason
+        async with reading(engine) as conn:
+            attempts = (await conn.execute(select(Attempt.__table__))).all()
+            leased = (
+                await conn.execute(select(store.LEAD).where(store.LEAD.c.lease_owner.is_not(None)))
+            ).all()
+        placed = len(telephony.placed)
+        clock[0] = 11.0  # both calls ring out: their channels are free again
+        telephony.deliver(clock[0])
+        decision = await loop.step()
+        assert decision.calls == 2
+    finally:
+        await engine.dispose()
+    assert len(attempts) == 2 and placed == 2  # nothing was tried and withdrawn
+    assert len(leased) == 2  # the three others stayed in the queue, not leased and given back

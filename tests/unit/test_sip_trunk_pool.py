@@ -74,3 +74,19 @@ async def test_calls_per_second_limit() -> None:
     now = asyncio.get_running_loop().time()
     assert "main" in trunks.unavailable(now)
     assert "main" not in trunks.unavailable(now + 1.0)  # a second later the main trunk has room again
+
+
+async def test_room_counts_free_channels_within_the_calls_per_second_limit() -> None:
+    trunks, _, _ = pool(max_cps=3, max_channels=4)
+    now = asyncio.get_running_loop().time()
+    assert trunks.room(now) == 3 + 1  # main: 3 this second (of 4 channels); backup: its 1 channel
+    first = await trunks.originate("+79000000001", caller_id="d")
+    await trunks.originate("+79000000002", caller_id="d")
+    await trunks.originate("+79000000003", caller_id="d")
+    now = asyncio.get_running_loop().time()
+    assert trunks.room(now) == 1  # main spent this second's 3; the backup still has its channel
+    assert trunks.room(now + 1.0) == 1 + 1  # a second later: main has 1 channel left of 4
+    first.end()
+    assert trunks.room(now + 1.0) == 2 + 1
+    trunks.trunks["backup"].reachable = False
+    assert trunks.room(now + 1.0) == 2  # a trunk that is down has no room
