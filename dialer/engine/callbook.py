@@ -105,13 +105,19 @@ class CallBook:
         wrapping = [o for o in logged_in if o.state is OperatorState.WRAP_UP]
         ringing = [c for c in self.calls.values() if c.phase is CallPhase.RINGING]
         waiting = [c for c in self.calls.values() if c.phase is CallPhase.WAITING]
+
+        def elapsed(since: list[float]) -> np.ndarray:
+            # An operator may have moved a moment after ``now`` was read (the tick awaited the
+            # database since): that is no time at all, not negative time.
+            return np.maximum(now - np.array(since, dtype=float), 0.0)
+
         return Snapshot(
             now=now,
             agents_logged_in=len(logged_in),
             agents_free=len(free),
-            idle_elapsed=np.array([now - (o.idle_since if o.idle_since is not None else now) for o in free]),
-            talk_elapsed=np.array([now - o.since for o in talking]),
-            wrap_elapsed=np.array([now - o.since for o in wrapping]),
-            ring_elapsed=np.array([now - c.dialed_at for c in ringing]),
-            waiting_elapsed=np.array([now - (c.answered_at or now) for c in waiting]),
+            idle_elapsed=elapsed([o.idle_since if o.idle_since is not None else now for o in free]),
+            talk_elapsed=elapsed([o.since for o in talking]),
+            wrap_elapsed=elapsed([o.since for o in wrapping]),
+            ring_elapsed=elapsed([c.dialed_at for c in ringing]),
+            waiting_elapsed=elapsed([c.answered_at or now for c in waiting]),
         )

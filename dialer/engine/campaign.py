@@ -170,7 +170,9 @@ class CampaignLoop:
             await self._callbacks(now, wall)
             if self.campaign.mode == "preview":
                 await self._previews(now, wall)
-        decision = self.pacer.decide(self.book.snapshot(now, self.board))
+        decision = self.pacer.decide(
+            self.book.snapshot(self.clock(), self.board)
+        )  # the clock after the awaits
         if self.campaign.mode not in PACED_MODES:
             decision = Decision(0, f"{self.campaign.mode} mode: operators start the calls")
         room = self.telephony.room()

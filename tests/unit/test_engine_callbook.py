@@ -54,6 +54,15 @@ def test_snapshot_counts_this_projects_operators_and_calls() -> None:
     assert snap.ring_elapsed.tolist() == [2.0] and snap.waiting_elapsed.tolist() == [1.0]
 
 
+def test_an_operator_who_moved_after_the_ticks_clock_counts_no_time_not_negative_time() -> None:
+    board = OperatorBoard()
+    board.log_in("anna", {1}, 0.0).move(S.READY, 10.004)  # back from wrap-up while the tick awaited
+    board.log_in("boris", {1}, 0.0).move(S.READY, 2.0)
+    board.get("boris").move(S.RESERVED, 10.002)
+    snap = CallBook(project=1).snapshot(10.0, board)  # the tick read its clock at 10.0
+    assert snap.idle_elapsed.tolist() == [0.0] and snap.talk_elapsed.tolist() == [0.0]
+
+
 def test_a_hand_clocked_minute_of_a_campaign_with_a_real_pacer() -> None:
     """Board, connector and callbook together, as the loop will drive them, with a seeded far end."""
     rng = np.random.default_rng(7)
