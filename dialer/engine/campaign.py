@@ -170,9 +170,8 @@ class CampaignLoop:
             await self._callbacks(now, wall)
             if self.campaign.mode == "preview":
                 await self._previews(now, wall)
-        decision = self.pacer.decide(
-            self.book.snapshot(self.clock(), self.board)
-        )  # the clock after the awaits
+        decided_at = self.clock()  # after the awaits above: operators may have moved meanwhile
+        decision = self.pacer.decide(self.book.snapshot(decided_at, self.board))
         if self.campaign.mode not in PACED_MODES:
             decision = Decision(0, f"{self.campaign.mode} mode: operators start the calls")
         room = self.telephony.room()
