@@ -188,18 +188,14 @@ class CampaignLoop:
             for i, lease in enumerate(leases):
                 try:
                     await self._place(lease, now, wall)
-                except NoRoute as exc:
-                    log.warning("call not placed", campaign=self.campaign.id, error=str(exc))
-                    if exc.forbidden:  # no trunk allows this number: the others may still go
-                        later = wall + timedelta(seconds=FORBIDDEN_RETRY)
-                        await hopper.release(self.engine, [lease.lead_id], self.owner, not_before=later)
-                        continue
-                    await hopper.release(self.engine, [rest.lead_id for rest in leases[i:]], self.owner)
-                    break  # trunks down or full: keep the rest for a later tick
                 except Exception as exc:
                     log.warning("call not placed", campaign=self.campaign.id, error=str(exc))
+                    if isinstance(exc, NoRoute) and exc.forbidden:  # no trunk allows this number
+                        later = wall + timedelta(seconds=FORBIDDEN_RETRY)
+                        await hopper.release(self.engine, [lease.lead_id], self.owner, not_before=later)
+                        continue  # the others may still go
                     await hopper.release(self.engine, [rest.lead_id for rest in leases[i:]], self.owner)
-                    break
+                    break  # trunks down or full: keep the rest for a later tick
         return decision
 
     async def _place(self, lease: Lease, now: float, wall: datetime, *, operator: str | None = None) -> str:
