@@ -103,6 +103,14 @@ class FakeTelephony:
             sink(update)
 
 
+def ready_board(project: int, *logins: str) -> OperatorBoard:
+    """A board with ``logins`` of ``project`` logged in and ready since 0."""
+    board = OperatorBoard()
+    for login in logins:
+        board.log_in(login, {project}, 0.0).move(OperatorState.READY, 0.0)
+    return board
+
+
 def progressive_loop(
     engine: AsyncEngine,
     telephony: FakeTelephony,
@@ -136,9 +144,7 @@ async def test_a_campaign_runs_to_the_end_with_one_attempt_per_call(
         project, campaign_id = await seed_campaign(
             engine, phones, now=WALL0, settings=CampaignIn(max_attempts=2)
         )
-        board = OperatorBoard()
-        for login in ("anna", "boris", "vera")[:operators]:
-            board.log_in(login, {project.id}, 0.0).move(OperatorState.READY, 0.0)
+        board = ready_board(project.id, *("anna", "boris", "vera")[:operators])
         extra = {"ratio": 4.0} if strategy == "ratio" else {}
         pacer = make_pacer(strategy, abandon_target=0.03, ring_timeout=25.0, abandon_after=2.0,
                            rng=np.random.default_rng(5), **extra)  # fmt: skip
@@ -227,8 +233,7 @@ async def test_after_a_crash_open_attempts_are_closed_and_their_leads_dialled_ag
         project, campaign_id = await seed_campaign(engine, [f"+7495000000{i}" for i in range(3)], now=WALL0)
         clock = [0.0]
         telephony = FakeTelephony({f"+7495000000{i}": ("human", 30.0) for i in range(3)}, clock)
-        board = OperatorBoard()
-        board.log_in("anna", {project.id}, 0.0).move(OperatorState.READY, 0.0)
+        board = ready_board(project.id, "anna")
         loop = CampaignLoop(
             engine=engine, telephony=telephony, board=board, owner="crashed",
             pacer=make_pacer("ratio", abandon_target=0.03, ring_timeout=25.0, abandon_after=2.0,
@@ -264,8 +269,7 @@ async def test_a_callback_goes_back_to_the_operator_who_scheduled_it(tmp_path: P
     try:
         await upgrade(engine)
         project, campaign_id = await seed_campaign(engine, [phone], now=WALL0)
-        board = OperatorBoard()
-        board.log_in("anna", {project.id}, 0.0).move(OperatorState.READY, 0.0)
+        board = ready_board(project.id, "anna")
         loop = progressive_loop(
             engine, telephony, board, CampaignSettings(campaign_id, project, wrap_up=1.0), clock
         )
@@ -327,8 +331,7 @@ async def test_a_machine_gets_the_message_when_the_campaign_says_so(tmp_path: Pa
     try:
         await upgrade(engine)
         project, campaign_id = await seed_campaign(engine, [phone], now=WALL0)
-        board = OperatorBoard()
-        board.log_in("anna", {project.id}, 0.0).move(OperatorState.READY, 0.0)
+        board = ready_board(project.id, "anna")
         settings = CampaignSettings(campaign_id, project, amd=True, amd_action="message")
         loop = progressive_loop(engine, telephony, board, settings, clock)
         for _ in range(12):
@@ -353,9 +356,7 @@ async def test_a_call_no_trunk_can_take_leaves_no_attempt_and_its_lead_comes_bac
     try:
         await upgrade(engine)
         project, campaign_id = await seed_campaign(engine, phones, now=WALL0)
-        board = OperatorBoard()
-        for login in ("anna", "boris"):
-            board.log_in(login, {project.id}, 0.0).move(OperatorState.READY, 0.0)
+        board = ready_board(project.id, "anna", "boris")
         loop = progressive_loop(engine, telephony, board, CampaignSettings(campaign_id, project), clock)
         await loop.step()  # no trunk allows L0's number: it waits an hour, L1 is dialled
         async with reading(engine) as conn:
@@ -377,9 +378,7 @@ async def test_full_trunks_take_no_lead_off_the_queue(tmp_path: Path) -> None:
     try:
         await upgrade(engine)
         project, campaign_id = await seed_campaign(engine, phones, now=WALL0)
-        board = OperatorBoard()
-        for login in ("anna", "boris", "vera", "gleb"):
-            board.log_in(login, {project.id}, 0.0).move(OperatorState.READY, 0.0)
+        board = ready_board(project.id, "anna", "boris", "vera", "gleb")
         loop = progressive_loop(engine, telephony, board, CampaignSettings(campaign_id, project), clock)
         decision = await loop.step()  # four operators free, room for two calls
         assert decision.calls == 2 and "the trunks have room for 2 now" in decision.reason
