@@ -3,6 +3,7 @@
     python bench/pacing.py                       # everything: 20 seeds, 4-hour shifts, 2 processes
     python bench/pacing.py --seeds 5 --hours 1 --scenarios ten,five --strategies predictive
     python bench/pacing.py --decide-only         # only the decide() timing
+    python bench/pacing.py --sweep               # the scaling sweep (bench/pacing_sweep.py)
 
 Prints the command line, a table per scenario (occupancy = talk / logged-in time; abandon = abandons
 per human answer per shift: mean, 95th percentile and share of shifts over 3 %; connects per operator
@@ -24,6 +25,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import pacing_sweep
+
 from pacing import Snapshot, make_pacer
 from pacing.events import CallEvent, EventKind
 from pacing.simulate import Phase, Scenario, ShiftResult, simulate
@@ -42,6 +45,14 @@ SCENARIOS = {
         talk_cv=1.2,
         wrap_mean=20.0,
     ),
+    "large": Scenario(
+        "100 operators, answer 0.10, talk 60 s cv 0.8, wrap 10 s",
+        100,
+        (Phase(0, 0.10),),
+        talk_mean=60.0,
+        talk_cv=0.8,
+        wrap_mean=10.0,
+    ),
 }
 PROTOTYPE_OCCUPANCY = {
     "ten": 0.757,
@@ -50,6 +61,7 @@ PROTOTYPE_OCCUPANCY = {
     "fall": 0.794,
     "rise": 0.801,
     "machines": 0.720,
+    "large": 0.815,  # the reference pacer of the issue that found the collapse
 }
 
 
@@ -92,7 +104,7 @@ def table(name: str, results: list[ShiftResult], strategies: list[str]) -> None:
     print(f"  ({len({r.seed for r in results if r.scenario == scenario.name})} seeds)")
 
 
-def bench_decide(operators: int = 100, ringing: int = 500, rounds: int = 2000) -> None:
+def bench_decide(operators: int = 100, ringing: int = 500, rounds: int = 2000, exact: bool = True) -> None:
     rng = np.random.default_rng(7)
     pacer = make_pacer("predictive", rng=rng)
     for i in range(400):  # a warm pacer: learned statistics and an unspent budget
@@ -121,6 +133,8 @@ def bench_decide(operators: int = 100, ringing: int = 500, rounds: int = 2000) -
         f"\ndecide(): {operators} operators, {ringing} ringing calls, {rounds} calls: "
         f"p50 {np.percentile(ms, 50):.3f} ms, p99 {np.percentile(ms, 99):.3f} ms, max {ms.max():.3f} ms"
     )
+    if not exact:
+        return
     small = []
     for k in range(rounds):
         snapshot = Snapshot(
@@ -151,9 +165,14 @@ def main() -> None:
     parser.add_argument("--strategies", default="predictive,dial_level,progressive")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--decide-only", action="store_true")
+    parser.add_argument("--sweep", action="store_true", help="the scaling sweep (default 4 seeds x 2 h)")
     args = parser.parse_args()
     print("command:", shlex.join([Path(sys.executable).name, *sys.argv]))
+    if args.sweep:
+        sweep(args)
+        return
     bench_decide()
+    bench_decide(operators=300, ringing=2000, rounds=500, exact=False)
     if args.decide_only:
         return
     names = args.scenarios.split(",")
@@ -173,6 +192,27 @@ def main() -> None:
     print(
         f"\n{len(jobs)} shifts of {args.hours:g} h in {time.perf_counter() - started:.0f} s wall "
         f"({args.jobs} processes; parent CPU {time.process_time() - cpu_started:.1f} s)"
+    )
+
+
+def sweep(args: argparse.Namespace) -> None:
+    seeds = 4 if "--seeds" not in sys.argv else args.seeds
+    hours = 2.0 if "--hours" not in sys.argv else args.hours
+    cells = pacing_sweep.cells()
+    jobs = [
+        (replace(cell.scenario, shift_seconds=hours * 3600.0), strategy, seed)
+        for cell in cells
+        for strategy in ("predictive", "progressive")
+        for seed in range(pacing_sweep.seeds_for(cell, seeds))
+    ]
+    jobs.sort(key=lambda j: -(j[0].operators / max(j[0].phases[0].human, 0.05) * (j[1] == "predictive")))
+    started = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        results = list(pool.map(pacing_sweep.run_one, jobs, chunksize=1))
+    pacing_sweep.report(cells, results)
+    print(
+        f"\n{len(jobs)} shifts of {hours:g} h ({seeds} seeds per cell and strategy) in "
+        f"{time.perf_counter() - started:.0f} s wall ({args.jobs} processes)"
     )
 
 

@@ -64,19 +64,29 @@ class LaunchRisk:
 
 
 def safe_launches(
-    supply: FloatArray, demand: FloatArray, *, gap: int, answer: float, theta: float, cap: int
+    supply: FloatArray,
+    demand: FloatArray,
+    *,
+    gap: int,
+    answer: float,
+    theta: float,
+    cap: int,
+    answer_error: float = 0.0,
 ) -> LaunchRisk:
     """The largest n <= cap such that ``risk(m) <= theta`` for every m < n (see module docstring).
 
     ``supply``: P(free in time) per busy operator; ``demand``: P(person answers) per ringing call;
-    ``gap``: free operators minus people already waiting; ``answer``: P(person answers) a new call.
+    ``gap``: free operators minus people already waiting; ``answer``: P(person answers) a new call;
+    ``answer_error``: the standard error of ``answer``, shared by every call (the normal path widens
+    its variance by it: an error in the rate moves all answers together, chance does not).
     ``risk`` in the result is that of the last call launched, or of the first refused when none is.
     """
     if cap <= 0:
         return LaunchRisk((), _first_risk(supply, demand, gap), supply.size + demand.size <= EXACT_MAX_TERMS)
     if supply.size + demand.size <= EXACT_MAX_TERMS:
         return _exact(supply, demand, gap=gap, answer=answer, theta=theta, cap=cap)
-    return _normal(supply, demand, gap=gap, answer=answer, theta=theta, cap=cap)
+    relative = answer_error / answer if answer > 0 else 0.0
+    return _normal(supply, demand, gap=gap, answer=answer, theta=theta, cap=cap, relative_error=relative)
 
 
 def _first_risk(supply: FloatArray, demand: FloatArray, gap: int) -> float:
@@ -108,14 +118,23 @@ def _exact(
 
 
 def _normal(
-    supply: FloatArray, demand: FloatArray, *, gap: int, answer: float, theta: float, cap: int
+    supply: FloatArray,
+    demand: FloatArray,
+    *,
+    gap: int,
+    answer: float,
+    theta: float,
+    cap: int,
+    relative_error: float = 0.0,
 ) -> LaunchRisk:
-    mean = float(demand.sum() - supply.sum())
+    answers = float(demand.sum())
+    mean = answers - float(supply.sum())
     var = float((demand * (1 - demand)).sum() + (supply * (1 - supply)).sum())
     step_var = answer * (1 - answer)
     risks: list[float] = []
     for m in range(cap):
-        risk = _normal_tail(gap - 0.5 - (mean + m * answer), var + m * step_var)
+        shared = (relative_error * (answers + m * answer)) ** 2
+        risk = _normal_tail(gap - 0.5 - (mean + m * answer), var + m * step_var + shared)
         if risk > theta:
             return LaunchRisk(tuple(risks), risk, False)
         risks.append(risk)

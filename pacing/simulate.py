@@ -244,7 +244,7 @@ class _Shift:
     def _on_machine(self, now: float, call: int) -> None:
         dialled = self.ringing.pop(call)
         self.persons.pop(call, None)
-        self.emit(EventKind.ANSWERED_MACHINE, now, now - dialled - self.scenario.amd_delay)
+        self.emit(EventKind.ANSWERED_MACHINE, now, now - dialled)  # as the engine: dial to verdict
 
     def _on_busy(self, now: float, call: int) -> None:
         self._settle(now, call, EventKind.BUSY)

@@ -16,19 +16,30 @@ a decay factor, so old behaviour fades after a few hundred calls. Each histogram
 (a lognormal with plausible call-centre figures) worth a few observations, which fades the same way:
 the prior serves the cold start only, and no configuration "truth" is ever used.
 
-Outcome probabilities use two exponentially weighted averages, a fast and a slow one. The answer
-probability used for dialing follows the fast one when answers rise (more answers than expected means
-abandons; that is the dangerous direction) and the slow one when they fall (fewer answers only costs
-idle time). A rise must clear one standard error of the fast average so noise does not ratchet the
-estimate up.
+Outcome probabilities are estimated by dial cohort (:mod:`pacing.cohort`): outcomes arrive in order
+of their delay (answers after seconds, no-answers at the ring timeout), so an average over outcomes as
+they arrive soars after every burst of calls and then collapses, which launched ever larger bursts.
+The cohort estimator is unbiased whatever the dialling pattern. It keeps a fast and a slow memory; the
+answer probability used for dialing follows the fast one when answers rise (more answers than expected
+means abandons; that is the dangerous direction) and the slow one when they fall (fewer answers only
+costs idle time). A rise must clear one standard error of the fast estimate so noise does not ratchet
+it up.
 
-*Cold start.* A campaign (or a restarted dialer) begins with every operator free and only the prior
-to go by; dialing for the prior's answer rate when more people answer fills the legal abandon budget
-within the first minute (a prior of 0.20 against a true 0.35: ten abandons in 30 s, and the rest of
-the hour nearly progressive). So while fewer than ``cold_outcomes`` outcomes have been seen, the
-answer probability is raised towards an upper bound, ``cold_z`` standard errors over the posterior
-mean of the prior (worth ``Prior.weight`` calls) and the calls seen so far, by a share that fades
-linearly to nothing: cautious while ignorant, unbiased once informed.
+*Cold start.* A campaign (or a restarted dialer) begins with every operator free and nothing learned;
+dialing for a prior's answer rate when more people answer spends the legal abandon budget within the
+first minute (a prior of 0.20 against a true 0.60 with 300 operators free: 170 abandons in the first
+ten seconds). So while fewer than ``cold_outcomes`` calls have settled, the answer probability is
+raised towards the upper end of the Wilson interval (``cold_z``) of the answers seen so far, which is
+1 before the first outcome, by a share that fades linearly to nothing as calls *settle* (their outcome
+certainly known): cautious while ignorant, unbiased once informed. Counting settled calls rather than
+outcomes matters with a large team: its first burst reports a hundred answers within seconds, long
+before its no-answers, and the delay distributions learned by then have seen only quick answers.
+Busy operators are likewise counted on only in proportion to the talk and wrap-up times seen (the
+prior's wrap-up of 15 s must not "free" operators whose wrap-up lasts 60 s).
+
+``answer_uncertainty`` is the standard error of the answer probability in use; the predictive rule
+adds it to the risk, since with hundreds of calls ringing a small error in the rate moves the number
+of answers by more than chance does.
 
 The horizon of a new call is its ring time to a human answer plus the ``abandon_after`` seconds an
 answered person may wait; "free in time" means free within that horizon, averaged over the learned
@@ -45,6 +56,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pacing.cohort import CohortEstimate, CohortRates
 from pacing.errors import InvalidParameter
 from pacing.events import DIAL_OUTCOMES, CallEvent, EventKind, FloatArray
 
@@ -88,10 +100,12 @@ class DecayingHistogram:
         self.n_bins = n_bins
         self.decay = 0.5 ** (1.0 / half_life)
         self.weights = prior / prior.sum() * prior_weight
+        self.prior_mass = prior_weight
         self.observations = 0
 
     def add(self, value: float) -> None:
         self.weights *= self.decay
+        self.prior_mass *= self.decay
         index = min(max(int(value / self.bin_width), 0), self.n_bins - 1)
         self.weights[index] += 1.0
         self.observations += 1
@@ -99,6 +113,12 @@ class DecayingHistogram:
     @property
     def total(self) -> float:
         return float(self.weights.sum())
+
+    @property
+    def evidence_share(self) -> float:
+        """The share of the weights that comes from observations rather than the prior."""
+        total = self.total
+        return 1.0 - self.prior_mass / total if total > 0 else 0.0
 
     def pmf(self) -> FloatArray:
         total = self.weights.sum()
@@ -130,6 +150,9 @@ class Prior:
     wrap_mean: float = 15.0
     wrap_cv: float = 0.5
     weight: float = 20.0
+    duration_weight: float = 4.0
+    """What the talk and wrap-up priors are worth in observations: little, since until durations are
+    seen busy operators count only as far as they are (see ``evidence_share``)."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +160,7 @@ class Tables:
     """Everything the predictive strategy looks up per tick (see the module docstring)."""
 
     answer_probability: float
+    answer_uncertainty: float
     free_in_time_talk: FloatArray
     free_in_time_wrap: FloatArray
     human_given_ringing: FloatArray
@@ -170,8 +194,9 @@ class CampaignStatistics:
         slow_half_life: float = 150.0,
         duration_half_life: float = 400.0,
         refresh_seconds: float = 15.0,
-        cold_outcomes: int = 300,
+        cold_outcomes: int = 100,
         cold_z: float = 2.0,
+        settle_margin: float = 15.0,
     ) -> None:
         if ring_timeout <= 0 or abandon_after < 0:
             raise InvalidParameter("ring_timeout must be > 0 and abandon_after >= 0")
@@ -185,10 +210,14 @@ class CampaignStatistics:
             raise InvalidParameter("prior outcome probabilities add up to more than 1")
         start = np.array([prior.human, prior.machine, prior.busy, no_answer, prior.failed])
         self._outcome_index = {kind: i for i, kind in enumerate(DIAL_OUTCOMES)}
-        self._fast = start.copy()
-        self._slow = start.copy()
-        self._alpha_fast = 1 - 0.5 ** (1 / fast_half_life)
-        self._alpha_slow = 1 - 0.5 ** (1 / slow_half_life)
+        self.cohort = CohortRates(
+            start,
+            prior_weight=prior.weight,
+            settle_seconds=ring_timeout + settle_margin,
+            fast_half_life=fast_half_life,
+            slow_half_life=slow_half_life,
+        )
+        self._last_at = 0.0
         self.outcomes_seen = 0
         self.humans_seen = 0
         self.cold_outcomes = cold_outcomes
@@ -198,13 +227,15 @@ class CampaignStatistics:
 
         ring_bins = math.ceil(ring_timeout / RING_BIN) + 2
 
-        def histogram(bin_width: float, n_bins: int, mean: float, cv: float) -> DecayingHistogram:
+        def histogram(
+            bin_width: float, n_bins: int, mean: float, cv: float, weight: float = prior.weight
+        ) -> DecayingHistogram:
             return DecayingHistogram(
                 bin_width,
                 n_bins,
                 half_life=duration_half_life,
                 prior=lognormal_pmf(mean, cv, bin_width, n_bins),
-                prior_weight=prior.weight,
+                prior_weight=weight,
             )
 
         self.ring = {
@@ -213,10 +244,9 @@ class CampaignStatistics:
             EventKind.BUSY: histogram(RING_BIN, ring_bins, 3.0, 0.5),
             EventKind.FAILED: histogram(RING_BIN, ring_bins, 2.0, 0.5),
         }
-        self.talk = histogram(1.0, TALK_GRID_SECONDS, prior.talk_mean, prior.talk_cv)
-        self.wrap = histogram(1.0, WRAP_GRID_SECONDS, prior.wrap_mean, prior.wrap_cv)
+        self.talk = histogram(1.0, TALK_GRID_SECONDS, prior.talk_mean, prior.talk_cv, prior.duration_weight)
+        self.wrap = histogram(1.0, WRAP_GRID_SECONDS, prior.wrap_mean, prior.wrap_cv, prior.duration_weight)
         self.refresh_seconds = refresh_seconds
-        self._tables: Tables | None = None
         self._operators: tuple[FloatArray, FloatArray, float, float] | None = None
         self._operators_at = -math.inf
         self._durations_changed = True
@@ -226,18 +256,15 @@ class CampaignStatistics:
     def observe(self, event: CallEvent) -> None:
         """Learn from one event; events the statistics do not need are ignored."""
         kind = event.kind
+        self._last_at = max(self._last_at, event.at)
         if kind in self._outcome_index:
-            onehot = np.zeros(len(DIAL_OUTCOMES))
-            onehot[self._outcome_index[kind]] = 1.0
-            self._fast += self._alpha_fast * (onehot - self._fast)
-            self._slow += self._alpha_slow * (onehot - self._slow)
+            self.cohort.observe(self._outcome_index[kind], event.at, event.duration)
             self.outcomes_seen += 1
             self.humans_seen += kind is EventKind.ANSWERED_HUMAN
             histogram = self.ring.get(kind)
             if histogram is not None:
                 histogram.add(event.duration)
                 self._durations_changed = kind is EventKind.ANSWERED_HUMAN or self._durations_changed
-            self._tables = None
         elif kind is EventKind.TALK_ENDED:
             self.talk.add(event.duration)
             self._durations_changed = True
@@ -247,38 +274,64 @@ class CampaignStatistics:
 
     # -- estimates --------------------------------------------------------------------------------
 
-    def outcome_probabilities(self) -> dict[EventKind, float]:
+    def outcome_probabilities(
+        self, now: float | None = None, pending: FloatArray | None = None
+    ) -> dict[EventKind, float]:
         """Slow (stable) estimate of each dial outcome's probability."""
-        return {kind: float(p) for kind, p in zip(DIAL_OUTCOMES, self._slow, strict=True)}
+        estimate = self._estimate(now, pending)
+        return {kind: float(p) for kind, p in zip(DIAL_OUTCOMES, estimate.slow, strict=True)}
 
-    def answer_probability(self) -> float:
+    def answer_probability(self, now: float | None = None, pending: FloatArray | None = None) -> float:
         """Probability that a new call is answered by a person, biased to react fast to rises (and
-        cautious at the cold start, see the module docstring)."""
-        fast = float(self._fast[0])
-        slow = float(self._slow[0])
-        n_eff = min(self.outcomes_seen, (2 - self._alpha_fast) / self._alpha_fast) or 1.0
-        stderr = math.sqrt(max(fast * (1 - fast), 1e-6) / n_eff)
-        estimate = max(slow, fast - stderr)
-        seen = self.outcomes_seen
-        if seen < self.cold_outcomes:
-            weight = self._prior_weight
-            mean = (self.humans_seen + weight * self._prior_human) / (seen + weight)
-            upper = mean + self.cold_z * math.sqrt(mean * (1 - mean) / (seen + weight))
-            if upper > estimate:
-                estimate += (1 - seen / self.cold_outcomes) * (upper - estimate)
-        return min(estimate, 1.0)
+        cautious at the cold start, see the module docstring). ``pending``: elapsed seconds of the
+        calls with no outcome yet; ``now`` defaults to the last event's time."""
+        return self._answer(self._estimate(now, pending))[0]
 
-    def tables(self, now: float) -> Tables:
-        """The look-up tables for the current estimates at time ``now`` (see the module docstring)."""
+    def _estimate(self, now: float | None, pending: FloatArray | None) -> CohortEstimate:
+        return self.cohort.estimate(
+            self._last_at if now is None else now,
+            np.zeros(0) if pending is None else pending,
+            self._delay_cdf,
+        )
+
+    def _delay_cdf(self, index: int, elapsed: FloatArray) -> FloatArray:
+        kind = DIAL_OUTCOMES[index]
+        if kind is EventKind.NO_ANSWER:
+            return (elapsed >= self.ring_timeout).astype(np.float64)
+        histogram = self.ring[kind]
+        edges = np.arange(histogram.n_bins + 1) * histogram.bin_width
+        return np.asarray(np.interp(elapsed, edges, histogram.cdf_at_edges()), dtype=np.float64)
+
+    def _answer(self, estimate: CohortEstimate) -> tuple[float, float]:
+        """(answer probability in use, its standard error)."""
+        fast = float(estimate.fast[0])
+        slow = float(estimate.slow[0])
+        fast_calls = max(estimate.evidence(0, fast=True), 1.0)
+        slow_calls = max(estimate.evidence(0, fast=False), 1.0)
+        fast_error = math.sqrt(max(fast * (1 - fast), 1e-6) / fast_calls)
+        slow_error = math.sqrt(max(slow * (1 - slow), 1e-6) / slow_calls)
+        if slow >= fast - fast_error:
+            estimate_in_use, error = slow, slow_error
+        else:
+            estimate_in_use, error = fast - fast_error, fast_error
+        settled = self.cohort.settled
+        if settled < self.cold_outcomes:
+            seen = self.outcomes_seen
+            upper = wilson_upper(self.humans_seen, seen, self.cold_z)
+            if upper > estimate_in_use:
+                estimate_in_use += (1 - settled / self.cold_outcomes) * (upper - estimate_in_use)
+            error = max(error, math.sqrt(estimate_in_use * (1 - estimate_in_use) / (seen + 1)))
+        return min(estimate_in_use, 1.0), error
+
+    def tables(self, now: float, pending: FloatArray | None = None) -> Tables:
+        """The look-up tables for the current estimates at time ``now``, with ``pending`` the elapsed
+        seconds of the calls still without an outcome (see the module docstring)."""
         stale = self._durations_changed and now - self._operators_at >= self.refresh_seconds
         if self._operators is None or stale:
             self._operators = self._operator_tables()
             self._operators_at = now
             self._durations_changed = False
-            self._tables = None
-        if self._tables is None:
-            self._tables = self._compute_tables(*self._operators)
-        return self._tables
+        return self._compute_tables(self._estimate(now, pending), *self._operators)
 
     def _operator_tables(self) -> tuple[FloatArray, FloatArray, float, float]:
         """(free-in-time by talk elapsed, by wrap elapsed, mean talk, mean wrap)."""
@@ -305,14 +358,27 @@ class CampaignStatistics:
         numerator = np.convolve(np.concatenate((talk_pmf, np.zeros(max_d))), kernel[::-1], mode="valid")
         survival = np.cumsum(talk_pmf[::-1])[::-1]
         free_talk = _conditional(numerator, survival)
-        return free_talk, free_wrap, self.talk.mean(), self.wrap.mean()
+        # Trust the supply only as far as durations were seen: until then every prediction comes from
+        # the prior, and a prior wrap-up of 15 s against a real one of 60 s "frees" operators who
+        # are not free (busy operators are counted on only in proportion to the evidence).
+        talk_trust, wrap_trust = self.talk.evidence_share, self.wrap.evidence_share
+        free_talk = free_talk * min(talk_trust, wrap_trust)
+        return free_talk, free_wrap * wrap_trust, self.talk.mean(), self.wrap.mean()
 
     def _compute_tables(
-        self, free_talk: FloatArray, free_wrap: FloatArray, mean_talk: float, mean_wrap: float
+        self,
+        estimate: CohortEstimate,
+        free_talk: FloatArray,
+        free_wrap: FloatArray,
+        mean_talk: float,
+        mean_wrap: float,
     ) -> Tables:
         # A call ringing for r seconds: P(a person answers it | no outcome yet).
-        probabilities = self._slow.copy()
-        probabilities[0] = self.answer_probability()
+        answer, uncertainty = self._answer(estimate)
+        probabilities = estimate.slow.copy()
+        others = probabilities[1:].sum()
+        probabilities[1:] *= (1.0 - answer) / others if others > 0 else 0.0
+        probabilities[0] = answer
         r_edges = np.arange(self.ring[EventKind.ANSWERED_HUMAN].n_bins) * RING_BIN
         pending = np.zeros((len(DIAL_OUTCOMES), r_edges.size))
         for i, kind in enumerate(DIAL_OUTCOMES):
@@ -326,6 +392,7 @@ class CampaignStatistics:
 
         return Tables(
             answer_probability=float(probabilities[0]),
+            answer_uncertainty=uncertainty,
             free_in_time_talk=free_talk,
             free_in_time_wrap=free_wrap,
             human_given_ringing=np.clip(human, 0.0, 1.0),
@@ -333,6 +400,17 @@ class CampaignStatistics:
             mean_talk=mean_talk,
             mean_wrap=mean_wrap,
         )
+
+
+def wilson_upper(successes: float, trials: float, z: float) -> float:
+    """Upper end of the Wilson score interval for a proportion (1 with no trials)."""
+    if trials <= 0:
+        return 1.0
+    p = successes / trials
+    z2 = z * z
+    centre = p + z2 / (2 * trials)
+    spread = z * math.sqrt(p * (1 - p) / trials + z2 / (4 * trials * trials))
+    return min((centre + spread) / (1 + z2 / trials), 1.0)
 
 
 def _conditional(joint: FloatArray, given: FloatArray) -> FloatArray:

@@ -153,13 +153,21 @@ class Predictive(_Governed):
         state = self.governor.state(snapshot.now)
         if state.spent:
             return self._progressive(snapshot, state, "the abandon budget is spent")
-        tables = self.stats.tables(snapshot.now)
+        tables = self.stats.tables(snapshot.now, snapshot.ring_elapsed)
         supply = np.concatenate((tables.talk(snapshot.talk_elapsed), tables.wrap(snapshot.wrap_elapsed)))
         demand = tables.ringing(snapshot.ring_elapsed)
         gap = snapshot.agents_free - snapshot.waiting_elapsed.size
         answer = tables.answer_probability
         cap = self._line_cap(snapshot)
-        launch = safe_launches(supply, demand, gap=gap, answer=answer, theta=state.theta, cap=cap)
+        launch = safe_launches(
+            supply,
+            demand,
+            gap=gap,
+            answer=answer,
+            theta=state.theta,
+            cap=cap,
+            answer_error=tables.answer_uncertainty,
+        )
         calls = max(launch.calls, min(progressive_calls(snapshot), cap))
         horizon = f"{tables.mean_ring_human:.0f}+{self.stats.abandon_after:g} s"
         reason = (

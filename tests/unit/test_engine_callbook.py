@@ -63,7 +63,7 @@ def test_an_operator_who_moved_after_the_ticks_clock_counts_no_time_not_negative
     assert snap.idle_elapsed.tolist() == [0.0] and snap.talk_elapsed.tolist() == [0.0]
 
 
-def test_a_hand_clocked_minute_of_a_campaign_with_a_real_pacer() -> None:
+def test_hand_clocked_minutes_of_a_campaign_with_a_real_pacer() -> None:
     """Board, connector and callbook together, as the loop will drive them, with a seeded far end."""
     rng = np.random.default_rng(7)
     pacer = make_pacer("predictive", abandon_target=0.03, ring_timeout=25.0, abandon_after=2.0, rng=rng)
@@ -75,7 +75,7 @@ def test_a_hand_clocked_minute_of_a_campaign_with_a_real_pacer() -> None:
     pending: dict[str, tuple[float, str]] = {}  # call -> (when it settles, how)
     talking: dict[str, float] = {}  # call -> when the client hangs up
     launched = connected = abandoned = 0
-    for step in range(240):  # 60 s in 0.25 s ticks
+    for step in range(480):  # two minutes in 0.25 s ticks (the first is cautious: nothing is known yet)
         now = step * 0.25
         for command in connector.tick(now):
             if isinstance(command, Connect):
