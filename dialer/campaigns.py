@@ -10,7 +10,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StringConstraints,
+)
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -52,6 +61,19 @@ class CampaignStatus(StrEnum):
 ACTIONS = {"start": CampaignStatus.RUNNING, "pause": CampaignStatus.PAUSED, "stop": CampaignStatus.STOPPED}
 
 
+ABANDON_LIMIT = 0.03
+
+
+def _abandon_fraction(value: float) -> float:
+    if value > ABANDON_LIMIT:
+        percent = f"; {value:g} looks like a percentage" if value >= 1 else ""
+        raise ValueError(
+            f"the target is a fraction of live answered calls (0.03 means 3 %), at most {ABANDON_LIMIT}"
+            f"{percent}"
+        )
+    return value
+
+
 class CampaignIn(BaseModel):
     """A campaign's settings; fields left out take their defaults."""
 
@@ -65,7 +87,12 @@ class CampaignIn(BaseModel):
     ring_timeout: StrictFloat = Field(
         default=25.0, ge=15.0, le=120.0, description="seconds; the law wants >= 15"
     )
-    abandon_target: StrictFloat = Field(default=0.03, gt=0.0, le=0.03, description="of live answered calls")
+    abandon_target: Annotated[StrictFloat, AfterValidator(_abandon_fraction)] = Field(
+        default=0.03,
+        gt=0.0,
+        json_schema_extra={"maximum": ABANDON_LIMIT},
+        description="a fraction of live answered calls: 0.03 means 3 %, the legal maximum",
+    )
     abandon_window: Literal["30d", "24h"] = "30d"
     max_attempts: StrictInt = Field(default=5, ge=1, le=100)
     retry_delays: dict[Outcome, Annotated[StrictInt, Field(ge=0, le=90 * 86400)]] = Field(

@@ -85,6 +85,20 @@ def project_update(
         str | None, typer.Option(help="Where lead status changes are POSTed ('' clears).")
     ] = None,
     webhook_secret: Annotated[str | None, typer.Option(help="HMAC-SHA256 key for the webhook.")] = None,
+    vanity_numbers: Annotated[
+        bool | None,
+        typer.Option(
+            "--vanity-numbers/--no-vanity-numbers",
+            help="Accept letters in numbers (1-800-FLOWERS); off, letters are refused as typos.",
+        ),
+    ] = None,
+    dial_extensions: Annotated[
+        bool | None,
+        typer.Option(
+            "--dial-extensions/--no-dial-extensions",
+            help="Send a number's extension ('доб. 505') as DTMF once the call is answered.",
+        ),
+    ] = None,
 ) -> None:
     """Change a project's settings; options left out keep their values."""
     problems = _invalid(region=region, time_zone=time_zone, window=window, webhook_url=webhook_url)
@@ -95,6 +109,8 @@ def project_update(
         "calling_window": window,
         "webhook_url": webhook_url,
         "webhook_secret": webhook_secret,
+        "vanity_numbers": vanity_numbers,
+        "dial_extensions": dial_extensions,
     }
     values: dict[str, object] = {k: v for k, v in given.items() if v is not None}
     for key in ("webhook_url", "webhook_secret"):

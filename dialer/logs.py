@@ -16,6 +16,7 @@ from aiohttp.web import BaseRequest, StreamResponse
 from aiohttp.web_log import AccessLogger
 
 from dialer.config import LoggingSettings
+from dialer.redaction import redact
 
 
 def configure_logging(settings: LoggingSettings) -> None:
@@ -30,8 +31,10 @@ def configure_logging(settings: LoggingSettings) -> None:
     renderer: structlog.types.Processor
     if settings.format == "json":
         shared.append(structlog.processors.format_exc_info)
+        shared.append(_redact_secrets)
         renderer = structlog.processors.JSONRenderer()
     else:
+        shared.append(_redact_secrets)
         renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
 
     structlog.configure(
@@ -52,6 +55,16 @@ def configure_logging(settings: LoggingSettings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.level.upper())
+
+
+def _redact_secrets(
+    _logger: object, _method: str, event: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    """Mask credentials in every string of the event (see :mod:`dialer.redaction`)."""
+    for key, value in event.items():
+        if isinstance(value, str):
+            event[key] = redact(value)
+    return event
 
 
 _ALEMBIC_CHATTER = ("Context impl ", "Will assume ")

@@ -37,6 +37,7 @@ class TokenOwner:
     project_slug: str
     region: str
     webhook_url: str | None
+    vanity_numbers: bool = False
 
 
 async def create_token(conn: AsyncConnection, project_id: int, name: str) -> str:
@@ -64,7 +65,14 @@ async def owner_of(conn: AsyncConnection, token: str) -> TokenOwner | None:
     tokens, projects = TOKENS.c, PROJECTS.c
     row = (
         await conn.execute(
-            select(tokens.id, tokens.project_id, projects.slug, projects.region, projects.webhook_url)
+            select(
+                tokens.id,
+                tokens.project_id,
+                projects.slug,
+                projects.region,
+                projects.webhook_url,
+                projects.vanity_numbers,
+            )
             .join(PROJECTS, projects.id == tokens.project_id)
             .where(tokens.token_hash == digest(token), tokens.revoked_at.is_(None))
         )

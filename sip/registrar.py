@@ -18,6 +18,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from sip.digest import Credentials, expected_response, parse_credentials
 from sip.errors import AuthError, ParseError
@@ -39,8 +40,25 @@ class Binding:
     user_agent: str | None = None
 
 
+class Guard(Protocol):
+    """Slows password guessing (the dialer's ``Throttle``): asked before a digest is checked, told of
+    every failure and success. Keys name the account and the source address."""
+
+    def keys(self, account: str, address: str | None) -> tuple[str, ...]: ...
+
+    def wait(self, keys: tuple[str, ...]) -> float: ...
+
+    def failed(self, keys: tuple[str, ...]) -> float: ...
+
+    def succeeded(self, keys: tuple[str, ...]) -> None: ...
+
+
 class Registrar:
-    """Answers REGISTER for ``realm``; ``password_of(user)`` gives a user's password or None."""
+    """Answers REGISTER for ``realm``; ``password_of(user)`` gives a user's password or None.
+
+    With a ``guard``, a digest from an account or address that failed too often lately is refused
+    with 403 without being checked, and every failure is logged once by the caller's guard.
+    """
 
     def __init__(
         self,
@@ -53,8 +71,10 @@ class Registrar:
         max_expires: int = 3600,
         clock: Callable[[], float] = time.monotonic,
         on_change: Callable[[str, Binding | None], None] | None = None,
+        guard: Guard | None = None,
     ) -> None:
         self.stack = stack
+        self.guard = guard
         self.realm = realm
         if (password_of is None) == (ha1_of is None):
             raise ValueError("give password_of or ha1_of (stored MD5 HA1), not both")
@@ -105,9 +125,17 @@ class Registrar:
             return
         credentials = parse_credentials(authorization)
         stale = not self._nonce_fresh(credentials.nonce)
+        keys = self.guard.keys(credentials.username, address[0]) if self.guard is not None else ()
+        if self.guard is not None and self.guard.wait(keys) > 0:
+            self._respond(request, 403, "Forbidden (too many failed attempts; wait)")
+            return
         if credentials.realm != self.realm or not self._valid(credentials, request):
+            if self.guard is not None:
+                self.guard.failed(keys)
             self._respond(request, 403, "Forbidden")
             return
+        if self.guard is not None:
+            self.guard.succeeded(keys)
         if stale:
             self._challenge(request, stale=True)
             return

@@ -210,7 +210,7 @@ class CampaignLoop:
         try:
             await self.telephony.originate(
                 lease.phone, caller_id=self.campaign.caller_id, ring_timeout=self.campaign.ring_timeout,
-                on_update=self.on_update, amd=self.campaign.amd, call_id=call_id,
+                on_update=self.on_update, amd=self.campaign.amd, call_id=call_id, extension=lease.extension,
             )  # fmt: skip
         except Exception:
             await attempts.withdrawn(self.engine, attempt_id)

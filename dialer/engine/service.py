@@ -37,6 +37,7 @@ from dialer.leads.store import CAMPAIGN, LEAD, PROJECT, ProjectRef
 from dialer.operators import SIP_REALM, accounts, sip_secrets
 from dialer.storage import reading
 from dialer.storage.types import utcnow
+from dialer.throttle import Throttle
 from pacing import make_pacer
 from sip.media.clock import MediaClock
 from sip.media.player import load_wav
@@ -63,9 +64,10 @@ class OnScreen:
 
 
 class EngineService:
-    def __init__(self, settings: Settings, engine: AsyncEngine) -> None:
+    def __init__(self, settings: Settings, engine: AsyncEngine, throttle: Throttle | None = None) -> None:
         self.settings = settings
         self.engine = engine
+        self.throttle = throttle or Throttle()
         self.instance = settings.server.instance or f"{socket.gethostname()}:{settings.server.port}"
         self.board = OperatorBoard()
         self.connector = Connector(self.board)  # one for every campaign: priorities across them
@@ -91,7 +93,7 @@ class EngineService:
         agent = UserAgent(phone_stack, (sip.host, 9), domain=SIP_REALM)  # before the registrar
         self._bindings = BindingKeeper(self.engine, self.instance)
         self.registrar = Registrar(phone_stack, realm=SIP_REALM, ha1_of=self._secrets.get,
-                                   on_change=self._bindings.changed)  # fmt: skip
+                                   on_change=self._bindings.changed, guard=self.throttle)  # fmt: skip
         for binding in remembered:
             self.registrar.restore(binding)
         self.registrar.install()
@@ -304,5 +306,6 @@ async def lead_card(engine: AsyncEngine, lead_id: int) -> dict[str, Any]:
         "external_id": row["external_id"],
         "name": row["name"],
         "phones": row["phones"],
+        "extensions": row["phone_extensions"] or {},
         "data": row["data"],
     }

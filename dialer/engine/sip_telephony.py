@@ -39,6 +39,7 @@ from sip.useragent import Call, CallEvent, Category, UserAgent
 log = structlog.get_logger(__name__)
 AMD_EVERY = 0.2  # seconds between two looks at the audio heard so far
 SILENCE_CHECK_EVERY = 1.0  # seconds between two looks at an operator's line for incoming audio
+EXTENSION_PAUSE = 1.5  # seconds after the answer before an extension's digits are sent
 OUTCOMES = {Category.BUSY: "busy", Category.NO_ANSWER: "no_answer", Category.CANCELLED: "no_answer"}
 
 
@@ -164,6 +165,7 @@ class SipTelephony:
         on_update: UpdateSink,
         amd: bool = False,
         call_id: str | None = None,
+        extension: str | None = None,
     ) -> str:
         first = next(iter(self.pool.trunks.values()))
         leg, offer = await offer_leg(
@@ -173,7 +175,7 @@ class SipTelephony:
 
         def follow(event: CallEvent) -> None:
             if box:
-                self._event(box[0], leg, event, on_update, amd=amd)
+                self._event(box[0], leg, event, on_update, amd=amd and not extension, extension=extension)
 
         try:
             call = await self.pool.originate(
@@ -187,7 +189,16 @@ class SipTelephony:
         self.calls[call.call_id] = (call, leg)
         return call.call_id
 
-    def _event(self, call: Call, leg: RtpLeg, event: CallEvent, on_update: UpdateSink, *, amd: bool) -> None:
+    def _event(
+        self,
+        call: Call,
+        leg: RtpLeg,
+        event: CallEvent,
+        on_update: UpdateSink,
+        *,
+        amd: bool,
+        extension: str | None = None,
+    ) -> None:
         if event.kind == "answered":
             try:
                 apply_answer(leg, call.remote_sdp)
@@ -195,6 +206,8 @@ class SipTelephony:
                 log.warning("answer without usable SDP; hanging up", call_id=call.call_id, error=str(exc))
                 call.hangup()
                 return
+            if extension:
+                self._dial_extension(call, leg, extension)
             if amd:
                 task = asyncio.get_running_loop().create_task(self._detect(call, leg, event, on_update))
                 self.detecting[call.call_id] = task
@@ -220,6 +233,22 @@ class SipTelephony:
                                  trunk=record.trunk or None, cost=record.cost,
                                  recording=str(recorder.path) if recorder else None))  # fmt: skip
             self._release(call.call_id)
+
+    def _dial_extension(self, call: Call, leg: RtpLeg, extension: str) -> None:
+        """Send the extension as RFC 4733 events after a pause (exchanges ignore digits sent before
+        their greeting starts)."""
+
+        def send() -> None:
+            if call.call_id not in self.calls:
+                return
+            try:
+                leg.send_dtmf(extension)
+            except ValueError as exc:  # the far end refused telephone-event
+                log.warning("extension not dialled", call_id=call.call_id, error=str(exc))
+            else:
+                log.info("extension dialled", call_id=call.call_id, digits=len(extension))
+
+        asyncio.get_running_loop().call_later(EXTENSION_PAUSE, send)
 
     async def _detect(self, call: Call, leg: RtpLeg, answer: CallEvent, on_update: UpdateSink) -> None:
         """Listen to the first seconds of the call until the detector is sure (or time is up)."""

@@ -48,10 +48,12 @@ class Telephony(Protocol):
         on_update: UpdateSink,
         amd: bool = False,
         call_id: str | None = None,
+        extension: str | None = None,
     ) -> str:
         """Start a call with id ``call_id`` (a new one when None); returns its id. Updates follow
         through ``on_update``. With ``amd`` the answer is reported once answering-machine detection
-        has decided (``machine``, ``amd``)."""
+        has decided (``machine``, ``amd``). With ``extension`` its digits are sent as DTMF once the
+        call is answered (a company's exchange; no detection then: its greeting is not the person)."""
         ...
 
     def room(self) -> int | None:

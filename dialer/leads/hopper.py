@@ -44,6 +44,7 @@ _COLUMNS = (
     LEAD.c.id,
     LEAD.c.external_id,
     LEAD.c.phones,
+    LEAD.c.phone_extensions,
     LEAD.c.next_phone,
     LEAD.c.attempts,
     LEAD.c.time_zone,
@@ -72,6 +73,8 @@ class Lease:
     callback_at: datetime | None
     owner: str
     expires_at: datetime
+    extension: str | None = None
+    """Digits to send as DTMF once answered (the project dials extensions and the number has one)."""
 
 
 async def next_leads(
@@ -144,6 +147,8 @@ async def _policy(conn: AsyncConnection, campaign_id: int) -> tuple[ProjectRef, 
                 PROJECT.c.slug,
                 PROJECT.c.region,
                 PROJECT.c.webhook_url,
+                PROJECT.c.vanity_numbers,
+                PROJECT.c.dial_extensions,
                 PROJECT.c.time_zone,
                 PROJECT.c.calling_window,
                 PROJECT.c.holidays,
@@ -171,7 +176,10 @@ async def _policy(conn: AsyncConnection, campaign_id: int) -> tuple[ProjectRef, 
         max_attempts=row.max_attempts,
         caps=caps,
     )
-    return ProjectRef(row.id, row.slug, row.region, row.webhook_url), policy
+    project = ProjectRef(
+        row.id, row.slug, row.region, row.webhook_url, row.vanity_numbers, row.dial_extensions
+    )
+    return project, policy
 
 
 @dataclass(frozen=True)
@@ -300,6 +308,7 @@ async def _judge_batch(
                     row.callback_at,
                     owner,
                     lease_until,
+                    (row.phone_extensions or {}).get(verdict.dial) if project.dial_extensions else None,
                 )
             )
         elif verdict.wait_until is not None:

@@ -18,6 +18,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     StrictInt,
     StringConstraints,
     ValidationError,
@@ -28,16 +29,33 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from dialer.calling_window import CallingRuleError, zone
-from dialer.leads.phones import PhoneError, normalize
+from dialer.leads.phones import PhoneError, parse
 
 MAX_PHONES = 5
 MAX_DATA_BYTES = 16_384
 MAX_DATA_DEPTH = 8
 MAX_BULK = 10_000
 
-# "bulk" is taken by the bulk endpoint's path.
-EXTERNAL_ID_PATTERN = r"^(?!bulk$)[A-Za-z0-9][A-Za-z0-9._:@-]*$"
-ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=EXTERNAL_ID_PATTERN)]
+# Any printable text but "/" (it would split the URL path /leads/{external_id}); not "bulk" (the bulk
+# endpoint's path), "." or ".." (clients normalise them away in paths).
+EXTERNAL_ID_PATTERN = r"^(?!bulk$)(?!\.\.?$)[^/\x00-\x1f\x7f]+$"
+EXTERNAL_ID_RULE = (
+    "1-128 printable characters in any script, without '/' (it would split the URL of the lead: "
+    "write 2026/1042 as 2026-1042), and not 'bulk', '.' or '..'"
+)
+
+
+def _external_id(value: str) -> str:
+    if "/" in value:
+        raise ValueError(f"contains '/'; allowed: {EXTERNAL_ID_RULE}")
+    if not value.isprintable():
+        raise ValueError(f"contains a control or invisible character; allowed: {EXTERNAL_ID_RULE}")
+    if value in ("bulk", ".", ".."):
+        raise ValueError(f"{value!r} is reserved; allowed: {EXTERNAL_ID_RULE}")
+    return value
+
+
+ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(_external_id)]
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
 
 
@@ -68,12 +86,18 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, regex_engine="python-re")
 
 
+EXTENSION_MARK = ";ext="
+
+
 def _phone(value: str, info: ValidationInfo) -> str:
-    region = (info.context or {}).get("region", "RU")
+    """E.164, with ``;ext=DIGITS`` (RFC 3966) when the number came with an extension; the model
+    then splits the extensions out (:meth:`_WithPhones.extensions`)."""
+    context = info.context or {}
     try:
-        return normalize(value, region)
+        number = parse(value, context.get("region", "RU"), vanity=bool(context.get("vanity", False)))
     except PhoneError as exc:
         raise PydanticCustomError("phone", "{message}", {"message": f"{value!r}: {exc}"}) from None
+    return number.e164 if number.extension is None else f"{number.e164}{EXTENSION_MARK}{number.extension}"
 
 
 Phone = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_phone)]
@@ -81,6 +105,30 @@ Phone = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterVali
 
 def _unique(value: list[str]) -> list[str]:
     return list(dict.fromkeys(value))
+
+
+class _WithPhones(BaseModel):
+    """Splits ``+79123456793;ext=505`` into the number dialled and its extension."""
+
+    _extensions: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @property
+    def extensions(self) -> dict[str, str]:
+        """Extension digits by E.164 number, for the numbers that came with one."""
+        return self._extensions
+
+    @model_validator(mode="after")
+    def _split_extensions(self) -> Any:
+        phones: list[str] | None = getattr(self, "phones", None)
+        if phones:
+            plain = []
+            for phone in phones:
+                number, _, extension = phone.partition(EXTENSION_MARK)
+                plain.append(number)
+                if extension:
+                    self._extensions[number] = extension
+            self.phones = _unique(plain)
+        return self
 
 
 def _check_data(value: dict[str, Any]) -> dict[str, Any]:
@@ -110,7 +158,7 @@ def _check_zone(value: str | None) -> str | None:
     return value
 
 
-class LeadIn(_In):
+class LeadIn(_In, _WithPhones):
     """A lead as the lender sends it. ``external_id`` is the lender's id (the application number)."""
 
     model_config = ConfigDict(
@@ -146,7 +194,7 @@ class LeadIn(_In):
     _zone = field_validator("time_zone")(_check_zone)
 
 
-class LeadPatch(_In):
+class LeadPatch(_In, _WithPhones):
     """A partial change; ``data`` is merged (a key set to null is removed)."""
 
     model_config = ConfigDict(json_schema_extra={"minProperties": 1})
@@ -191,6 +239,9 @@ class LeadOut(BaseModel):
     external_id: str
     campaign: str | None
     phones: list[str]
+    extensions: dict[str, str] = Field(
+        default_factory=dict, description="extension by number, for numbers sent with one ('доб. 505')"
+    )
     name: str | None
     data: dict[str, Any]
     priority: int

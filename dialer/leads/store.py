@@ -66,17 +66,23 @@ class ProjectRef:
     slug: str
     region: str
     webhook_url: str | None
+    vanity_numbers: bool = False
+    dial_extensions: bool = False
 
 
 async def project_by_slug(conn: AsyncConnection, slug: str) -> ProjectRef | None:
     row = (
         await conn.execute(
-            select(PROJECT.c.id, PROJECT.c.slug, PROJECT.c.region, PROJECT.c.webhook_url).where(
-                PROJECT.c.slug == slug
-            )
+            select(
+                PROJECT.c.id,
+                PROJECT.c.slug,
+                PROJECT.c.region,
+                PROJECT.c.webhook_url,
+                PROJECT.c.vanity_numbers,
+            ).where(PROJECT.c.slug == slug)
         )
     ).first()
-    return None if row is None else ProjectRef(row.id, row.slug, row.region, row.webhook_url)
+    return None if row is None else ProjectRef(*row)
 
 
 async def campaign_ids(conn: AsyncConnection, project_id: int) -> dict[str, int]:
@@ -99,12 +105,19 @@ def _campaign_id(name: str | None, campaigns: Mapping[str, int], field: str = "c
         ) from None
 
 
+def _context(project: ProjectRef) -> dict[str, Any]:
+    """What validating a lead of ``project`` needs: the region of its numbers, vanity allowed."""
+    return {"region": project.region, "vanity": project.vanity_numbers}
+
+
 def _values(lead: LeadIn, campaign_id: int | None) -> dict[str, Any]:
     given = lead.model_fields_set
-    values = {"campaign_id": campaign_id} if "campaign" in given else {}
+    values: dict[str, Any] = {"campaign_id": campaign_id} if "campaign" in given else {}
     for field in _FIELDS:
         if field != "campaign_id" and field in given:
             values[field] = getattr(lead, field)
+    if "phones" in given:
+        values["phone_extensions"] = lead.extensions
     return values
 
 
@@ -137,6 +150,7 @@ def _new_row(project_id: int, lead: LeadIn, campaign_id: int | None, now: dateti
         "external_id": lead.external_id,
         "campaign_id": campaign_id,
         "phones": lead.phones,
+        "phone_extensions": lead.extensions,
         "name": lead.name,
         "data": lead.data,
         "priority": lead.priority,
@@ -178,7 +192,7 @@ async def upsert_many(
                     "not an object",
                     [FieldError(field="(body)", problem="not a JSON object", expected="a JSON object")],
                 )
-            lead = LeadIn.model_validate(raw, context={"region": project.region})
+            lead = LeadIn.model_validate(raw, context=_context(project))
             cid = _campaign_id(lead.campaign, campaigns)
             if lead.external_id in seen:
                 raise LeadError(
@@ -308,6 +322,7 @@ def to_out(row: Mapping[Any, Any], campaign_names: Mapping[int, str]) -> LeadOut
         external_id=row["external_id"],
         campaign=campaign_names.get(row["campaign_id"]) if row["campaign_id"] is not None else None,
         phones=row["phones"],
+        extensions=row["phone_extensions"] or {},
         name=row["name"],
         data=row["data"],
         priority=row["priority"],
@@ -329,7 +344,7 @@ async def patch(
     """Change some fields; ``data`` is merged key by key (a key set to null is removed)."""
     now = now or utcnow()
     try:
-        change = LeadPatch.model_validate(payload, context={"region": project.region})
+        change = LeadPatch.model_validate(payload, context=_context(project))
     except ValidationError as exc:
         raise LeadError("the change was rejected", field_errors(exc)) from None
     row = await _row(conn, project, external_id)
@@ -347,6 +362,8 @@ async def patch(
             values["data"] = merged
         else:
             values[field] = getattr(change, field)
+    if "phones" in change.model_fields_set:
+        values["phone_extensions"] = change.extensions
     changes = {k: v for k, v in values.items() if row[k] != v}
     if changes:
         await conn.execute(update(LEAD).where(LEAD.c.id == row["id"]).values(**_apply(changes, now)))

@@ -47,6 +47,16 @@ class Project(SQLModel, table=True):
     caps_per_month: int | None = Field(default=None)
     webhook_url: str | None = Field(default=None, max_length=2000)
     webhook_secret: str | None = Field(default=None, max_length=200, description="HMAC-SHA256 key")
+    vanity_numbers: bool = Field(
+        default=False,
+        sa_column_kwargs={"server_default": sa_false()},
+        description="accept letters in numbers (1-800-FLOWERS); off: letters are refused as typos",
+    )
+    dial_extensions: bool = Field(
+        default=False,
+        sa_column_kwargs={"server_default": sa_false()},
+        description="send a number's extension as DTMF once the call is answered",
+    )
 
 
 class ApiToken(SQLModel, table=True):
@@ -109,6 +119,11 @@ class Lead(SQLModel, table=True):
     campaign_id: int | None = Field(default=None, foreign_key="campaign.id", ondelete="SET NULL")
     external_id: str = Field(max_length=128)
     phones: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    phone_extensions: dict[str, str] = Field(
+        default_factory=dict,
+        sa_column=Column(JSON, nullable=False, server_default="{}"),
+        description="extension (digits) by E.164 number, as the application gave it",
+    )
     name: str | None = Field(default=None, max_length=200)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     priority: int = Field(default=0)

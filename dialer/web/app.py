@@ -20,8 +20,9 @@ from dialer.config import Settings
 from dialer.engine.service import EngineService
 from dialer.errors import DialerError
 from dialer.storage import create_engine, ensure_migrated
+from dialer.throttle import Throttle
 from dialer.web import api
-from dialer.web.keys import ENGINE, METRICS, SERVICE, SETTINGS
+from dialer.web.keys import ENGINE, METRICS, SERVICE, SETTINGS, THROTTLE
 from dialer.web.metrics import EngineMetrics, HttpMetrics
 from dialer.web.problems import problems
 from dialer.webhooks import WebhookSender
@@ -35,6 +36,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=[metrics.middleware(), problems])
     app[SETTINGS] = settings
     app[METRICS] = metrics
+    app[THROTTLE] = Throttle()
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_webhooks)
     app.cleanup_ctx.append(_dialing)
@@ -73,7 +75,7 @@ async def _dialing(app: web.Application) -> AsyncIterator[None]:
     if not app[SETTINGS].sip.enabled:
         yield
         return
-    service = EngineService(app[SETTINGS], app[ENGINE])
+    service = EngineService(app[SETTINGS], app[ENGINE], app[THROTTLE])
     try:
         await service.start()
     except OSError as exc:

@@ -1,17 +1,28 @@
 """``Idempotency-Key``: a retried POST gets the first answer again instead of acting twice.
 
-The stored answer is written in the same transaction as the work it describes, so either both are
-kept or neither. A key reused with a different request is refused (422); keys are kept 24 hours.
+Theory of operation
+-------------------
+The key is *claimed* before the work, in a transaction of its own: a row with status 0 ("in
+progress") that the unique index on (project, key) lets only one request create, on SQLite and on
+PostgreSQL alike. The request that claimed it does the work and, in the same transaction as the work,
+turns the claim into the stored answer; so either both are kept or neither (a failed or refused work
+gives the claim back, and a retry runs it again). Requests racing with the same key wait for that
+answer and replay it (``Idempotent-Replayed: true``); after :data:`WAIT_SECONDS` they get 409 with
+``Retry-After``. A key reused with a different request is refused (422) whether the first one is done
+or still running. A claim left by a process killed mid-work is taken over after :data:`STALE`.
+Answers are kept 24 hours.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 from aiohttp import web
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -23,34 +34,112 @@ from dialer.web.problems import ProblemError
 
 TABLE = IdempotentRequest.__table__  # type: ignore[attr-defined]
 KEEP = timedelta(hours=24)
+STALE = timedelta(minutes=2)
+WAIT_SECONDS = 15.0
+IN_PROGRESS = 0
 MAX_KEY = 200
 Work = Callable[[AsyncConnection], Awaitable[tuple[int, str]]]
+
+
+class _Busy:
+    """The key is claimed by a request still at work."""
+
+
+BUSY = _Busy()
 
 
 def _fingerprint(request: web.Request, body: bytes) -> str:
     return hashlib.sha256(f"{request.method} {request.path}\n".encode() + body).hexdigest()
 
 
-async def _replay(
-    engine: AsyncEngine, project: ProjectRef, key: str, fingerprint: str
-) -> web.Response | None:
-    async with reading(engine) as conn:
-        row = (
-            await conn.execute(
-                select(TABLE.c.fingerprint, TABLE.c.status, TABLE.c.body).where(
-                    TABLE.c.project_id == project.id, TABLE.c.key == key, TABLE.c.created_at > utcnow() - KEEP
-                )
-            )
-        ).first()
-    if row is None:
-        return None
+def _answer(row: Any, fingerprint: str) -> web.Response | _Busy:
     if row.fingerprint != fingerprint:
         raise ProblemError(422, "this Idempotency-Key was used for a different request; use a new key")
+    if row.status == IN_PROGRESS:
+        return BUSY
     return web.Response(
         text=row.body,
         status=row.status,
         content_type="application/json",
         headers={"Idempotent-Replayed": "true"},
+    )
+
+
+def _where(project: ProjectRef, key: str) -> Any:
+    return (TABLE.c.project_id == project.id) & (TABLE.c.key == key)
+
+
+async def _claim(
+    engine: AsyncEngine, project: ProjectRef, key: str, fingerprint: str
+) -> web.Response | _Busy | None:
+    """Claim ``key`` (None), or what its holder has: a stored answer, or BUSY while it works."""
+    now = utcnow()
+    try:
+        async with writing(engine) as conn:
+            row = (
+                await conn.execute(
+                    select(TABLE.c.fingerprint, TABLE.c.status, TABLE.c.body, TABLE.c.created_at).where(
+                        _where(project, key)
+                    )
+                )
+            ).first()
+            if row is not None and row.created_at > now - KEEP:
+                answer = _answer(row, fingerprint)
+                if answer is not BUSY or row.created_at > now - STALE:
+                    return answer
+                # the claim of a process that died mid-work: take it over
+                await conn.execute(update(TABLE).where(_where(project, key)).values(created_at=now))
+                return None
+            if row is not None:
+                await conn.execute(delete(TABLE).where(_where(project, key)))
+            await conn.execute(
+                insert(TABLE),
+                [
+                    {
+                        "project_id": project.id,
+                        "key": key,
+                        "fingerprint": fingerprint,
+                        "status": IN_PROGRESS,
+                        "body": "",
+                        "created_at": now,
+                    }
+                ],
+            )
+            return None
+    except IntegrityError:  # another request claimed it between our read and our insert
+        return BUSY
+
+
+async def _release(engine: AsyncEngine, project: ProjectRef, key: str) -> None:
+    async with writing(engine) as conn:
+        await conn.execute(delete(TABLE).where(_where(project, key) & (TABLE.c.status == IN_PROGRESS)))
+
+
+async def _await_answer(
+    engine: AsyncEngine, project: ProjectRef, key: str, fingerprint: str
+) -> web.Response | None:
+    """Wait for the request holding ``key``: its answer, or None when it gave the claim back."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT_SECONDS
+    pause = 0.02
+    while loop.time() < deadline:
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.25)
+        async with reading(engine) as conn:
+            row = (
+                await conn.execute(
+                    select(TABLE.c.fingerprint, TABLE.c.status, TABLE.c.body).where(_where(project, key))
+                )
+            ).first()
+        if row is None:
+            return None
+        answer = _answer(row, fingerprint)
+        if isinstance(answer, web.Response):
+            return answer
+    raise ProblemError(
+        409,
+        "a request with this Idempotency-Key is still in progress; retry later",
+        headers={"Retry-After": "2"},
     )
 
 
@@ -66,32 +155,26 @@ async def once(
     if not key or len(key) > MAX_KEY or not key.isprintable():
         raise ProblemError(400, f"Idempotency-Key must be 1-{MAX_KEY} printable characters")
     fingerprint = _fingerprint(request, body)
-    replay = await _replay(engine, project, key, fingerprint)
-    if replay is not None:
-        return replay
-    now = utcnow()
+    while True:
+        claimed = await _claim(engine, project, key, fingerprint)
+        if isinstance(claimed, web.Response):
+            return claimed
+        if claimed is None:
+            break
+        replay = await _await_answer(engine, project, key, fingerprint)
+        if replay is not None:
+            return replay
     try:
         async with writing(engine) as conn:
             status, text = await work(conn)
-            await conn.execute(delete(TABLE).where(TABLE.c.project_id == project.id, TABLE.c.key == key))
             await conn.execute(
-                insert(TABLE),
-                [
-                    {
-                        "project_id": project.id,
-                        "key": key,
-                        "fingerprint": fingerprint,
-                        "status": status,
-                        "body": text,
-                        "created_at": now,
-                    }
-                ],
+                update(TABLE)
+                .where(_where(project, key))
+                .values(status=status, body=text, created_at=utcnow())
             )
-    except IntegrityError:  # the same key won a race a moment ago: answer as it did
-        replay = await _replay(engine, project, key, fingerprint)
-        if replay is None:
-            raise ProblemError(
-                409, "a request with this Idempotency-Key is in progress; retry later"
-            ) from None
-        return replay
+    except BaseException:
+        # the work was rolled back: give the key back so a retry runs it (shielded: a cancelled
+        # request must not leave its claim behind for the next two minutes)
+        await asyncio.shield(_release(engine, project, key))
+        raise
     return web.Response(text=text, status=status, content_type="application/json")

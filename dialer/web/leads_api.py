@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from dialer.leads import store
 from dialer.leads.schema import (
     EXTERNAL_ID_PATTERN,
+    MAX_BULK,
+    MAX_DATA_BYTES,
     BulkIn,
     BulkOut,
     LeadIn,
@@ -32,6 +34,7 @@ from dialer.web.requests import authorize, read_json
 
 ONE_LIMIT = 64 * 1024
 BULK_LIMIT = 32 * 1024 * 1024
+DATA_LIMIT = f" (a lead's data may hold at most {MAX_DATA_BYTES} bytes as JSON)"
 BASE = "/api/v1/projects/{project}/leads"
 ONE_LEAD = BASE + "/{external_id:(?!bulk$)[^/]+}"  # so that /leads/bulk is only the bulk endpoint
 
@@ -111,7 +114,7 @@ def _problem(exc: store.LeadError) -> ProblemError:
 async def create_lead(request: web.Request) -> web.Response:
     """Create the lead, or update the one with the same ``external_id``."""
     project = await authorize(request)
-    raw, payload = await read_json(request, ONE_LIMIT)
+    raw, payload = await read_json(request, ONE_LIMIT, why=DATA_LIMIT)
 
     async def work(conn: AsyncConnection) -> tuple[int, str]:
         try:
@@ -124,16 +127,23 @@ async def create_lead(request: web.Request) -> web.Response:
     return await once(request, request.app[ENGINE], project, raw, work)
 
 
+def _bulk_title(payload: Any) -> str:
+    leads = payload.get("leads") if isinstance(payload, dict) else None
+    if isinstance(leads, list) and len(leads) > MAX_BULK:
+        return f"{len(leads)} leads in one request; at most {MAX_BULK}: split them into several requests"
+    if isinstance(leads, list) and not leads:
+        return "the list of leads is empty; send at least one"
+    return 'expected {"leads": [...]}'
+
+
 async def bulk_leads(request: web.Request) -> web.Response:
     """Upsert up to 10,000 leads; each row gets its own result, rejected rows never stop the rest."""
     project = await authorize(request)
-    raw, payload = await read_json(request, BULK_LIMIT)
+    raw, payload = await read_json(request, BULK_LIMIT, why=f" ({MAX_BULK} leads at most per request)")
     try:
         rows = BulkIn.model_validate(payload).leads
     except ValidationError as exc:
-        raise ProblemError(
-            422, 'expected {"leads": [...]}', errors=field_errors(exc), kind="invalid-lead"
-        ) from None
+        raise ProblemError(422, _bulk_title(payload), errors=field_errors(exc), kind="invalid-lead") from None
 
     async def work(conn: AsyncConnection) -> tuple[int, str]:
         return 200, (await store.upsert_many(conn, project, rows)).model_dump_json()
@@ -150,7 +160,7 @@ async def _on_lead(
     """Authorize, read the body when there is one, run ``work(conn, project, external_id, payload)``
     in one transaction, answer with the model it returns."""
     project = await authorize(request)
-    payload = (await read_json(request, ONE_LIMIT))[1] if body else None
+    payload = (await read_json(request, ONE_LIMIT, why=DATA_LIMIT))[1] if body else None
     transaction = writing if write else reading
     try:
         async with transaction(request.app[ENGINE]) as conn:

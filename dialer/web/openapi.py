@@ -24,7 +24,7 @@ from dialer.web.problems import PROBLEM_JSON, Problem, ProblemError
 
 REF = "#/components/schemas/{model}"
 _ERROR_TEXT = {
-    400: "the body is not valid JSON",
+    400: "the body is not standard JSON (or nested too deep, or has duplicate keys)",
     401: "no token, or an unknown or revoked one",
     403: "the token belongs to another project",
     404: "no such resource",
@@ -32,6 +32,7 @@ _ERROR_TEXT = {
     413: "the body is too large",
     415: "the body is not application/json",
     422: "the input was understood but is wrong; `errors` lists each field",
+    429: "too many wrong passwords lately; wait the seconds Retry-After gives",
     503: "this server runs without the dialing engine",
 }
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+import structlog
 from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
@@ -26,10 +27,12 @@ from dialer.leads.schema import FieldError, field_errors
 from dialer.operators import check_password
 from dialer.storage import reading, writing
 from dialer.storage.types import utcnow
-from dialer.web.keys import ENGINE, SERVICE
+from dialer.web.keys import ENGINE, SERVICE, THROTTLE
 from dialer.web.openapi import Operation, Param
 from dialer.web.problems import ProblemError
 from dialer.web.requests import read_json
+
+log = structlog.get_logger(__name__)
 
 BASE = "/api/v1/operators/{login}"
 SESSION_SECONDS = 12 * 3600
@@ -158,10 +161,22 @@ async def open_session(request: web.Request) -> web.Response:
     login = request.match_info["login"]
     _, payload = await read_json(request, 4096)
     body = _body(SessionIn, payload)
+    throttle = request.app[THROTTLE]
+    keys = throttle.keys(login, request.remote)
+    if throttle.wait(keys) > 0:
+        seconds = throttle.retry_after(keys)
+        raise ProblemError(
+            429,
+            f"too many wrong passwords lately; try again in {seconds} s",
+            headers={"Retry-After": str(seconds)},
+        )
     async with reading(request.app[ENGINE]) as conn:
         valid = await check_password(conn, login, body.password)
     if not valid:
+        throttle.failed(keys)
+        log.info("operator sign-in refused", operator=login, address=request.remote)
         raise ProblemError(401, "wrong login or password", headers=_CHALLENGE)
+    throttle.succeeded(keys)
     async with writing(request.app[ENGINE]) as conn:
         token, expires_at = await operator_sessions.open_session(conn, login, seconds=SESSION_SECONDS)
     sessions = request.app[SESSIONS]
@@ -244,7 +259,7 @@ async def dispose(request: web.Request) -> web.Response:
 
 OPERATIONS = [
     Operation("POST", BASE + "/session", open_session, "Open an operator session", "operators",
-              {201: SessionOut}, body=SessionIn, params=(LOGIN,), errors=(401,), authenticated=False),
+              {201: SessionOut}, body=SessionIn, params=(LOGIN,), errors=(401, 429), authenticated=False),
     Operation("PUT", BASE + "/state", set_state, "Set the operator's state", "operators", {200: StateOut},
               body=StateIn, params=(LOGIN,), errors=(401, 403, 409, 503)),
     Operation("GET", BASE + "/current", current_call, "The call on the operator's screen", "operators",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 from typing import Any
 
@@ -10,6 +11,7 @@ from aiohttp import web
 from dialer.leads.store import ProjectRef
 from dialer.storage import reading
 from dialer.tokens import owner_of
+from dialer.web import strict_json
 from dialer.web.keys import ENGINE
 from dialer.web.problems import ProblemError
 
@@ -31,23 +33,52 @@ async def authorize(request: web.Request) -> ProjectRef:
         raise ProblemError(401, "unknown or revoked token", headers=_CHALLENGE)
     if owner.project_slug != request.match_info.get("project"):
         raise ProblemError(403, "this token is not valid for that project")
-    return ProjectRef(owner.project_id, owner.project_slug, owner.region, owner.webhook_url)
+    return ProjectRef(
+        owner.project_id, owner.project_slug, owner.region, owner.webhook_url, owner.vanity_numbers
+    )
 
 
-async def read_json(request: web.Request, limit: int) -> tuple[bytes, Any]:
-    """The body as sent and decoded; 415, 413 or 400 problems when it is not JSON, too large or broken."""
+async def read_json(request: web.Request, limit: int, *, why: str = "") -> tuple[bytes, Any]:
+    """The body as sent and decoded; 415, 413 or 400 problems when it is not JSON, too large or broken.
+
+    ``why`` explains the limit in the 413 answer (e.g. what a lead's data may hold). A ``charset``
+    label other than UTF-8 is honoured when Python knows it (``windows-1251`` from older portals).
+    Only standard JSON is accepted (:mod:`dialer.web.strict_json`).
+    """
     if request.content_type != "application/json":
         raise ProblemError(415, f"send Content-Type: application/json, not {request.content_type!r}")
+    too_large = f"the body is larger than {limit} bytes{why}"
     if request.content_length is not None and request.content_length > limit:
-        raise ProblemError(413, f"the body has {request.content_length} bytes; the limit is {limit}")
+        raise ProblemError(413, f"the body has {request.content_length} bytes; the limit is {limit}{why}")
     chunks, size = [], 0
     while chunk := await request.content.read(min(limit + 1 - size, 1 << 20)):
         chunks.append(chunk)
         size += len(chunk)
         if size > limit:
-            raise ProblemError(413, f"the body is larger than {limit} bytes")
+            raise ProblemError(413, too_large)
     raw = b"".join(chunks)
+    return raw, decode_json(raw, request.charset)
+
+
+def decode_json(raw: bytes, charset: str | None) -> Any:
+    """``raw`` decoded as ``charset`` (UTF-8 when unlabelled) and parsed as standard JSON; 415 for an
+    unknown charset, 400 naming what was wrong otherwise."""
+    label = (charset or "utf-8").strip().lower()
     try:
-        return raw, json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        codec = codecs.lookup(label).name
+    except LookupError:
+        raise ProblemError(415, f"unknown charset {charset!r}: send UTF-8") from None
+    try:
+        text = raw.decode("utf-8-sig" if codec == "utf-8" else codec)
+    except UnicodeDecodeError as exc:
+        raise ProblemError(
+            400,
+            f"the body is not valid {codec} (byte {exc.start}): send UTF-8, or label the charset "
+            "in Content-Type, e.g. application/json; charset=windows-1251",
+        ) from None
+    try:
+        return strict_json.loads(text)
+    except strict_json.JsonRefused as exc:
+        raise ProblemError(400, f"the body is not accepted: {exc}") from None
+    except json.JSONDecodeError as exc:
         raise ProblemError(400, f"the body is not valid JSON: {exc}") from None

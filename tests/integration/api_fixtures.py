@@ -32,10 +32,14 @@ class Tenants:
         return {"Authorization": f"Bearer {token or self.token}"}
 
 
-async def make_tenants(tmp_path: Path) -> Tenants:
-    settings = Settings(
-        database=DatabaseSettings(path=tmp_path / "db" / "dialer.sqlite3"), sip=SipSettings(enabled=False)
+async def make_tenants(tmp_path: Path, database_url: str | None = None) -> Tenants:
+    """Projects "loans" (RU) and "cards" (US) on SQLite under ``tmp_path``, or on ``database_url``."""
+    database = (
+        DatabaseSettings(url=database_url)
+        if database_url
+        else DatabaseSettings(path=tmp_path / "db" / "dialer.sqlite3")
     )
+    settings = Settings(database=database, sip=SipSettings(enabled=False))
     engine = create_engine(settings.database)
     try:
         await upgrade(engine)

@@ -47,6 +47,7 @@ class FakeTelephony:
     abandons: list[str] = field(default_factory=list)
     hangups: list[str] = field(default_factory=list)
     sinks: dict[str, UpdateSink] = field(default_factory=dict)
+    extensions: dict[str, str] = field(default_factory=dict)  # call -> digits sent after the answer
 
     async def originate(
         self,
@@ -57,9 +58,12 @@ class FakeTelephony:
         on_update: UpdateSink,
         amd: bool = False,
         call_id: str | None = None,
+        extension: str | None = None,
     ) -> str:
         call_id = call_id or f"{self.prefix}-{len(self.placed)}"
         self.placed[call_id] = phone
+        if extension:
+            self.extensions[call_id] = extension
         outcome, after = self.script[phone]
         if outcome == "unroutable":
             raise NoRoute(phone, {"carrier": "only 7495 allowed"}, forbidden=True)
@@ -399,3 +403,41 @@ async def test_full_trunks_take_no_lead_off_the_queue(tmp_path: Path) -> None:
         await engine.dispose()
     assert len(attempts) == 2 and placed == 2  # nothing was tried and withdrawn
     assert len(leased) == 2  # the three others stayed in the queue, not leased and given back
+
+
+@pytest.mark.parametrize("dial_extensions", [True, False])
+async def test_an_extension_is_sent_after_the_answer_only_when_the_project_asks(
+    tmp_path: Path, dial_extensions: bool
+) -> None:
+    """A lead sent as '+7 495 000-00-01 доб. 505' is dialled at its number; the telephony is told to
+    send 505 after the answer when the project dials extensions, and nothing otherwise."""
+    from sqlalchemy import update
+
+    from dialer.storage import writing
+    from dialer.storage.models import Project
+
+    clock = [0.0]
+    telephony = FakeTelephony({"+74950000001": ("human", 3.0), "+74950000002": ("human", 3.0)}, clock)
+    engine = create_engine(DatabaseSettings(path=tmp_path / "db.sqlite3"))
+    try:
+        await upgrade(engine)
+        project, campaign_id = await seed_campaign(engine, ["+74950000002"], now=WALL0)
+        table = Project.__table__  # type: ignore[attr-defined]
+        async with writing(engine) as conn:
+            await conn.execute(
+                update(table).where(table.c.id == project.id).values(dial_extensions=dial_extensions)
+            )
+            row = {"external_id": "EXT", "phones": ["+7 495 000-00-01 доб. 505"], "campaign": "main"}
+            assert (await store.upsert_many(conn, project, [row], now=WALL0)).created == 1
+        loop = progressive_loop(engine, telephony, ready_board(project.id, "anna", "boris"),
+                                CampaignSettings(campaign_id, project, wrap_up=1.0), clock)  # fmt: skip
+        for _ in range(20):
+            clock[0] += 0.5
+            telephony.deliver(clock[0])
+            await loop.step()
+            await asyncio.sleep(0)
+    finally:
+        await engine.dispose()
+    assert sorted(telephony.placed.values()) == ["+74950000001", "+74950000002"]
+    sent = {telephony.placed[call]: digits for call, digits in telephony.extensions.items()}
+    assert sent == ({"+74950000001": "505"} if dial_extensions else {})

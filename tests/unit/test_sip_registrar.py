@@ -177,3 +177,28 @@ def test_restored_bindings_are_served_until_they_expire() -> None:
     clock.now += 301
     assert registrar.binding("100") is None
     assert changes == [("100", None)]  # its expiry is
+
+
+def test_a_guard_slows_digest_guessing_per_account_and_address() -> None:
+    """With the dialer's throttle as guard: five wrong digests, then even the right one is refused
+    (403, not checked) until the wait is over; then it registers."""
+    from dialer.throttle import Throttle
+
+    stack, clock = FakeStack(), Clock()
+    throttle = Throttle(free=5, base=30.0, clock=clock)
+    registrar = Registrar(stack, realm="dialer", password_of={"100": "s3cret"}.get, clock=clock,  # type: ignore[arg-type]
+                          guard=throttle)  # fmt: skip
+    registrar.install()
+    for _ in range(5):
+        registrar.handle(register(), PHONE)
+        registrar.handle(answer(stack, "guess"), PHONE)
+        assert stack.sent[-1].status == 403
+    registrar.handle(register(), PHONE)
+    registrar.handle(answer(stack, "s3cret"), PHONE)
+    assert stack.sent[-1].status == 403 and "too many" in stack.sent[-1].reason
+    assert registrar.binding("100") is None
+    clock.now += 31.0
+    registrar.handle(register(), PHONE)
+    registrar.handle(answer(stack, "s3cret"), PHONE)
+    assert stack.sent[-1].status == 200
+    assert registrar.binding("100") is not None
