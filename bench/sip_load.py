@@ -36,9 +36,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dialer.config import load_settings
-from sip.stack import SipStack
-from sip.useragent import Call, Category, Credentials, UserAgent
+from dialer.config import TrunkSettings, load_settings
+from dialer.telephony import open_agent
+from sip.useragent import Call, Category, UserAgent
 
 
 def free_udp_port() -> int:
@@ -67,8 +67,10 @@ def wait_bound(port: int, deadline_s: float = 10.0) -> None:
     raise SystemExit(f"nothing listens on 127.0.0.1:{port}")
 
 
-async def place(agent: UserAgent, number: str, ring_timeout: float, hold: float) -> tuple[Call, float]:
-    call = await agent.originate(number, caller_id="bench", ring_timeout=ring_timeout)
+async def place(
+    agent: UserAgent, number: str, ring_timeout: float, hold: float, caller_id: str = ""
+) -> tuple[Call, float]:
+    call = await agent.originate(number, caller_id=caller_id, ring_timeout=ring_timeout)
     await call.wait()
     setup = time.monotonic() - call.invited_at
     if call.category is Category.ANSWERED:
@@ -80,7 +82,14 @@ async def place(agent: UserAgent, number: str, ring_timeout: float, hold: float)
 
 
 async def run_calls(
-    agent: UserAgent, numbers: list[str], *, calls: int, cps: float, ring_timeout: float, hold: float
+    agent: UserAgent,
+    numbers: list[str],
+    *,
+    calls: int,
+    cps: float,
+    ring_timeout: float,
+    hold: float,
+    caller_id: str = "",
 ) -> tuple[list[tuple[Call, float]], float]:
     tasks = []
     started = time.monotonic()
@@ -89,7 +98,8 @@ async def run_calls(
             delay = started + i / cps - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(group.create_task(place(agent, numbers[i % len(numbers)], ring_timeout, hold)))
+            number = numbers[i % len(numbers)]
+            tasks.append(group.create_task(place(agent, number, ring_timeout, hold, caller_id)))
         placing = time.monotonic() - started
     return [t.result() for t in tasks], calls / placing if placing > 0 else float("inf")
 
@@ -114,35 +124,33 @@ def write_report(path: Path, results: list[tuple[Call, float]]) -> None:
 async def bench(args: argparse.Namespace) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="sip-bench-"))
     far_end = None
-    credentials = None
+    caller_id = args.caller_id or ""
     if args.sipp_far_end:
         port = free_udp_port()
         far_end = start_sipp(["-sn", "uas", "-i", "127.0.0.1", "-p", str(port)], workdir)
         wait_bound(port)
-        trunk, domain = ("127.0.0.1", port), "127.0.0.1"
+        name, cfg, sip = "sipp", TrunkSettings(host="127.0.0.1", port=port, register=False), None
     else:
         settings = load_settings(args.config)
         name = args.trunk or next(n for n, t in settings.trunks.items() if t.kind == "sip")
-        cfg = settings.trunks[name]
-        if cfg.host is None:
-            raise SystemExit(f"trunk {name} has no host")
-        trunk, domain = (socket.gethostbyname(cfg.host), cfg.port), cfg.from_domain or cfg.host
-        if cfg.registers and cfg.username and cfg.password:
-            credentials = Credentials(cfg.username, cfg.password.get_secret_value())
+        cfg, sip = settings.trunks[name], settings.sip
+        caller_id = caller_id or cfg.caller_id or ""
     numbers: list[str] = args.numbers
-    stack = SipStack()
-    await stack.open("127.0.0.1" if args.sipp_far_end else "0.0.0.0", 0)
-    agent = UserAgent(stack, trunk, domain=domain, credentials=credentials)
+    # the dialer's own trunk opener: the address that routes to the carrier, the account as From user
+    # and the caller ID where the trunk says (so a carrier that authenticates INVITEs accepts them)
+    agent = await open_agent(name, cfg, sip)
+    stack = agent.stack
     try:
-        if credentials is not None:
+        if agent.credentials is not None:
             registration = await agent.register()
             print(
                 f"registered: {registration.status} {registration.reason}, expires {registration.expires} s"
             )
         cpu0 = time.process_time()
         results, achieved = await run_calls(
-            agent, numbers, calls=args.calls, cps=args.cps, ring_timeout=args.ring_timeout, hold=args.hold
-        )
+            agent, numbers, calls=args.calls, cps=args.cps, ring_timeout=args.ring_timeout, hold=args.hold,
+            caller_id=caller_id,
+        )  # fmt: skip
         cpu = time.process_time() - cpu0
     finally:
         stack.close()
@@ -189,6 +197,7 @@ def main() -> None:
     )
     parser.add_argument("--config", default="config.toml")
     parser.add_argument("--trunk")
+    parser.add_argument("--caller-id", help="number to present (default: the trunk's caller_id)")
     parser.add_argument("--numbers", help="file with one number per line (default: generated)")
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--cps", type=float, default=50.0)

@@ -25,7 +25,7 @@ from dialer.cli_common import CliState, run_on_database, state_of, with_database
 from dialer.cli_leads import leads_app
 from dialer.cli_operators import operator_app
 from dialer.cli_projects import dnc_app, project_app, token_app
-from dialer.config import DEFAULT_CONFIG_PATH, Settings, TrunkSettings
+from dialer.config import DEFAULT_CONFIG_PATH, Settings, SipSettings, TrunkSettings
 from dialer.errors import DialerError
 from dialer.leads import store
 from dialer.leads.store import NotFound
@@ -187,7 +187,7 @@ async def _check_trunks(settings: Settings) -> int:
             continue
         where = f"{trunk.host}:{trunk.port}"
         try:
-            async with open_trunk(name, trunk) as agent:
+            async with open_trunk(name, trunk, settings.sip) as agent:
                 if agent.credentials is not None:
                     registration = await agent.register()
                     state = f"registered, expires {registration.expires} s"
@@ -237,7 +237,7 @@ def call(
     answered = asyncio.run(
         _call(
             number, trunk, settings.trunks[trunk], ring_timeout=ring_timeout, hold=hold, caller_id=caller_id,
-            media=media if any(v is not None for v in media.values()) else None,
+            media=media if any(v is not None for v in media.values()) else None, sip=settings.sip,
         )
     )  # fmt: skip
     if not answered:
@@ -253,6 +253,7 @@ async def _call(
     hold: float,
     caller_id: str | None,
     media: dict[str, Any] | None = None,
+    sip: SipSettings | None = None,
 ) -> bool:
     started = time.monotonic()
 
@@ -266,12 +267,12 @@ async def _call(
         show(event)
 
     try:
-        async with open_trunk(name, trunk) as agent:
+        async with open_trunk(name, trunk, sip) as agent:
             if agent.credentials is not None:
                 registration = await agent.register()
                 typer.echo(f"registered on {name}, expires {registration.expires} s")
             started = time.monotonic()
-            user = (caller_id or trunk.caller_id or trunk.username or "dialer").lstrip("+")
+            user = (caller_id or trunk.caller_id or "").lstrip("+")  # the agent presents it as configured
             if media is not None:
                 answered = await manual_call.place(
                     agent, number, caller_id=user, ring_timeout=ring_timeout, hold=hold, show=show_leg,
@@ -294,10 +295,33 @@ async def _call(
         raise DialerError(f"trunk {name}: {exc}") from None
 
 
+def config_first(argv: list[str]) -> list[str]:
+    """``--config FILE`` (or ``-c FILE``, ``--config=FILE``) moved before the command, wherever it was
+    typed: ``dialer call +7912... --config prod.toml`` means what ``dialer --config prod.toml call ...``
+    does."""
+    moved: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            rest += argv[i:]
+            break
+        if arg.startswith("--config="):
+            moved.append(arg)
+        elif arg in ("--config", "-c") and i + 1 < len(argv):
+            moved += [arg, argv[i + 1]]
+            i += 1
+        else:
+            rest.append(arg)
+        i += 1
+    return moved + rest
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (2 for any error the user can fix)."""
     try:
-        app(args=argv, prog_name="dialer")
+        app(args=config_first(sys.argv[1:] if argv is None else argv), prog_name="dialer")
     except DialerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

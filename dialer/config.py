@@ -33,6 +33,7 @@ from pydantic import (
     ValidationInfo,
     field_serializer,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -134,6 +135,23 @@ class SipSettings(Section):
         description="an operator's line with no audio from the phone this long (s) is hung up and the "
         "operator paused; 0 never",
     )  # fmt: skip
+    public_address: str | None = Field(
+        default=None,
+        description="behind NAT: the address carriers and phones reach us at, named in Via, Contact and "
+        "SDP (the SIP ports must be forwarded to us); unset: the address each peer saw (rport)",
+    )
+    rtp_port_min: int = Field(default=0, ge=0, le=65535, description="first UDP port for media; 0: any")
+    rtp_port_max: int = Field(default=0, ge=0, le=65535, description="last UDP port for media; 0: any")
+
+    @model_validator(mode="after")
+    def _rtp_range(self) -> SipSettings:
+        if (self.rtp_port_min == 0) != (self.rtp_port_max == 0) or self.rtp_port_min > self.rtp_port_max:
+            raise ValueError("rtp_port_min and rtp_port_max: give both (min <= max), or neither")
+        return self
+
+    @property
+    def rtp_ports(self) -> tuple[int, int] | None:
+        return (self.rtp_port_min, self.rtp_port_max) if self.rtp_port_min else None
 
 
 class RecordingSettings(Section):
@@ -176,6 +194,14 @@ class TrunkSettings(Section):
     realm: str | None = None
     from_domain: str | None = None
     caller_id: Digits | None = None
+    caller_id_in: Literal["auto", "from", "pai", "rpid", "display"] = Field(
+        default="auto",
+        description="where the presented number goes: from (the From user), pai (P-Asserted-Identity), "
+        "rpid (Remote-Party-ID), display (From display name); auto: pai with an account, else from",
+    )
+    local_address: str | None = Field(
+        default=None, description="our IP address for this trunk (default: the one that routes to it)"
+    )
     max_channels: int = Field(default=30, ge=1, le=100_000)
     max_cps: float = Field(default=10.0, gt=0, le=10_000)
     allowed_prefixes: list[Digits] = Field(default_factory=list)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,6 +51,16 @@ Transaction = (
     | ServerInviteTransaction
     | ServerNonInviteTransaction
 )
+
+
+UNSPECIFIED = ("0.0.0.0", "::", "")
+
+
+def route_address(remote: Address) -> str:
+    """Our IP address on the route to ``remote`` (the kernel's choice; no packet is sent)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(remote)
+        return str(probe.getsockname()[0])
 
 
 def new_branch() -> str:
@@ -107,6 +118,9 @@ class SipStack:
         self.request_handler: Callable[[Request, Address], None] = self._default_handler
         self.malformed = 0
         self.local: Address = ("0.0.0.0", 0)
+        self.advertised: Address | None = None
+        """What Via and Contact name instead of the socket's address: a configured public address
+        (a dialer behind NAT) or the one the far end saw (``received``/``rport``, RFC 3581)."""
         self._seq = itertools.count()
 
     async def open(self, host: str = "127.0.0.1", port: int = 0) -> Address:
@@ -131,8 +145,19 @@ class SipStack:
     def transaction_count(self) -> int:
         return len(self._clients) + len(self._servers)
 
-    def via(self, branch: str | None = None) -> str:
+    def sent_by(self, destination: Address | None = None) -> Address:
+        """The address to name in Via and Contact for a message to ``destination``: the advertised
+        one, else the socket's; a socket bound to every interface names the interface that routes to
+        ``destination`` (never 0.0.0.0, which nobody can reach)."""
+        if self.advertised is not None:
+            return self.advertised
         host, port = self.local
+        if host in UNSPECIFIED and destination is not None:
+            host = route_address(destination)
+        return (host, port)
+
+    def via(self, branch: str | None = None, destination: Address | None = None) -> str:
+        host, port = self.sent_by(destination)
         return f"SIP/2.0/UDP {host}:{port};branch={branch or new_branch()};rport"
 
     # -- sending ----------------------------------------------------------------------------------

@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 from sip.dialog import Dialog, DialogState
 from sip.digest import Challenge, authorization, parse_challenge
@@ -34,6 +36,8 @@ from sip.message import Message, Request, Response
 from sip.stack import Address, SipStack, new_tag, response_to
 from sip.transaction import cancel_for
 from sip.uri import NameAddr
+
+log = logging.getLogger(__name__)
 
 
 class Category(enum.Enum):
@@ -89,6 +93,14 @@ class CallEvent:
     at: float
     status: int | None = None
     detail: str = ""
+
+
+CallerIdIn = Literal["auto", "from", "pai", "rpid", "display"]
+"""Where a call's presented number goes. ``from``: the From user (carriers that authenticate by IP);
+``pai``: P-Asserted-Identity (RFC 3325) and the From display name, the From user staying the
+account (most carriers that authenticate check the From user against the account); ``rpid``:
+Remote-Party-ID and the display name; ``display``: the From display name only; ``auto``: ``pai`` when
+the trunk has an account, else ``from``."""
 
 
 @dataclass(frozen=True)
@@ -220,28 +232,53 @@ class UserAgent:
         domain: str,
         credentials: Credentials | None = None,
         user_agent: str = "dialer",
+        account: str | None = None,
+        caller_id_in: CallerIdIn = "from",
+        learn_address: bool = True,
     ) -> None:
+        """``account``: the From user of our calls when the caller ID goes elsewhere (default: the
+        credentials' username); ``caller_id_in``: where the number presented to the callee goes
+        (:data:`CallerIdIn`); ``learn_address``: name in Via and Contact the address the trunk saw
+        (``received``/``rport`` of its answers, RFC 3581), which is what reaches us through NAT."""
         self.stack = stack
         self.trunk = trunk
         self.domain = domain
         self.credentials = credentials
         self.user_agent = user_agent
+        self.account = account or (credentials.username if credentials is not None else None)
+        self.caller_id_in = caller_id_in
+        self.learn_address = learn_address
+        self.media_ports: tuple[int, int] | None = None
+        """The UDP port range for the media of this agent's calls (None: any port)."""
         self.calls: dict[str, Call] = {}
         self._register_call_id = f"{uuid.uuid4()}"
+        self._registered_contact: Address | None = None
         self._register_cseq = 0
         self._register_tag = new_tag()
         stack.request_handler = self._handle_request
 
     def _new_request(
-        self, method: str, uri: str, *, from_user: str, to: str, call_id: str, cseq: int, from_tag: str
+        self,
+        method: str,
+        uri: str,
+        *,
+        from_user: str,
+        to: str,
+        call_id: str,
+        cseq: int,
+        from_tag: str,
+        display: str | None = None,
+        destination: Address | None = None,
     ) -> Request:
         """An out-of-dialog request with the headers every one of ours carries (RFC 3261 sec. 8.1.1)."""
-        host, port = self.stack.local
+        destination = destination or self.trunk
+        host, port = self.stack.sent_by(destination)
         request = Request(method, uri)
         h = request.headers
-        h.add("Via", self.stack.via())
+        h.add("Via", self.stack.via(destination=destination))
         h.add("Max-Forwards", "70")
-        h.add("From", f"<sip:{from_user}@{self.domain}>;tag={from_tag}")
+        name = f'"{display}" ' if display else ""
+        h.add("From", f"{name}<sip:{from_user}@{self.domain}>;tag={from_tag}")
         h.add("To", to)
         h.add("Call-ID", call_id)
         h.add("CSeq", f"{cseq} {method}")
@@ -272,6 +309,8 @@ class UserAgent:
         done: asyncio.Future[Response | None] = asyncio.get_running_loop().create_future()
 
         def on_message(message: Message) -> None:
+            if isinstance(message, Response):
+                self._learn(message)
             if isinstance(message, Response) and message.status >= 200 and not done.done():
                 done.set_result(message)
 
@@ -287,7 +326,16 @@ class UserAgent:
     async def register(self, *, expires: int = 600) -> Registration:
         """Register our contact with the trunk (answering one digest challenge, or two when the
         first nonce was stale). Raises :class:`RegistrationError` when refused or unanswered (Timer F,
-        64*T1 seconds)."""
+        64*T1 seconds). When the trunk's answers show that it sees us at another address than the
+        Contact we registered (NAT), that address is registered at once."""
+        registration = await self._register(expires)
+        if self._registered_contact != self.stack.sent_by(self.trunk):
+            host, port = self.stack.sent_by(self.trunk)
+            log.info("registering the address the trunk sees: %s:%s", host, port)
+            registration = await self._register(expires)
+        return registration
+
+    async def _register(self, expires: int) -> Registration:
         if self.credentials is None:
             raise RegistrationError("no credentials configured for registration", 0)
         started = time.monotonic()
@@ -335,7 +383,23 @@ class UserAgent:
         h.add("Expires", str(expires))
         if authorization_header is not None:
             h.add(*authorization_header)
+        self._registered_contact = self.stack.sent_by(self.trunk)
         return await self._transact(request)
+
+    def _learn(self, response: Response) -> None:
+        """Take the address the trunk saw us at from its answer's Via (``received`` and ``rport``,
+        RFC 3581) as the one to advertise, unless a public address is configured."""
+        if not self.learn_address or not response.vias:
+            return
+        params = response.vias[0].params
+        received, rport = params.get("received"), params.get("rport")
+        if not received and not rport:
+            return
+        host, port = self.stack.sent_by(self.trunk)
+        seen = (received or host, int(rport) if rport and rport.isdigit() else port)
+        if seen != (host, port):
+            log.info("the trunk sees us at %s:%s, not %s:%s; advertising that", seen[0], seen[1], host, port)
+            self.stack.advertised = seen
 
     # -- calls ------------------------------------------------------------------------------------
 
@@ -360,11 +424,12 @@ class UserAgent:
         """
         call_id = call_id or f"{uuid.uuid4()}"
         target = uri or f"sip:{number}@{self.domain}"
+        from_user, display, presented = self._identity(caller_id)
         invite = self._new_request(
-            "INVITE", target, from_user=caller_id, to=f"<{target}>",
-            call_id=call_id, cseq=1, from_tag=new_tag(),
+            "INVITE", target, from_user=from_user, to=f"<{target}>",
+            call_id=call_id, cseq=1, from_tag=new_tag(), display=display, destination=address or self.trunk,
         )  # fmt: skip
-        for name, value in (headers or {}).items():
+        for name, value in [*presented, *(headers or {}).items()]:
             invite.headers.add(name, value)
         if sdp:
             invite.headers.add("Content-Type", "application/sdp")
@@ -375,6 +440,22 @@ class UserAgent:
             call._ring_timer = asyncio.get_running_loop().call_later(ring_timeout, self._ring_timeout, call)
         self._send_invite(call)
         return call
+
+    def _identity(self, caller_id: str) -> tuple[str, str | None, list[tuple[str, str]]]:
+        """(From user, From display name, extra headers) presenting ``caller_id`` as configured."""
+        mode = self.caller_id_in
+        if mode == "auto":
+            mode = "pai" if self.account else "from"
+        if mode == "from" or not caller_id:
+            return caller_id or self.account or "dialer", None, []
+        account = self.account or "dialer"
+        number = f"sip:{caller_id}@{self.domain}"
+        if mode == "pai":  # RFC 3325
+            return account, caller_id, [("P-Asserted-Identity", f'"{caller_id}" <{number}>')]
+        if mode == "rpid":  # draft-ietf-sip-privacy-04, still what many carriers read
+            rpid = f'"{caller_id}" <{number}>;party=calling;screen=no;privacy=off'
+            return account, caller_id, [("Remote-Party-ID", rpid)]
+        return account, caller_id, []  # "display": the From display name only
 
     def _send_invite(self, call: Call) -> None:
         self.stack.request(
@@ -387,6 +468,8 @@ class UserAgent:
     def _invite_response(self, call: Call, message: Message) -> None:
         if not isinstance(message, Response):
             return
+        if call.address == self.trunk:
+            self._learn(message)
         status = message.status
         if status < 200:
             call._provisional = True  # any 1xx, 100 included, allows CANCEL (RFC 3261 sec. 9.1)
@@ -423,7 +506,7 @@ class UserAgent:
                 return
             call.dialog = dialog
         dialog.confirm(response)
-        self.stack.send_raw(self._with_via(dialog.ack()), call.address)
+        self.stack.send_raw(self._with_via(dialog.ack(), call.address), call.address)
         if call.state in (CallState.DIALING, CallState.RINGING):
             if call._cancel_wanted:
                 # the 200 crossed our CANCEL: take the call and end it at once; the record keeps the
@@ -445,7 +528,7 @@ class UserAgent:
         except AuthError:
             return False
         invite = Request(call.invite.method, call.invite.uri, call.invite.headers.copy(), call.invite.body)
-        invite.headers.set("Via", self.stack.via())
+        invite.headers.set("Via", self.stack.via(destination=call.address))
         invite.headers.set("CSeq", f"{call.invite.cseq.number + 1} INVITE")
         invite.headers.add(*self._answer(response, challenge, method="INVITE", uri=invite.uri))
         call.invite = invite
@@ -483,12 +566,12 @@ class UserAgent:
     def _send_bye(self, call: Call) -> None:
         if call.dialog is None or call.dialog.state is DialogState.TERMINATED:
             return
-        bye = self._with_via(call.dialog.request("BYE"))
+        bye = self._with_via(call.dialog.request("BYE"), call.address)
         call.dialog.state = DialogState.TERMINATED
         self.stack.request(bye, call.address, _ignore_message, _ignore_timeout)
 
-    def _with_via(self, request: Request) -> Request:
-        request.headers.prepend("Via", self.stack.via())
+    def _with_via(self, request: Request, destination: Address) -> Request:
+        request.headers.prepend("Via", self.stack.via(destination=destination))
         return request
 
     def _forget(self, call: Call) -> None:
@@ -521,7 +604,7 @@ class UserAgent:
             call._end("remote", 200)
         elif request.method in ("INVITE", "UPDATE"):
             ok = response_to(request, 200, "OK")
-            host, port = self.stack.local
+            host, port = self.stack.sent_by(address)
             ok.headers.add("Contact", f"<sip:dialer@{host}:{port}>")
             self.stack.respond(request, ok)
         else:

@@ -37,6 +37,7 @@ from dialer.leads.store import CAMPAIGN, LEAD, PROJECT, ProjectRef
 from dialer.operators import SIP_REALM, accounts, sip_secrets
 from dialer.storage import reading
 from dialer.storage.types import utcnow
+from dialer.telephony import advertised, open_agent
 from dialer.throttle import Throttle
 from pacing import make_pacer
 from sip.media.clock import MediaClock
@@ -44,7 +45,7 @@ from sip.media.player import load_wav
 from sip.registrar import Registrar
 from sip.stack import SipStack
 from sip.trunks import TrunkPool, TrunkState
-from sip.useragent import Credentials, UserAgent
+from sip.useragent import UserAgent
 
 log = structlog.get_logger(__name__)
 SUPERVISE_EVERY = 2.0
@@ -89,8 +90,11 @@ class EngineService:
         remembered = await phone_bindings.load(self.engine, self.instance)  # before any REGISTER arrives
         phone_stack = SipStack()
         await phone_stack.open(sip.host, sip.port)
+        phone_stack.advertised = advertised(sip.public_address, phone_stack.local[1])
         self._stacks.append(phone_stack)
-        agent = UserAgent(phone_stack, (sip.host, 9), domain=SIP_REALM)  # before the registrar
+        # before the registrar; each phone sees us its own way, so nothing is learned from their answers
+        agent = UserAgent(phone_stack, (sip.host, 9), domain=SIP_REALM, learn_address=False)
+        agent.media_ports = sip.rtp_ports
         self._bindings = BindingKeeper(self.engine, self.instance)
         self.registrar = Registrar(phone_stack, realm=SIP_REALM, ha1_of=self._secrets.get,
                                    on_change=self._bindings.changed, guard=self.throttle)  # fmt: skip
@@ -105,14 +109,8 @@ class EngineService:
         for name, trunk in self.settings.trunks.items():
             if trunk.kind != "sip" or trunk.host is None:
                 continue
-            stack = SipStack()
-            await stack.open("127.0.0.1" if trunk.host.startswith("127.") else "0.0.0.0", 0)
-            self._stacks.append(stack)
-            credentials = None
-            if trunk.registers and trunk.username and trunk.password is not None:
-                credentials = Credentials(trunk.username, trunk.password.get_secret_value())
-            address = (trunk.host, trunk.port)
-            ua = UserAgent(stack, address, domain=trunk.from_domain or trunk.host, credentials=credentials)
+            ua = await open_agent(name, trunk, sip)
+            self._stacks.append(ua.stack)
             trunks[name] = TrunkState(name, trunk, ua)
         if trunks:
             self.pool = TrunkPool(trunks)

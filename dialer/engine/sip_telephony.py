@@ -167,10 +167,12 @@ class SipTelephony:
         call_id: str | None = None,
         extension: str | None = None,
     ) -> str:
-        first = next(iter(self.pool.trunks.values()))
+        agent = next(iter(self.pool.trunks.values())).agent
+        advertised = agent.stack.sent_by(agent.trunk)[0]  # the configured or learned public address
         leg, offer = await offer_leg(
-            self.clock, media_address(first.agent.trunk), session_id=int(time.time())
-        )
+            self.clock, media_address(agent.trunk), session_id=int(time.time()), advertise=advertised,
+            ports=agent.media_ports,
+        )  # fmt: skip
         box: list[Call] = []
 
         def follow(event: CallEvent) -> None:
@@ -179,7 +181,7 @@ class SipTelephony:
 
         try:
             call = await self.pool.originate(
-                phone, caller_id=(caller_id or "dialer").lstrip("+"), ring_timeout=ring_timeout, sdp=offer,
+                phone, caller_id=(caller_id or "").lstrip("+"), ring_timeout=ring_timeout, sdp=offer,
                 listener=follow, call_id=call_id,
             )  # fmt: skip
         except Exception:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -84,6 +85,14 @@ Source = Callable[[], bytes | None]
 Listener = Callable[[Pcm | None], None]
 
 
+def _shuffled_even(low: int, high: int) -> list[int]:
+    """The even ports of [low, high] (RTP takes even ports, RTCP the odd one above), from a random
+    start, so that consecutive legs do not all probe the same taken ports first."""
+    ports = list(range(low + low % 2, high + 1, 2))
+    start = secrets.randbelow(len(ports)) if ports else 0
+    return ports[start:] + ports[:start]
+
+
 class RtpLeg(asyncio.DatagramProtocol):
     """One party's media. Create with :meth:`open`; :meth:`close` releases the socket."""
 
@@ -119,13 +128,24 @@ class RtpLeg(asyncio.DatagramProtocol):
         host: str = "127.0.0.1",
         port: int = 0,
         event_pt: int | None = 101,
+        ports: tuple[int, int] | None = None,
     ) -> RtpLeg:
+        """A leg on ``host``: on ``port`` (0: any), or on a free even port of the range ``ports``
+        (what a firewall or NAT forwards for media); OSError when the range is exhausted."""
         loop = asyncio.get_running_loop()
-        _, leg = await loop.create_datagram_endpoint(
-            lambda: cls(clock, codec, event_pt=event_pt), local_addr=(host, port)
-        )
-        clock.add(leg)
-        return leg
+        candidates = [port] if ports is None else _shuffled_even(*ports)
+        failure: OSError | None = None
+        for candidate in candidates:
+            try:
+                _, leg = await loop.create_datagram_endpoint(
+                    lambda: cls(clock, codec, event_pt=event_pt), local_addr=(host, candidate)
+                )
+            except OSError as exc:
+                failure = exc
+                continue
+            clock.add(leg)
+            return leg
+        raise OSError(f"no free RTP port in {ports}: {failure}")
 
     @property
     def local_port(self) -> int:

@@ -3,21 +3,28 @@ telephone-event payload type and remote address."""
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Callable
 
 from sip.media.clock import MediaClock
 from sip.media.leg import Codec, RtpLeg
 from sip.sdp import MediaParameters, SdpError, SessionDescription, make_offer, negotiate
-from sip.stack import Address
+from sip.stack import Address, route_address
 from sip.useragent import Call, CallEvent, CallState, UserAgent
 
 
-async def offer_leg(clock: MediaClock, address: str, *, session_id: int) -> tuple[RtpLeg, bytes]:
-    """A new leg listening on ``address`` and the SDP offer that names it."""
-    leg = await RtpLeg.open(clock, host=address)
-    return leg, bytes(make_offer(address, leg.local_port, session_id=session_id))
+async def offer_leg(
+    clock: MediaClock,
+    address: str,
+    *,
+    session_id: int,
+    advertise: str | None = None,
+    ports: tuple[int, int] | None = None,
+) -> tuple[RtpLeg, bytes]:
+    """A new leg listening on ``address`` (in the port range ``ports``, when given) and the SDP offer
+    that names it, at ``advertise`` instead when the far end reaches us there (NAT)."""
+    leg = await RtpLeg.open(clock, host=address, ports=ports)
+    return leg, bytes(make_offer(advertise or address, leg.local_port, session_id=session_id))
 
 
 def apply_answer(leg: RtpLeg, sdp: bytes) -> MediaParameters:
@@ -31,9 +38,7 @@ def apply_answer(leg: RtpLeg, sdp: bytes) -> MediaParameters:
 
 def media_address(remote: tuple[str, int]) -> str:
     """Our IP address on the route to ``remote`` (what to put in SDP)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.connect(remote)
-        return str(probe.getsockname()[0])
+    return route_address(remote)
 
 
 async def call_with_media(
@@ -53,7 +58,12 @@ async def call_with_media(
     leg closed. An answer whose SDP cannot be used hangs the call up, closes the leg and raises
     :class:`~sip.sdp.SdpError`.
     """
-    leg, offer = await offer_leg(clock, media_address(address or agent.trunk), session_id=int(time.time()))
+    destination = address or agent.trunk
+    local = media_address(destination)
+    advertised = agent.stack.advertised[0] if agent.stack.advertised is not None else None
+    leg, offer = await offer_leg(
+        clock, local, session_id=int(time.time()), advertise=advertised, ports=agent.media_ports
+    )
     call = await agent.originate(
         number, caller_id=caller_id, sdp=offer, ring_timeout=ring_timeout, uri=uri, address=address,
         listener=listener,

@@ -40,7 +40,16 @@ class Sipp:
         return seen
 
 
-def _bound(port: int) -> bool:
+def _inside(namespace: str | None) -> list[str]:
+    """The command prefix that runs a program in ``namespace`` (nothing for the host's own)."""
+    return [] if namespace is None else ["ip", "netns", "exec", namespace]
+
+
+def _bound(port: int, namespace: str | None = None) -> bool:
+    if namespace is not None:
+        listing = subprocess.run([*_inside(namespace), "ss", "-Hlun", f"sport = :{port}"],
+                                 capture_output=True, text=True, check=False)  # fmt: skip
+        return bool(listing.stdout.strip())
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         try:
             probe.bind(("127.0.0.1", port))
@@ -59,6 +68,7 @@ def _serving(
     start: Callable[[int], subprocess.Popen[bytes]],
     log: Callable[[], str],
     port: int | None = None,
+    namespace: str | None = None,
 ) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     """Start a server with ``start(port)`` and wait until it listens on that UDP port (or fail with
     its log); stop it afterwards. Without a fixed ``port`` a free one is chosen, and chosen again when
@@ -70,7 +80,7 @@ def _serving(
         process = start(chosen)
         try:
             deadline = time.monotonic() + 15
-            while not _bound(chosen):
+            while not _bound(chosen, namespace):
                 if process.poll() is not None or time.monotonic() > deadline:
                     text = log()
                     if process.poll() is not None and attempt < tries and _in_use(text):
@@ -100,22 +110,28 @@ def sipp_uas(
     port: int | None = None,
     *,
     extra: Sequence[str] = (),
+    namespace: str | None = None,
 ) -> Iterator[Sipp]:
     """Run SIPp with ``scenario`` (a file in tests/integration/sipp) as a UAS for ``calls`` calls;
-    it writes what each call did to ``*_logs.log`` (see :meth:`Sipp.outcomes`)."""
+    it writes what each call did to ``*_logs.log`` (see :meth:`Sipp.outcomes`). ``namespace``: run
+    inside that network namespace, on its own loopback."""
     binary = require_program("sipp", "sip-tester")
     log = workdir / "sipp.out"
 
     def start(chosen: int) -> subprocess.Popen[bytes]:
         command = [
-            binary, "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1", "-p", str(chosen),
-            "-m", str(calls), "-nostdin", "-timeout", f"{timeout}s", "-trace_err", "-trace_logs", *extra,
+            *_inside(namespace), binary, "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1",
+            "-p", str(chosen), "-m", str(calls), "-nostdin", "-timeout", f"{timeout}s", "-trace_err",
+            "-trace_logs", *extra,
         ]  # fmt: skip
         with log.open("wb") as output:
             return subprocess.Popen(command, cwd=workdir, stdin=subprocess.DEVNULL, stdout=output,
                                     stderr=subprocess.STDOUT)  # fmt: skip
 
-    with _serving("SIPp", start, lambda: log.read_text(errors="replace"), port) as (process, chosen):
+    with _serving("SIPp", start, lambda: log.read_text(errors="replace"), port, namespace) as (
+        process,
+        chosen,
+    ):
         yield Sipp(chosen, process, workdir)
 
 
@@ -158,9 +174,14 @@ def kamailio(
     far_end: int = 9,
     qop: bool = True,
     max_expires: int = 300,
+    host: str = "127.0.0.1",
+    from_check: bool = False,
+    namespace: str | None = None,
 ) -> Iterator[Kamailio]:
-    """Kamailio on a free loopback port: registrar with digest auth for ``users`` (name -> password),
-    record-routing proxy that forwards authenticated INVITEs to 127.0.0.1:``far_end``."""
+    """Kamailio on a free port of ``host``: registrar with digest auth for ``users`` (name -> password),
+    record-routing proxy that forwards authenticated INVITEs to 127.0.0.1:``far_end``. ``from_check``:
+    an INVITE whose From user is not the authenticated account is refused (403), as most carriers do;
+    ``namespace``: run inside that network namespace (see :mod:`tests.integration.netns`)."""
     binary = require_program("kamailio", "kamailio")
     dbdir = workdir / "db"
     dbdir.mkdir()
@@ -177,16 +198,20 @@ def kamailio(
     def start(port: int) -> subprocess.Popen[bytes]:
         config = (Path(__file__).parent / "kamailio.cfg.in").read_text()
         for key, value in {"PORT": port, "MODULES": _modules_dir(), "DBDIR": dbdir, "FAR_END": far_end,
-                           "QOP": 1 if qop else 0, "MAX_EXPIRES": max_expires}.items():  # fmt: skip
+                           "QOP": 1 if qop else 0, "MAX_EXPIRES": max_expires, "HOST": host,
+                           "FROM_CHECK": 1 if from_check else 0}.items():  # fmt: skip
             config = config.replace(f"@{key}@", str(value))
         cfg = workdir / "kamailio.cfg"
         cfg.write_text(config)
         with log.open("wb") as log_file:
             return subprocess.Popen(
-                [binary, "-f", str(cfg), "-DD", "-E", "-w", str(workdir), "-P", str(workdir / "kamailio.pid"),
-                 "-Y", str(workdir)],
+                [*_inside(namespace), binary, "-f", str(cfg), "-DD", "-E", "-w", str(workdir),
+                 "-P", str(workdir / "kamailio.pid"), "-Y", str(workdir)],
                 stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
             )  # fmt: skip
 
-    with _serving("Kamailio", start, lambda: log.read_text(errors="replace")) as (process, port):
+    with _serving("Kamailio", start, lambda: log.read_text(errors="replace"), namespace=namespace) as (
+        process,
+        port,
+    ):
         yield Kamailio(port, process, log)
