@@ -72,6 +72,44 @@ def new_tag() -> str:
     return uuid.uuid4().hex[:16]
 
 
+class NoiseLog:
+    """Malformed datagrams summed up instead of logged one by one: a public SIP port hears scanners
+    all day. The first one from a source in a minute is logged with its reason (a sample); the rest
+    of that minute are counted, and the count is logged when the minute is over (at the next
+    datagram). At most ``sources`` sources are tracked per minute; the others are counted together."""
+
+    def __init__(self, *, period: float = 60.0, sources: int = 1000) -> None:
+        self.period = period
+        self.sources = sources
+        self._started: float | None = None
+        self._counts: dict[str, int] = {}
+        self._overflow = 0
+
+    def record(self, source: str, reason: str, now: float) -> None:
+        if self._started is None or now - self._started >= self.period:
+            self.flush()
+            self._started = now
+        if source in self._counts:
+            self._counts[source] += 1
+        elif len(self._counts) < self.sources:
+            self._counts[source] = 1
+            log.warning("dropped malformed SIP from %s: %s (more from it this minute are counted)",
+                        source, reason[:200])  # fmt: skip
+        else:
+            self._overflow += 1
+
+    def flush(self) -> None:
+        """Log what the current minute counted beyond its samples."""
+        repeated = {source: n - 1 for source, n in self._counts.items() if n > 1}
+        if repeated or self._overflow:
+            top = sorted(repeated.items(), key=lambda item: -item[1])[:5]
+            log.warning("dropped %s more malformed SIP datagram(s) in the last minute; most from %s",
+                        sum(repeated.values()) + self._overflow,
+                        ", ".join(f"{source} ({n})" for source, n in top) or "many sources")  # fmt: skip
+        self._counts.clear()
+        self._overflow = 0
+
+
 @dataclass
 class _Entry:
     transaction: Transaction
@@ -117,6 +155,7 @@ class SipStack:
         self._servers: dict[tuple[str, str], _Entry] = {}
         self.request_handler: Callable[[Request, Address], None] = self._default_handler
         self.malformed = 0
+        self.noise = NoiseLog()
         self.local: Address = ("0.0.0.0", 0)
         self.advertised: Address | None = None
         """What Via and Contact name instead of the socket's address: a configured public address
@@ -131,7 +170,11 @@ class SipStack:
         self.local = (sockname[0], sockname[1])
         return self.local
 
+    def _now(self) -> float:
+        return asyncio.get_running_loop().time()
+
     def close(self) -> None:
+        self.noise.flush()
         for entry in [*self._clients.values(), *self._servers.values()]:
             for handle in entry.timers.values():
                 handle.cancel()
@@ -202,7 +245,7 @@ class SipStack:
             message = parse_message(data)
         except ParseError as exc:
             self.malformed += 1
-            log.warning("dropped malformed SIP from %s:%s: %s", address[0], address[1], exc)
+            self.noise.record(address[0], exc.reason, self._now())
             self._reject_malformed(data, exc, address)
             return
         if isinstance(message, Response):

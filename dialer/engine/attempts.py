@@ -3,6 +3,7 @@ campaign's rules. Every write is one short transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -194,7 +195,14 @@ async def live_answers(
 
 
 async def close_interrupted(
-    engine: AsyncEngine, project: ProjectRef, *, at: datetime, retry_after: int = 60, owner: str | None = None
+    engine: AsyncEngine,
+    project: ProjectRef,
+    *,
+    at: datetime,
+    retry_after: int = 60,
+    owner: str | None = None,
+    attempt_ids: Sequence[int] | None = None,
+    reason: str = "dialer restarted mid-call",
 ) -> int:
     """After a crash: close the project's attempts left open as ``interrupted`` and put their leads
     back in the queue (their leases cleared, next attempt after ``retry_after`` seconds). Run once at
@@ -202,7 +210,8 @@ async def close_interrupted(
 
     With ``owner`` (the restarted process's stable instance name) only the attempts of leads leased
     by that instance are closed, and its other leases are given back: other dialer processes sharing
-    the database keep their calls."""
+    the database keep their calls. With ``attempt_ids`` only those are closed (a stopping loop's calls
+    whose ending never came)."""
     async with writing(engine) as conn:
         query = (
             select(ATTEMPT.c.id, ATTEMPT.c.lead_id, LEAD.c.status, LEAD.c.external_id)
@@ -211,6 +220,8 @@ async def close_interrupted(
         )
         if owner is not None:
             query = query.where(LEAD.c.lease_owner == owner)
+        if attempt_ids is not None:
+            query = query.where(ATTEMPT.c.id.in_(list(attempt_ids)))
         open_rows = (await conn.execute(query)).all()
         for attempt_id, lead_id, status, external_id in open_rows:
             await conn.execute(
@@ -220,9 +231,7 @@ async def close_interrupted(
                 target = LeadStatus(status) if status == LeadStatus.CALLBACK else LeadStatus.RETRY
                 if target.value != status:
                     mapping = {"id": lead_id, "status": status, "external_id": external_id}
-                    await set_status(
-                        conn, project, mapping, target, now=at, reason="dialer restarted mid-call"
-                    )
+                    await set_status(conn, project, mapping, target, now=at, reason=reason)
                 await conn.execute(
                     update(LEAD)
                     .where(LEAD.c.id == lead_id)

@@ -144,6 +144,8 @@ class CampaignLoop:
         self.dispositions: dict[str, attempts.Disposition] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
+        self.drain_until: float | None = None
+        """Once stopped, when the calls still in progress are hung up (None: when they end)."""
 
     # -- telephony callbacks (any time) ----------------------------------------------------------
 
@@ -480,9 +482,16 @@ class CampaignLoop:
                 self.pacer.remember(CallEvent(EventKind.ABANDONED, at, 0.0))
         return len(rows)
 
-    async def run(self, stop: asyncio.Event, *, tick: float = 0.5, drain: float = 60.0) -> None:
+    async def run(
+        self, stop: asyncio.Event, *, tick: float = 0.5, drain: float | None = None, settle: float = 10.0
+    ) -> None:
         """Step every ``tick`` seconds, and sooner (at most every ``MIN_STEP``) when a call's event
-        arrives, until ``stop`` is set; then stop launching and let calls finish, at most ``drain`` s."""
+        arrives, until ``stop`` is set; then stop launching and let the calls in progress go on until
+        they end: operators keep talking, their dispositions apply, every attempt gets its true
+        outcome. With a drain limit (``drain`` seconds, or :attr:`drain_until` set meanwhile, as a
+        shutting-down process does) the calls still up then are hung up and ``settle`` seconds more
+        let their endings arrive; an attempt whose ending never comes is closed as interrupted and its
+        lead queued again."""
         restored = await self.restore_window()
         if restored:
             state = self.pacer.window(self.clock())
@@ -492,10 +501,29 @@ class CampaignLoop:
             await self._step_and_wait(tick, stop)
         self.launching = False
         await self.release_previews()
-        deadline = self.clock() + drain
-        while self._attempts and self.clock() < deadline:
+        if drain is not None:
+            self.drain_until = self.clock() + drain
+        if self._attempts:
+            log.info("campaign stopping: no new calls; the calls in progress go on",
+                     campaign=self.campaign.id, calls=len(self._attempts))  # fmt: skip
+        while self._attempts and (self.drain_until is None or self.clock() < self.drain_until):
             await self._step_and_wait(tick, None)
-        for call_id in list(self._attempts):
-            self.telephony.hangup(call_id)
+        if self._attempts:
+            log.warning("hanging up the calls still in progress", campaign=self.campaign.id,
+                        calls=len(self._attempts))  # fmt: skip
+            for call_id in list(self._attempts):
+                self.telephony.hangup(call_id)
+            settled_by = self.clock() + settle
+            while self._attempts and self.clock() < settled_by:
+                await self._step_and_wait(tick, None)
+        if self._attempts:
+            left = dict(self._attempts)
+            for call_id in left:
+                self.connector.ended(call_id, self.clock(), wrap_up=self.campaign.wrap_up)
+                self._attempts.pop(call_id)
+            await attempts.close_interrupted(
+                self.engine, self.campaign.project, at=self.wall(), attempt_ids=list(left.values()),
+                reason="campaign stopped; the call's end never came",
+            )  # fmt: skip
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)

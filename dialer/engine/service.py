@@ -47,6 +47,7 @@ from sip.stack import SipStack
 from sip.trunks import TrunkPool, TrunkState
 from sip.useragent import UserAgent
 
+SHUTDOWN_DRAIN = 60.0  # seconds the calls in progress may go on when the process stops
 log = structlog.get_logger(__name__)
 SUPERVISE_EVERY = 2.0
 SECRETS_EVERY = 30.0
@@ -146,7 +147,9 @@ class EngineService:
         self._stop.set()
         if self._supervisor is not None:
             await self._supervisor
-        for loop_stop, task in [(s, t) for _, s, t in self.loops.values()]:
+        for loop, loop_stop, task in list(self.loops.values()):
+            if loop.drain_until is None:  # shutting down: calls still up after the drain are hung up
+                loop.drain_until = loop.clock() + SHUTDOWN_DRAIN
             loop_stop.set()
             await task
         self.loops.clear()
@@ -192,10 +195,15 @@ class EngineService:
                 )
             ).all()
         running = {row.id: row for row in rows if self.telephony is not None}
-        for campaign_id in set(self.loops) - set(running):
-            _, loop_stop, task = self.loops.pop(campaign_id)
-            loop_stop.set()
-            await task
+        for campaign_id, (_, loop_stop, task) in list(self.loops.items()):
+            if task.done():  # a stopped campaign whose last calls have ended
+                del self.loops[campaign_id]
+                if not task.cancelled() and task.exception() is not None:
+                    log.error("campaign loop failed", campaign=campaign_id, error=repr(task.exception()))
+            elif campaign_id not in running and not loop_stop.is_set():
+                # stopped or paused: no new calls, but the loop stays (its calls are still on the
+                # operators' screens, their dispositions apply) until its last call ends
+                loop_stop.set()
         for campaign_id, row in running.items():
             if campaign_id not in self.loops:
                 self._start_loop(row)
@@ -243,10 +251,20 @@ class EngineService:
         return operator.state
 
     def offline(self, login: str) -> OperatorState:
+        """The operator leaves: a client still on their line is hung up (never left bridged to a line
+        nobody is on; the attempt ends as a talked call), then their phone."""
         operator = self.board.get(login)
+        self._hang_up_client_of(login, why="operator went offline")
         operator.move(OperatorState.OFFLINE, time.monotonic())
         self.phones.hang_up(login)
         return operator.state
+
+    def _hang_up_client_of(self, login: str, *, why: str) -> None:
+        on_screen = self.current(login)
+        if on_screen is not None and on_screen.call_id is not None and self.telephony is not None:
+            log.warning("hanging up the client of an operator who left", operator=login,
+                        call_id=on_screen.call_id, why=why)  # fmt: skip
+            self.telephony.hangup(on_screen.call_id)
 
     def current(self, login: str) -> OnScreen | None:
         # One connector serves every loop: find the operator's calls there once, then their campaign.
@@ -290,6 +308,7 @@ class EngineService:
         if self._stop.is_set():
             return  # we hung the legs up ourselves while stopping
         operator = self.board.operators.get(login)
+        self._hang_up_client_of(login, why="operator's phone dropped")
         if operator is not None and operator.state is not OperatorState.OFFLINE:
             with contextlib.suppress(DialerError):
                 operator.move(OperatorState.PAUSED, time.monotonic(), reason="phone dropped")

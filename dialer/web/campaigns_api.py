@@ -86,7 +86,10 @@ class CampaignLive(BaseModel):
 
     name: str
     status: str
-    dialing: bool = Field(description="a loop of this server is dialling it")
+    dialing: bool = Field(
+        description="a loop of this server places new calls for it (false while a stopped campaign's "
+        "last calls go on: see calls_in_progress)"
+    )
     calls_in_progress: int = 0
     launched: int = 0
     answered: int = 0
@@ -129,7 +132,7 @@ async def campaign_live(request: web.Request) -> web.Response:
         if running is not None:
             loop = running[0]
             stats = loop.stats
-            out.dialing = True
+            out.dialing = loop.launching  # False while a stopped campaign's last calls go on
             out.calls_in_progress = loop.calls_in_progress
             out.launched, out.answered = stats.launched, stats.answered
             out.connected, out.abandoned = stats.connected, stats.abandoned

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialer.campaigns import CampaignIn
 from dialer.config import DatabaseSettings
+from dialer.engine.attempts import Disposition
 from dialer.engine.campaign import CampaignLoop, CampaignSettings
 from dialer.engine.operators import OperatorBoard, OperatorState
 from dialer.engine.telephony import CallUpdate, UpdateSink
@@ -48,6 +49,7 @@ class FakeTelephony:
     hangups: list[str] = field(default_factory=list)
     sinks: dict[str, UpdateSink] = field(default_factory=dict)
     extensions: dict[str, str] = field(default_factory=dict)  # call -> digits sent after the answer
+    answer_hangups: bool = True  # False: hang-ups vanish (a far end whose BYE answer never comes)
 
     async def originate(
         self,
@@ -98,7 +100,21 @@ class FakeTelephony:
         return max(0, self.channels - len(live))
 
     def hangup(self, call_id: str) -> None:
+        """As a trunk does: a connected call ends now (by us), a ringing one fails as cancelled."""
         self.hangups.append(call_id)
+        if not self.answer_hangups:
+            return
+        mine = [p for p in self.pending if p[1].call_id == call_id]
+        self.pending = [p for p in self.pending if p[1].call_id != call_id]
+        for _, update, sink in mine[:1]:
+            now = self.clock[0]
+            if update.kind == "ended":
+                ended = CallUpdate(call_id, "ended", now, by="local", trunk="fake", cost=update.cost)
+                self.pending.append((now, ended, sink))
+            else:
+                failed = CallUpdate(call_id, "failed", now, outcome="no_answer", status=487, trunk="fake",
+                                    cost=Decimal(0))  # fmt: skip
+                self.pending.append((now, failed, sink))
 
     def deliver(self, now: float) -> None:
         due = [p for p in self.pending if p[0] <= now]
@@ -441,3 +457,119 @@ async def test_an_extension_is_sent_after_the_answer_only_when_the_project_asks(
     assert sorted(telephony.placed.values()) == ["+74950000001", "+74950000002"]
     sent = {telephony.placed[call]: digits for call, digits in telephony.extensions.items()}
     assert sent == ({"+74950000001": "505"} if dial_extensions else {})
+
+
+async def _run_until(loop_task: asyncio.Task[None], telephony: FakeTelephony, clock: list[float],
+                     until: Any, *, limit: float = 600.0) -> None:  # fmt: skip
+    """Advance the fake clock (0.5 s per real 2 ms) delivering updates, until ``until()`` or a limit."""
+    start = clock[0]
+    while not until() and clock[0] - start < limit:
+        clock[0] += 0.5
+        telephony.deliver(clock[0])
+        await asyncio.sleep(0.002)
+
+
+async def test_a_stopped_campaign_keeps_its_calls_until_they_end(tmp_path: Path) -> None:
+    """Stopped while two operators talk: no new call leaves, the loop stays with its calls (on the
+    operators' screens, their dispositions apply), each attempt gets its true outcome, then it ends."""
+    phones = [f"+7495100000{i}" for i in range(6)]
+    clock = [0.0]
+    telephony = FakeTelephony(dict.fromkeys(phones, ("human", 1.0)), clock, talk=10_000.0)
+    engine = create_engine(DatabaseSettings(path=tmp_path / "db.sqlite3"))
+    try:
+        await upgrade(engine)
+        project, campaign_id = await seed_campaign(engine, phones, now=WALL0)
+        board = ready_board(project.id, "anna", "boris")
+        loop = progressive_loop(engine, telephony, board, CampaignSettings(campaign_id, project), clock)
+        stop = asyncio.Event()
+        task = asyncio.create_task(loop.run(stop, tick=0.001))
+        await _run_until(task, telephony, clock, lambda: len(telephony.connects) == 2)
+        stop.set()
+        await _run_until(task, telephony, clock, lambda: not loop.launching)
+        placed = len(telephony.placed)
+        await _run_until(task, telephony, clock, lambda: False, limit=120.0)  # two minutes of talk
+        assert not task.done() and loop.calls_in_progress == 2 and len(telephony.placed) == placed
+        for call_id, operator in telephony.connects:
+            assert board.get(operator).state is OperatorState.TALKING
+            loop.dispose(call_id, Disposition(operator=operator, notes="stopped mid-call"))
+            telephony.hangup(call_id)  # what the operator API does
+        await _run_until(task, telephony, clock, task.done)
+        await task
+        async with reading(engine) as conn:
+            rows = (await conn.execute(select(Attempt.__table__))).all()
+            notes = (await conn.execute(select(store.EVENT).where(store.EVENT.c.kind == "disposition"))).all()
+    finally:
+        await engine.dispose()
+    assert len(rows) == placed
+    assert all(r.ended_at is not None for r in rows)
+    talked = [r for r in rows if r.call_id in dict(telephony.connects)]
+    assert [r.outcome for r in talked] == ["human", "human"]
+    assert [n.detail["notes"] for n in notes] == ["stopped mid-call"] * 2  # the dispositions applied
+
+
+async def test_a_shutdown_closes_every_attempt_even_when_hang_ups_go_unanswered(tmp_path: Path) -> None:
+    """The process stops (drain limit): calls still up are hung up; when their endings never come,
+    the attempts are closed as interrupted and the leads queued again, never left open."""
+    phones = [f"+7495200000{i}" for i in range(4)]
+    clock = [0.0]
+    telephony = FakeTelephony(dict.fromkeys(phones, ("human", 1.0)), clock, talk=10_000.0,
+                              answer_hangups=False)  # fmt: skip
+    engine = create_engine(DatabaseSettings(path=tmp_path / "db.sqlite3"))
+    try:
+        await upgrade(engine)
+        project, campaign_id = await seed_campaign(engine, phones, now=WALL0)
+        board = ready_board(project.id, "anna")
+        loop = progressive_loop(engine, telephony, board, CampaignSettings(campaign_id, project), clock)
+        stop = asyncio.Event()
+        task = asyncio.create_task(loop.run(stop, tick=0.001, settle=5.0))
+        await _run_until(task, telephony, clock, lambda: len(telephony.connects) == 1)
+        loop.drain_until = clock[0] + 10.0
+        stop.set()
+        await _run_until(task, telephony, clock, task.done)
+        await task
+        async with reading(engine) as conn:
+            rows = (await conn.execute(select(Attempt.__table__))).all()
+            leads = (await conn.execute(select(store.LEAD))).all()
+    finally:
+        await engine.dispose()
+    assert rows and all(r.ended_at is not None for r in rows)
+    assert {r.outcome for r in rows} == {"interrupted"}
+    assert set(telephony.hangups) == {r.call_id for r in rows}
+    assert all(lead.lease_owner is None for lead in leads)
+
+
+async def test_an_operator_going_offline_mid_call_never_leaves_the_client_on_silence(tmp_path: Path) -> None:
+    """Offline (or a phone that drops) while talking: the client's call is hung up and its attempt
+    closed as a talked call, then the operator's phone; nobody stays bridged to a dead line."""
+    from dialer.config import Settings
+    from dialer.engine.service import EngineService
+
+    phones = ["+74953000001"]
+    clock = [0.0]
+    telephony = FakeTelephony(dict.fromkeys(phones, ("human", 1.0)), clock, talk=10_000.0)
+    engine = create_engine(DatabaseSettings(path=tmp_path / "db.sqlite3"))
+    hung_up_phones: list[str] = []
+    try:
+        await upgrade(engine)
+        project, campaign_id = await seed_campaign(engine, phones, now=WALL0)
+        board = ready_board(project.id, "anna")
+        loop = progressive_loop(engine, telephony, board, CampaignSettings(campaign_id, project), clock)
+        stop = asyncio.Event()
+        task = asyncio.create_task(loop.run(stop, tick=0.001))
+        await _run_until(task, telephony, clock, lambda: len(telephony.connects) == 1)
+        service = EngineService(Settings(database=DatabaseSettings(path=tmp_path / "db.sqlite3")), engine)
+        service.board, service.connector, service.telephony = board, loop.connector, telephony  # type: ignore[assignment]
+        service.loops[campaign_id] = (loop, stop, task)
+        service.phones = type("Phones", (), {"hang_up": staticmethod(hung_up_phones.append)})()  # type: ignore[assignment]
+        assert service.offline("anna") is OperatorState.OFFLINE
+        call_id = telephony.connects[0][0]
+        assert telephony.hangups == [call_id] and hung_up_phones == ["anna"]
+        await _run_until(task, telephony, clock, lambda: loop.calls_in_progress == 0, limit=30.0)
+        stop.set()
+        await _run_until(task, telephony, clock, task.done)
+        await task
+        async with reading(engine) as conn:
+            rows = (await conn.execute(select(Attempt.__table__))).all()
+    finally:
+        await engine.dispose()
+    assert [(r.call_id, r.outcome, r.ended_at is not None) for r in rows] == [(call_id, "human", True)]

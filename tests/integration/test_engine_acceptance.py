@@ -150,6 +150,7 @@ class Plan:
     kept_back: bool = False  # the kept callback came back to her
     missed: str | None = None  # lead she scheduled a callback for and then was away
     missed_at: datetime | None = None
+    paused: bool = False  # the supervisor paused the campaign (calls in progress must go on)
 
 
 class OperatorBot:
@@ -160,6 +161,8 @@ class OperatorBot:
         self.headers: dict[str, str] = {}
         self.away_until = 0.0
         self.sessions = 0  # how many times she logged in
+        self.ended_after_pause = 0  # calls she ended with a disposition once the campaign was paused
+        self.refused_after_pause: list[str] = []  # calls on her screen she could not end then
 
     async def _session(self, http: aiohttp.ClientSession) -> None:
         url = f"{self.base}/api/v1/operators/{self.login}"
@@ -221,8 +224,14 @@ class OperatorBot:
                             self.plan.kept = lead
                         else:
                             self.plan.missed, self.plan.missed_at = lead, at
+                    paused = self.plan.paused
                     async with http.post(f"{url}/disposition", json=body, headers=self.headers) as response:
                         assert response.status in (200, 401), await response.text()
+                        ended = response.status == 200 and (await response.json())["ended"]
+                    if paused and ended:
+                        self.ended_after_pause += 1
+                    elif paused:
+                        self.refused_after_pause.append(current["call_id"])
                     if self.login == "anna" and callbacks == 2 and self.plan.missed_at is not None:
                         pause = {"state": "paused", "reason": "meeting"}
                         async with http.put(f"{url}/state", json=pause, headers=self.headers):
@@ -304,9 +313,14 @@ async def test_a_campaign_of_300_leads_survives_kill_9_and_loses_nothing(tmp_pat
             assert after["window_answers"] >= live["window_answers"], (live, after)
             assert after["window_abandons"] >= live["window_abandons"], (live, after)
             await asyncio.sleep(SECOND_RUN - 5.0)
+            plan.paused = True
             async with client.post("/api/v1/projects/loans/campaigns/main/pause") as response:
                 assert response.status == 200
-            await asyncio.sleep(25.0)  # the calls in progress end (the clients hang up within 20 s)
+            await asyncio.sleep(3.0)  # the engine hears of it within its 2 s sync
+            async with client.get("/api/v1/projects/loans/campaigns/main/live") as response:
+                pausing = await response.json()
+            assert pausing["status"] == "paused" and not pausing["dialing"], pausing
+            await asyncio.sleep(22.0)  # the calls in progress end (the clients hang up within 20 s)
             async with client.get("/metrics") as response:
                 metrics = await response.text()  # counted from the engine's event bus since the restart
             assert 'dialer_calls_total{campaign="1",outcome="human"}' in metrics
@@ -314,6 +328,9 @@ async def test_a_campaign_of_300_leads_survives_kill_9_and_loses_nothing(tmp_pat
             stop_bots.set()
             await asyncio.gather(*bot_tasks)
             assert [bot.sessions for bot in bots] == [1] * len(bots)  # nobody logged in again after the kill
+            # paused while they talked: every operator could still end the call on their screen
+            assert [bot.refused_after_pause for bot in bots] == [[]] * len(bots)
+            assert sum(bot.ended_after_pause for bot in bots) > 0, "nobody was talking when it paused"
             ran = time.monotonic() - started
         assert dialer.terminate() == 0  # SIGTERM: a clean stop
         await asyncio.sleep(max(0.0, 62.0 - (datetime.now(UTC) - killed_at).total_seconds()))  # orphans end

@@ -149,3 +149,25 @@ def test_tariff_parses_money_exactly(write_config) -> None:
     tariff = load_settings(write_config(text)).trunks["main"].tariffs[0]
     assert tariff.price_per_minute == Decimal("1.20")
     assert tariff.increments == (30, 6)
+
+
+def test_config_may_be_given_after_the_command(tmp_path) -> None:
+    """`dialer call NUMBER --config FILE` works as people type it (the option belongs to dialer)."""
+    from dialer.cli import config_first, run
+
+    assert config_first(["call", "+79123456789", "--config", "prod.toml", "--hold", "3"]) == [
+        "--config", "prod.toml", "call", "+79123456789", "--hold", "3",
+    ]  # fmt: skip
+    assert config_first(["leads", "import", "f.csv", "--config=x.toml"]) == [
+        "--config=x.toml",
+        "leads",
+        "import",
+        "f.csv",
+    ]
+    assert config_first(["call", "--", "--config"]) == ["call", "--", "--config"]
+    config = tmp_path / "other.toml"
+    config.write_text("[server]\nport = 8123\n")
+    assert run(["config", "check", "--config", str(config)]) == 0
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[server]\nprot = 1\n")
+    assert run(["config", "check", "--config", str(bad)]) == 2  # the file after the command is the one read
