@@ -113,6 +113,13 @@ class CampaignIn(BaseModel):
     amd_action: Literal["hangup", "message"] = Field(
         default="hangup", description="for a machine: hang up, or leave the safe-harbor message"
     )
+    amd_sample: StrictFloat = Field(
+        default=0.0,
+        ge=0.0,
+        le=0.5,
+        description="share (0-0.5) of machine verdicts let through to an operator (when one is free), who "
+        "marks person or machine: the estimated share of people hung up on counts against the abandon limit",
+    )
 
 
 class CampaignOut(CampaignIn):

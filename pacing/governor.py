@@ -28,6 +28,12 @@ so the controller is deliberately gentle:
   window approaches the limit smoothly instead of hitting the progressive fallback.
 
 ``theta`` stays in ``[theta_min, theta_max]``.
+
+*Machines that were people.* Answering-machine detection hangs up on some people; they hear a dead
+line, and regulators count that as an abandoned call. The governor counts machine verdicts in the
+window too, and ``false_positive_rate`` (estimated by the dialer from machine verdicts that operators
+reviewed) turns them into ``hidden_abandons = rate * machine verdicts``: each is both a live answer and
+an abandon in the rate, the budget and the steering.
 """
 
 from __future__ import annotations
@@ -54,6 +60,8 @@ class GovernorState:
     theta: float
     spent: bool
     window_seconds: float = 30 * DAY
+    hidden_abandons: float = 0.0
+    """People hung up on as machines (estimated), already inside ``answers`` and ``abandons``."""
 
 
 class AbandonGovernor:
@@ -92,9 +100,12 @@ class AbandonGovernor:
         self.tighten_below = tighten_below
         self.theta_min = theta_min
         self.theta_max = theta_max
-        self._buckets: deque[list[int]] = deque()  # [bucket start, answers, abandons]
+        self._buckets: deque[list[int]] = deque()  # [bucket start, answers, abandons, machine verdicts]
         self._answers = 0
         self._abandons = 0
+        self._machines = 0
+        self.false_positive_rate = 0.0
+        """Share of machine verdicts that were people (see the module docstring)."""
 
     def observe(self, event: CallEvent) -> None:
         if event.kind is EventKind.ANSWERED_HUMAN:
@@ -103,10 +114,14 @@ class AbandonGovernor:
         elif event.kind is EventKind.ABANDONED:
             self._bucket(event.at)[2] += 1
             self._abandons += 1
+        elif event.kind is EventKind.ANSWERED_MACHINE:
+            self._bucket(event.at)[3] += 1
+            self._machines += 1
 
     def state(self, now: float) -> GovernorState:
         self._expire(now)
-        answers, abandons = self._answers, self._abandons
+        hidden = self.false_positive_rate * self._machines
+        answers, abandons = self._answers + hidden, self._abandons + hidden
         budget = self.limit * max(answers, self.min_answers) - abandons
         rate = abandons / answers if answers else 0.0
         slack = min(self.steer_target * answers - abandons, self.max_saved)
@@ -114,20 +129,21 @@ class AbandonGovernor:
         if budget < self.tighten_below:
             theta *= max(budget, 0.0) / self.tighten_below
         theta = min(max(theta, self.theta_min), self.theta_max)
-        return GovernorState(answers, abandons, rate, budget, theta, spent=budget < 0.0,
-                             window_seconds=self.window_seconds)  # fmt: skip
+        return GovernorState(round(answers), round(abandons), rate, budget, theta, spent=budget < 0.0,
+                             window_seconds=self.window_seconds, hidden_abandons=hidden)  # fmt: skip
 
     def _bucket(self, at: float) -> list[int]:
         start = math.floor(at / BUCKET_SECONDS)
         if self._buckets and self._buckets[-1][0] >= start:
             return self._buckets[-1]
-        bucket = [start, 0, 0]
+        bucket = [start, 0, 0, 0]
         self._buckets.append(bucket)
         return bucket
 
     def _expire(self, now: float) -> None:
         horizon = now - self.window_seconds
         while self._buckets and (self._buckets[0][0] + 1) * BUCKET_SECONDS <= horizon:
-            _, answers, abandons = self._buckets.popleft()
+            _, answers, abandons, machines = self._buckets.popleft()
             self._answers -= answers
             self._abandons -= abandons
+            self._machines -= machines

@@ -42,6 +42,8 @@ class Pacer(Protocol):
 
     def window(self, now: float) -> GovernorState: ...
 
+    def machines_were_people(self, rate: float) -> None: ...
+
 
 def progressive_calls(snapshot: Snapshot) -> int:
     """One call in progress (ringing or waiting) per free operator."""
@@ -92,6 +94,13 @@ class _Governed(abc.ABC):
     def window(self, now: float) -> GovernorState:
         """The abandon window now: answers, abandons, rate, budget left."""
         return self.governor.state(now)
+
+    def machines_were_people(self, rate: float) -> None:
+        """The estimated share of machine verdicts that were people: counted as abandons (and live
+        answers) in the window, see :mod:`pacing.governor`."""
+        if not 0.0 <= rate <= 1.0:
+            raise InvalidParameter(f"a share of machine verdicts is between 0 and 1, got {rate}")
+        self.governor.false_positive_rate = rate
 
     @abc.abstractmethod
     def decide(self, snapshot: Snapshot) -> Decision:

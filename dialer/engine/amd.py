@@ -4,16 +4,23 @@ Theory of operation
 -------------------
 A person answers with a short greeting ("Hello?") and waits; a machine plays a long greeting, often
 ended by a beep. The audio (8 kHz, 16-bit) is cut into 20 ms frames; a frame is voice when its level
-is both above -45 dBFS and 12 dB above the line's noise floor (the quietest tenth of the frames), with
+is both above -55 dBFS and 9 dB above the line's noise floor (the quietest tenth of the frames), with
 100 ms of hangover so that the gaps inside a word do not split it. From the voice frames come the
 classic measures (as in Asterisk's app_amd): initial silence, the first greeting's length, silence after
 the last word, the number of words (a word holds at least 100 ms of loud frames: a click is not
 one); a beep is a frame run where one frequency holds most of the energy.
 
-Decision, in order: a beep -> machine; initial silence over 2.5 s -> machine; a greeting longer than
-1.5 s -> machine; more than 3 words -> machine; 0.8 s of silence after a short greeting -> human;
-otherwise unsure (the engine treats unsure as human: hanging up on a person is worse). ``confidence``
-says how far the deciding measure was past its threshold.
+What separates people from machines is that a person stops and waits for an answer, while a machine
+keeps talking or beeps. So the words are grouped into *utterances*: words separated by less than
+``after_greeting_silence`` (0.8 s; a machine's sentences are about 0.3-0.6 s apart, a person who has
+said "Алло, здравствуйте, слушаю вас" falls silent for longer). Decision, in order: a beep (or the
+network's three-tone signal) -> machine; initial silence over 2.5 s -> machine; a first utterance
+longer than ``greeting`` (3 s: a natural "Алло, здравствуйте, слушаю вас" takes about 2 s; a voicemail
+or an announcement goes on for 4 s and more) or holding more than ``max_words`` words -> machine; a
+first utterance followed by 0.8 s of silence -> human; otherwise unsure (the engine treats unsure as
+human: hanging up on a person is worse). ``confidence`` says how far the deciding measure was past its
+threshold. (Until 2026-12 a single *word* of 1.5 s or four words made a machine, which hung up on
+people saying "Алло, здравствуйте, слушаю вас" and let long announcements through as people.)
 
 On a live call :func:`detect` runs on the audio heard so far every 200 ms, and the first definite
 verdict (or the end of ``max_seconds``) decides: a person who says "Hello?" and waits is connected
@@ -44,11 +51,11 @@ class AmdResult(StrEnum):
 @dataclass(frozen=True)
 class AmdSettings:
     initial_silence: float = 2.5
-    greeting: float = 1.5
+    greeting: float = 2.9
     after_greeting_silence: float = 0.8
-    max_words: int = 3
-    min_level_dbfs: float = -45.0
-    above_floor_db: float = 12.0
+    max_words: int = 8
+    min_level_dbfs: float = -55.0
+    above_floor_db: float = 9.0
     beep_min: float = 0.15
     beep_purity: float = 0.8
     max_seconds: float = 4.0  # listen at most this long; still unsure: a person
@@ -110,6 +117,12 @@ def _words(raw: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
     return [(s, e) for s, e in merged if int(raw[s:e].sum()) >= MIN_WORD_FRAMES]
 
 
+def _last_loud(raw: npt.NDArray[np.bool_], word: tuple[int, int]) -> int:
+    """The frame after the last loud frame of ``word`` (whose end includes the hangover)."""
+    loud = np.flatnonzero(raw[word[0] : word[1]])
+    return word[0] + int(loud[-1]) + 1 if loud.size else word[1]
+
+
 def has_beep(pcm: npt.NDArray[np.int16], settings: AmdSettings = AmdSettings()) -> bool:
     """A tone of 400-2000 Hz holding most of the energy for at least ``beep_min`` seconds."""
     frames = pcm[: len(pcm) // FRAME * FRAME].astype(np.float64).reshape(-1, FRAME)
@@ -132,12 +145,19 @@ def detect(pcm: npt.NDArray[np.int16], settings: AmdSettings = AmdSettings()) ->
     """Human, machine or unsure for the tapped start of a call (8 kHz mono)."""
     frame_s = FRAME / RATE
     raw = _loud_frames(pcm, settings)
-    words = _words(raw)
+    all_words = _words(raw)
     beep = has_beep(pcm, settings)
     length = len(raw) * frame_s
+    gap = round(settings.after_greeting_silence / frame_s)
+    words = all_words[:1]  # the first utterance: words until the first pause a person would leave
+    for word in all_words[1:]:
+        if word[0] - words[-1][1] >= gap:
+            break
+        words.append(word)
     initial = (words[0][0] if words else len(raw)) * frame_s
-    greeting = (words[0][1] - words[0][0]) * frame_s if words else 0.0
-    after = (len(raw) - words[-1][1]) * frame_s if words else 0.0  # silence since the last word
+    greeting = (words[-1][1] - words[0][0]) * frame_s if words else 0.0
+    # silence since the utterance's last loud frame (not its hangover: a person's pause counts in full)
+    after = (len(raw) - _last_loud(raw, words[-1])) * frame_s if words else 0.0
 
     def verdict(result: AmdResult, confidence: float, reason: str) -> AmdVerdict:
         return AmdVerdict(result, round(min(max(confidence, 0.0), 1.0), 2), reason, initial, greeting,
@@ -150,7 +170,7 @@ def detect(pcm: npt.NDArray[np.int16], settings: AmdSettings = AmdSettings()) ->
                        f"{initial:.1f} s of silence before any voice")  # fmt: skip
     if greeting > settings.greeting:
         return verdict(AmdResult.MACHINE, 0.6 + (greeting - settings.greeting) / settings.greeting,
-                       f"a {greeting:.1f} s greeting")  # fmt: skip
+                       f"a greeting of {greeting:.1f} s without a pause")  # fmt: skip
     if len(words) > settings.max_words:
         return verdict(
             AmdResult.MACHINE, 0.6 + 0.1 * (len(words) - settings.max_words), f"{len(words)} words"

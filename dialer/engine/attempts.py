@@ -30,6 +30,8 @@ class Disposition:
     outcome: str = "completed"
     notes: str | None = None
     callback_at: datetime | None = None
+    amd_review: str | None = None
+    """For a machine verdict let through for review: "person" or "machine", as the operator heard it."""
 
 
 async def started(
@@ -71,13 +73,16 @@ async def answered(
     machine: bool,
     amd: str | None = None,
     confidence: float | None = None,
+    sampled: bool = False,
 ) -> None:
-    """The call was answered; ``amd`` and ``confidence``: the detector's verdict when it ran."""
+    """The call was answered; ``amd`` and ``confidence``: the detector's verdict when it ran;
+    ``sampled``: judged a machine but let through to an operator to check the detector."""
     async with writing(engine) as conn:
         values = {
             "answered_at": at,
-            "amd_result": amd or ("machine" if machine else None),
+            "amd_result": amd or ("machine" if machine or sampled else None),
             "amd_confidence": confidence,
+            "amd_sampled": sampled,
         }
         await conn.execute(update(ATTEMPT).where(ATTEMPT.c.id == attempt_id).values(**values))
 
@@ -123,6 +128,7 @@ async def finished(
         }  # fmt: skip
         if waited is not None:
             values["wait_to_operator"] = waited
+        values |= _review(disposition)
         if trunk is not None:
             values["trunk"] = trunk
         if cost is not None:
@@ -192,6 +198,41 @@ async def live_answers(
             .order_by(ATTEMPT.c.answered_at)
         )
         return [(answered_at, bool(abandoned)) for answered_at, abandoned in rows.all()]
+
+
+def _review(disposition: Disposition | None) -> dict[str, object]:
+    """The operator's mark on a sampled machine verdict, for the attempt row."""
+    if disposition is None or disposition.amd_review is None:
+        return {}
+    return {"amd_review": disposition.amd_review}
+
+
+async def amd_reviews(engine: AsyncEngine, campaign_id: int, *, since: datetime) -> tuple[int, int]:
+    """(reviewed machine verdicts, of which people) of the campaign's attempts since ``since``."""
+    async with reading(engine) as conn:
+        rows = (
+            await conn.execute(
+                select(ATTEMPT.c.amd_review)
+                .where(ATTEMPT.c.campaign_id == campaign_id, ATTEMPT.c.started_at >= since)
+                .where(ATTEMPT.c.amd_review.is_not(None))
+            )
+        ).all()
+    return len(rows), sum(1 for (review,) in rows if review == "person")
+
+
+async def machine_verdicts(engine: AsyncEngine, campaign_id: int, *, since: datetime) -> list[datetime]:
+    """When the campaign's calls judged machines (and hung up as such) were answered, since ``since``."""
+    async with reading(engine) as conn:
+        rows = (
+            await conn.execute(
+                select(ATTEMPT.c.answered_at).where(
+                    ATTEMPT.c.campaign_id == campaign_id,
+                    ATTEMPT.c.answered_at >= since,
+                    ATTEMPT.c.outcome == "machine",
+                )
+            )
+        ).all()
+    return [at for (at,) in rows]
 
 
 async def close_interrupted(

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import random
 import time
 import uuid
 from collections.abc import Callable, Coroutine
@@ -72,11 +73,14 @@ class CampaignSettings:
     amd_action: str = (
         "hangup"  # for a machine: "hangup", or "message" (the safe-harbor message, then hang up)
     )
+    amd_sample: float = 0.0  # share of machine verdicts let through to an operator for review
 
 
 PACED_MODES = frozenset({"predictive", "progressive", "ratio", "dial_level"})
 CALLBACK_POLL = 2.0  # seconds between looks for due callbacks
 MIN_STEP = 0.05  # seconds between two steps at the least, however many events arrive
+FALSE_POSITIVE_PRIOR = 0.05  # share of machine verdicts assumed to be people before any review
+PRIOR_REVIEWS = 20  # what that assumption is worth, in reviews
 FORBIDDEN_RETRY = 3600.0  # seconds before a number no trunk allows is tried again (the config may change)
 
 
@@ -146,6 +150,10 @@ class CampaignLoop:
         self._wake = asyncio.Event()
         self.drain_until: float | None = None
         """Once stopped, when the calls still in progress are hung up (None: when they end)."""
+        self.amd_sampled: set[str] = set()  # calls judged machines, let through for an operator's review
+        self.amd_reviews = 0
+        self.amd_people = 0
+        self._sampler = random.Random()
 
     # -- telephony callbacks (any time) ----------------------------------------------------------
 
@@ -321,11 +329,14 @@ class CampaignLoop:
         if update.trunk is not None or update.cost is not None or update.recording is not None:
             self._trunks[call_id] = (update.trunk, update.cost, update.recording)
         if update.kind == "answered":
-            self._publish("call.answered", call_id, machine=update.machine, amd=update.amd)
-            self.pacer.observe(self.book.answered(call_id, now, machine=update.machine))
-            await attempts.answered(self.engine, self._attempts[call_id], at=wall, machine=update.machine,
-                                    amd=update.amd, confidence=update.amd_confidence)  # fmt: skip
-            if update.machine:
+            sampled = update.machine and self._sample(call_id)
+            machine = update.machine and not sampled
+            self._publish("call.answered", call_id, machine=machine, amd=update.amd, amd_sampled=sampled)
+            self.pacer.observe(self.book.answered(call_id, now, machine=machine))
+            await attempts.answered(self.engine, self._attempts[call_id], at=wall, machine=machine,
+                                    amd=update.amd, confidence=update.amd_confidence,
+                                    sampled=sampled)  # fmt: skip
+            if machine:
                 if self.campaign.amd_action == "message":
                     self._spawn(self.telephony.abandon(call_id))  # the message, then hang up
                 else:
@@ -362,6 +373,39 @@ class CampaignLoop:
             await self._finish(call_id, wall, "human" if talked else "abandoned", update.status,
                                abandoned=not talked)  # fmt: skip
             await self._execute(commands, now, wall)
+
+    def _sample(self, call_id: str) -> bool:
+        """Let this machine verdict through to an operator for review? Only while one is free, so the
+        check never makes anyone wait (a machine left waiting would count as an abandon)."""
+        share = self.campaign.amd_sample
+        if share <= 0 or self._sampler.random() >= share:
+            return False
+        project = self.campaign.project.id
+        free = any(
+            o.state is OperatorState.READY and project in o.projects for o in self.board.operators.values()
+        )
+        if free:
+            self.amd_sampled.add(call_id)
+        return free
+
+    def review(self, call_id: str, verdict: str) -> None:
+        """An operator's mark on a sampled machine verdict ("person" or "machine"): the estimate of
+        people hung up on as machines follows, and with it the abandon window."""
+        if call_id not in self.amd_sampled:
+            return
+        self.amd_reviews += 1
+        self.amd_people += verdict == "person"
+        self._estimate_false_positives()
+
+    @property
+    def amd_false_positive_rate(self) -> float:
+        """People among machine verdicts: reviews so far, shrunk towards a cautious 5 % prior worth 20
+        reviews (until operators have checked enough, the detector is assumed to err now and then)."""
+        return (self.amd_people + FALSE_POSITIVE_PRIOR * PRIOR_REVIEWS) / (self.amd_reviews + PRIOR_REVIEWS)
+
+    def _estimate_false_positives(self) -> None:
+        if self.campaign.amd:
+            self.pacer.machines_were_people(self.amd_false_positive_rate)
 
     def _wrap_ups_ended(self, now: float) -> None:
         """Teach the pacer the wrap-up time of operators whose wrap-up after our call is over."""
@@ -403,6 +447,7 @@ class CampaignLoop:
         attempt_id = self._attempts.pop(call_id, None)
         self._answered_at.pop(call_id, None)
         self._pinned.pop(call_id, None)
+        self.amd_sampled.discard(call_id)
         disposition = self.dispositions.pop(call_id, None)
         trunk, cost, recording = self._trunks.pop(call_id, (None, None, None))
         operator = self._talked_to.pop(call_id, None)
@@ -458,9 +503,12 @@ class CampaignLoop:
             waiting.cancel()
 
     def dispose(self, call_id: str, disposition: attempts.Disposition) -> None:
-        """The operator's disposition for a connected call; applied when the call ends."""
+        """The operator's disposition for a connected call; applied when the call ends (a review of a
+        sampled machine verdict counts at once)."""
         if call_id in self._attempts:
             self.dispositions[call_id] = disposition
+            if disposition.amd_review is not None:
+                self.review(call_id, disposition.amd_review)
 
     # -- running ----------------------------------------------------------------------------------
 
@@ -480,6 +528,14 @@ class CampaignLoop:
             self.pacer.remember(CallEvent(EventKind.ANSWERED_HUMAN, at, 0.0))
             if abandoned:
                 self.pacer.remember(CallEvent(EventKind.ABANDONED, at, 0.0))
+        if self.campaign.amd:
+            for answered_at in await attempts.machine_verdicts(self.engine, self.campaign.id, since=since):
+                at = now - (wall - answered_at).total_seconds()
+                self.pacer.remember(CallEvent(EventKind.ANSWERED_MACHINE, at, 0.0))
+            self.amd_reviews, self.amd_people = await attempts.amd_reviews(
+                self.engine, self.campaign.id, since=since
+            )
+            self._estimate_false_positives()
         return len(rows)
 
     async def run(

@@ -63,6 +63,7 @@ class OnScreen:
     lead_id: int
     phone: str
     preview: bool = False
+    amd_check: bool = False  # judged a machine, let through: the operator marks person or machine
 
 
 class EngineService:
@@ -224,7 +225,7 @@ class EngineService:
                                       priority=row.priority, wrap_up=row.wrap_up, mode=row.mode,
                                       callback_grace=float(row.callback_grace),
                                       callback_policy=CallbackPolicy(row.callback_policy), amd=row.amd,
-                                      amd_action=row.amd_action),
+                                      amd_action=row.amd_action, amd_sample=row.amd_sample),
         )  # fmt: skip
         stop = asyncio.Event()
         task = asyncio.create_task(loop.run(stop), name=f"campaign-{row.id}")
@@ -273,7 +274,8 @@ class EngineService:
             for call_id in calls:
                 call = loop.book.calls.get(call_id)
                 if call is not None and call.phase is CallPhase.CONNECTED:
-                    return OnScreen(call_id, campaign_id, call.lead_id, call.phone)
+                    return OnScreen(call_id, campaign_id, call.lead_id, call.phone,
+                                    amd_check=call_id in loop.amd_sampled)  # fmt: skip
             preview = loop.previews.get(login)
             if preview is not None:
                 lease = preview.lease

@@ -105,6 +105,11 @@ class Campaign(SQLModel, table=True):
     )
     amd: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
     amd_action: str = Field(default="hangup", max_length=16, sa_column_kwargs={"server_default": "hangup"})
+    amd_sample: float = Field(
+        default=0.0,
+        sa_column_kwargs={"server_default": "0"},
+        description="share of machine verdicts let through to an operator, who marks person or machine",
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
 
 
@@ -189,6 +194,14 @@ class Attempt(SQLModel, table=True):
     abandoned: bool = Field(default=False)
     amd_result: str | None = Field(default=None, max_length=16)
     amd_confidence: float | None = Field(default=None)
+    amd_sampled: bool = Field(
+        default=False,
+        sa_column_kwargs={"server_default": sa_false()},
+        description="judged a machine, let through to an operator to check the detector",
+    )
+    amd_review: str | None = Field(
+        default=None, max_length=16, description="the operator's mark: person/machine"
+    )
     recording: str | None = Field(default=None, max_length=500)
 
 

@@ -90,6 +90,13 @@ class CampaignLive(BaseModel):
         description="a loop of this server places new calls for it (false while a stopped campaign's "
         "last calls go on: see calls_in_progress)"
     )
+    amd_false_positive_rate: float | None = Field(
+        default=None, description="estimated share of machine verdicts that were people (AMD campaigns)"
+    )
+    amd_hidden_abandons: float | None = Field(
+        default=None, description="people hung up on as machines (estimated), inside the window's abandons"
+    )
+    amd_reviews: int | None = Field(default=None, description="machine verdicts operators have checked")
     calls_in_progress: int = 0
     launched: int = 0
     answered: int = 0
@@ -140,6 +147,10 @@ async def campaign_live(request: web.Request) -> web.Response:
             window = loop.pacer.window(loop.clock())
             out.window_answers, out.window_abandons = window.answers, window.abandons
             out.abandon_rate, out.abandon_budget = round(window.rate, 4), round(window.budget_left, 2)
+            if loop.campaign.amd:
+                out.amd_false_positive_rate = round(loop.amd_false_positive_rate, 4)
+                out.amd_hidden_abandons = round(window.hidden_abandons, 2)
+                out.amd_reviews = loop.amd_reviews
             at_work = [o for o in out.operators if o.state not in ("offline", "paused")]
             out.dial_level = round(loop.calls_in_progress / len(at_work), 2) if at_work else None
     return web.json_response(text=out.model_dump_json())

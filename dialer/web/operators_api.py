@@ -85,6 +85,11 @@ class CurrentOut(BaseModel):
     phone: str | None = None
     lead: dict[str, Any] | None = None
     preview: bool = Field(default=False, description="the lead is shown before the call (preview mode)")
+    amd_check: bool = Field(
+        default=False,
+        description="the detector judged this answer a machine and let it through for checking: say "
+        "whether a person or a machine answered (amd_review in the disposition)",
+    )
 
 
 class PreviewIn(BaseModel):
@@ -102,6 +107,11 @@ class DispositionIn(BaseModel):
     notes: str | None = Field(default=None, max_length=2000)
     callback_at: AwareDatetime | None = Field(
         default=None, description="required for a callback; in the future"
+    )
+    amd_review: Literal["person", "machine"] | None = Field(
+        default=None,
+        description="for a call shown with amd_check: who answered, as the operator heard it (the share "
+        "of people among machine verdicts counts against the abandon limit)",
     )
 
 
@@ -217,7 +227,7 @@ async def on_screen(request: web.Request, service: EngineService, login: str) ->
         return CurrentOut(state=state)
     card = await lead_card(request.app[ENGINE], shown.lead_id)
     return CurrentOut(state=state, call_id=shown.call_id, campaign=shown.campaign, phone=shown.phone,
-                      lead=card, preview=shown.preview)  # fmt: skip
+                      lead=card, preview=shown.preview, amd_check=shown.amd_check)  # fmt: skip
 
 
 async def current_call(request: web.Request) -> web.Response:
@@ -253,7 +263,8 @@ async def dispose(request: web.Request) -> web.Response:
     if body.callback_at is not None and body.callback_at <= utcnow():
         error = FieldError(field="callback_at", problem="in the past", expected="a future instant")
         raise ProblemError(422, "the disposition was rejected", errors=[error], kind="invalid-input")
-    ended = service.dispose(login, Disposition(login, body.outcome, body.notes, body.callback_at))
+    disposition = Disposition(login, body.outcome, body.notes, body.callback_at, body.amd_review)
+    ended = service.dispose(login, disposition)
     return web.json_response(text=EndedOut(ended=ended).model_dump_json())
 
 

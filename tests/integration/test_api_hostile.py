@@ -235,3 +235,13 @@ async def test_password_guessing_is_slowed_without_telling_who_exists(engine_cli
     # the right password waits too, while the lock lasts: guessing cannot tell it from a wrong one
     right = await engine_client.post(f"{OPS}/anna/session", json={"password": "anna-secret-1"})
     assert right.status == 429
+
+
+async def test_a_review_of_a_machine_verdict_is_person_or_machine(engine_client: TestClient) -> None:
+    opened = await engine_client.post(f"{OPS}/anna/session", json={"password": "anna-secret-1"})
+    anna = {"Authorization": f"Bearer {(await opened.json())['token']}"}
+    wrong = await engine_client.post(f"{OPS}/anna/disposition", json={"amd_review": "maybe"}, headers=anna)
+    body = await problem(wrong, 422)
+    assert body["errors"][0]["field"] == "amd_review"
+    fine = await engine_client.post(f"{OPS}/anna/disposition", json={"amd_review": "person"}, headers=anna)
+    assert fine.status == 200 and (await fine.json()) == {"ended": False}  # no call on her screen

@@ -573,3 +573,54 @@ async def test_an_operator_going_offline_mid_call_never_leaves_the_client_on_sil
     finally:
         await engine.dispose()
     assert [(r.call_id, r.outcome, r.ended_at is not None) for r in rows] == [(call_id, "human", True)]
+
+
+async def test_sampled_machine_verdicts_are_reviewed_and_counted_against_the_limit(tmp_path: Path) -> None:
+    """A machine verdict is let through to the free operator (the card says so); her mark "person"
+    raises the estimated share of people among machine verdicts, and the machine verdicts that were
+    hung up meanwhile count, at that share, as abandons in the legal window (and for the pacer)."""
+    phones = [f"+74954000{i:03d}" for i in range(3)]
+    clock = [0.0]
+    telephony = FakeTelephony(dict.fromkeys(phones, ("machine", 1.0)), clock, talk=10_000.0)
+    engine = create_engine(DatabaseSettings(path=tmp_path / "db.sqlite3"))
+    try:
+        await upgrade(engine)
+        settings = CampaignIn(mode="progressive", amd=True, amd_sample=0.5)
+        project, campaign_id = await seed_campaign(engine, phones, now=WALL0, settings=settings)
+        board = ready_board(project.id, "anna")
+        campaign = CampaignSettings(campaign_id, project, amd=True, amd_sample=0.5)
+        loop = CampaignLoop(
+            engine=engine, telephony=telephony, board=board, owner="test", campaign=campaign,
+            pacer=make_pacer("ratio", ratio=3.0, rng=np.random.default_rng(1)),
+            clock=lambda: clock[0], wall=lambda: WALL0 + timedelta(seconds=clock[0]),
+        )  # fmt: skip
+        loop._sampler.seed(4)  # the first machine verdict is let through, the next ones are not
+        before = loop.amd_false_positive_rate
+        stop = asyncio.Event()
+        task = asyncio.create_task(loop.run(stop, tick=0.001))
+        await _run_until(task, telephony, clock, lambda: len(telephony.connects) == 1)
+        await _run_until(task, telephony, clock, lambda: loop.calls_in_progress == 1, limit=30.0)
+        call_id, operator = telephony.connects[0]
+        assert call_id in loop.amd_sampled and operator == "anna"
+        hidden_before = loop.pacer.window(clock[0]).hidden_abandons
+        loop.dispose(call_id, Disposition(operator="anna", amd_review="person"))
+        after = loop.amd_false_positive_rate
+        window = loop.pacer.window(clock[0])
+        telephony.hangup(call_id)
+        stop.set()
+        await _run_until(task, telephony, clock, task.done)
+        await task
+        async with reading(engine) as conn:
+            rows = {r.call_id: r for r in (await conn.execute(select(Attempt.__table__))).all()}
+    finally:
+        await engine.dispose()
+    assert before == pytest.approx(0.05) and after == pytest.approx(2 / 21)  # prior 5 % worth 20 reviews
+    machines = [r for r in rows.values() if r.outcome == "machine"]
+    assert len(machines) == 2  # no operator was free for them: hung up as machines
+    assert hidden_before == pytest.approx(2 * 0.05)  # before any review: the cautious prior
+    assert window.hidden_abandons == pytest.approx(2 * after)  # after hers: the estimate moved
+    assert window.abandons == round(window.hidden_abandons) and window.rate > 0
+    sampled = rows[call_id]
+    assert (sampled.amd_sampled, sampled.amd_result, sampled.amd_review, sampled.outcome) == (
+        True, "machine", "person", "human",
+    )  # fmt: skip

@@ -139,7 +139,7 @@ async def test_the_card_arrives_on_the_stream_when_the_call_is_connected(
         client, anna, stream = place.client, place.anna, place.stream
         assert stream.retry == "3000"
         offline = {"state": "offline", "call_id": None, "campaign": None, "phone": None, "lead": None,
-                   "preview": False}  # fmt: skip
+                   "preview": False, "amd_check": False}  # fmt: skip
         assert stream.events[0][1:] == ("current", offline)
         await go_ready(place)
         await asyncio.sleep(3.0)  # longer than the silence limit: a phone that sends audio stays up

@@ -95,3 +95,20 @@ def test_saved_budget_raises_theta_only_so_far_and_theta_stays_in_bounds() -> No
 def test_impossible_settings_are_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(InvalidParameter):
         AbandonGovernor(**kwargs)
+
+
+def test_people_hung_up_on_as_machines_count_as_abandons() -> None:
+    """200 answers, 100 machine verdicts of which 4 % were people: 4 hidden abandons (and 4 more live
+    answers) in the window; they leave it with their minute."""
+    governor = AbandonGovernor(limit=0.03, min_answers=0, window_seconds=DAY)
+    answers(governor, 200)
+    for i in range(100):
+        governor.observe(CallEvent(EventKind.ANSWERED_MACHINE, float(i), 6.0))
+    clean = governor.state(300.0)
+    governor.false_positive_rate = 0.04
+    counted = governor.state(300.0)
+    assert clean.hidden_abandons == 0 and counted.hidden_abandons == pytest.approx(4.0)
+    assert counted.budget_left == pytest.approx(0.03 * 204 - 4)
+    assert counted.budget_left < clean.budget_left
+    assert counted.rate == pytest.approx(4 / 204)
+    assert governor.state(DAY + 400.0).hidden_abandons == 0
