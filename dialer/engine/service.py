@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import socket
 import time
 from dataclasses import dataclass
@@ -197,11 +198,7 @@ class EngineService:
             ).all()
         running = {row.id: row for row in rows if self.telephony is not None}
         for campaign_id, (_, loop_stop, task) in list(self.loops.items()):
-            if task.done():  # a stopped campaign whose last calls have ended
-                del self.loops[campaign_id]
-                if not task.cancelled() and task.exception() is not None:
-                    log.error("campaign loop failed", campaign=campaign_id, error=repr(task.exception()))
-            elif campaign_id not in running and not loop_stop.is_set():
+            if campaign_id not in running and not loop_stop.is_set() and not task.done():
                 # stopped or paused: no new calls, but the loop stays (its calls are still on the
                 # operators' screens, their dispositions apply) until its last call ends
                 loop_stop.set()
@@ -230,7 +227,15 @@ class EngineService:
         stop = asyncio.Event()
         task = asyncio.create_task(loop.run(stop), name=f"campaign-{row.id}")
         self.loops[row.id] = (loop, stop, task)
+        task.add_done_callback(functools.partial(self._loop_ended, row.id))
         log.info("campaign started", campaign=row.id, mode=row.mode)
+
+    def _loop_ended(self, campaign_id: int, task: asyncio.Task[None]) -> None:
+        """A stopped campaign's last call has ended (or its loop failed): forget the loop."""
+        if self.loops.get(campaign_id, (None, None, None))[2] is task:
+            del self.loops[campaign_id]
+        if not task.cancelled() and task.exception() is not None:
+            log.error("campaign loop failed", campaign=campaign_id, error=repr(task.exception()))
 
     # -- operators ---------------------------------------------------------------------------------
 
