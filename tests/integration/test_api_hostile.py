@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 
 from dialer.leads.schema import MAX_BULK
-from dialer.storage import create_engine, reading, writing
-from dialer.storage.models import Lead, Project
+from dialer.storage import create_engine, writing
+from dialer.storage.models import Project
 from dialer.web import create_app
 from tests.integration.api_fixtures import OPS, Tenants, make_tenants
+from tests.integration.test_api_leads import count_leads
 
 LEADS = "/api/v1/projects/loans/leads"
 PROBLEM = "application/problem+json"
@@ -36,21 +37,12 @@ async def problem(response, status: int) -> dict:
     return await response.json(content_type=PROBLEM)
 
 
-async def leads_stored(tenants: Tenants) -> int:
-    engine = create_engine(tenants.settings.database)
-    try:
-        async with reading(engine) as conn:
-            return (await conn.execute(select(func.count()).select_from(Lead.__table__))).scalar_one()
-    finally:
-        await engine.dispose()
-
-
-async def set_project(tenants: Tenants, **values: object) -> None:
+async def set_project(tenants: Tenants, slug: str, **values: object) -> None:
     engine = create_engine(tenants.settings.database)
     try:
         async with writing(engine) as conn:
             table = Project.__table__  # type: ignore[attr-defined]
-            await conn.execute(update(table).where(table.c.slug == "loans").values(**values))
+            await conn.execute(update(table).where(table.c.slug == slug).values(**values))
     finally:
         await engine.dispose()
 
@@ -73,7 +65,7 @@ async def test_twenty_racing_retries_act_once_and_all_get_the_first_answer(racin
     assert all(b["result"] == "created" for b in bodies)
     assert len({json.dumps(b, sort_keys=True) for b in bodies}) == 1
     assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in responses) == 19
-    assert await leads_stored(tenants) == 1
+    assert await count_leads(tenants) == 1
 
 
 async def test_racing_requests_with_one_key_and_different_bodies_act_once(racing) -> None:
@@ -87,7 +79,7 @@ async def test_racing_requests_with_one_key_and_different_bodies_act_once(racing
     for response in responses:
         if response.status == 422:
             assert "different request" in (await response.json(content_type=PROBLEM))["detail"]
-    assert await leads_stored(tenants) == 1
+    assert await count_leads(tenants) == 1
 
 
 async def test_a_refused_request_gives_its_key_back(client: TestClient, tenants: Tenants) -> None:
@@ -96,7 +88,7 @@ async def test_a_refused_request_gives_its_key_back(client: TestClient, tenants:
     fixed = await client.post(LEADS, json=lead("K-1", campaign="nope"), headers=headers)
     await problem(fixed, 422)  # ran again (not a stored replay): a refusal stores nothing
     assert "Idempotent-Replayed" not in fixed.headers
-    assert await leads_stored(tenants) == 0
+    assert await count_leads(tenants) == 0
 
 
 @pytest.mark.parametrize(
@@ -114,7 +106,7 @@ async def test_numbers_a_call_centre_must_not_dial_are_refused_with_the_reason(
     body = await problem(await client.post(LEADS, json=lead("P-1", phone), headers=tenants.auth()), 422)
     assert why in json.dumps(body, ensure_ascii=False)
     assert body["errors"][0]["field"] == "phones[0]"
-    assert await leads_stored(tenants) == 0
+    assert await count_leads(tenants) == 0
 
 
 async def test_vanity_numbers_only_where_the_project_allows_them(
@@ -127,13 +119,7 @@ async def test_vanity_numbers_only_where_the_project_allows_them(
         ),
         422,
     )
-    engine = create_engine(tenants.settings.database)
-    try:
-        async with writing(engine) as conn:
-            table = Project.__table__  # type: ignore[attr-defined]
-            await conn.execute(update(table).where(table.c.slug == "cards").values(vanity_numbers=True))
-    finally:
-        await engine.dispose()
+    await set_project(tenants, "cards", vanity_numbers=True)
     created = await client.post(
         cards, json=lead("V-1", "1-800-FLOWERS"), headers=tenants.auth(tenants.other_token)
     )
@@ -184,7 +170,7 @@ async def test_json_that_is_not_standard_is_refused_naming_what(
     )
     found = await problem(response, 400)
     assert says in found["detail"], found
-    assert await leads_stored(tenants) == 0
+    assert await count_leads(tenants) == 0
 
 
 async def test_a_body_in_windows_1251_is_read_as_labelled(client: TestClient, tenants: Tenants) -> None:
