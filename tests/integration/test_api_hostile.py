@@ -1,9 +1,10 @@
 # ruff: noqa: RUF001  (Cyrillic letters that look like digits are the point of some cases)
 """The API under racing and hostile input: each class of defect a held-out battery found.
 
-Idempotency keys claimed before the work (20 racing clients, SQLite and PostgreSQL), numbers with
-letters, premium-rate numbers, extensions kept, JSON that is not standard or nested too deep, bodies
-in windows-1251, messages an integrator can act on, and password guessing slowed down.
+Idempotency keys claimed before the work (20 racing clients), numbers with letters, premium-rate
+numbers, extensions kept, JSON that is not standard or nested too deep, bodies in windows-1251,
+messages an integrator can act on, and password guessing slowed down; every case on SQLite and on
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from sqlalchemy import update
 from dialer.leads.schema import MAX_BULK
 from dialer.storage import create_engine, writing
 from dialer.storage.models import Project
-from dialer.web import create_app
 from tests.integration.api_fixtures import OPS, Tenants, make_tenants
 from tests.integration.test_api_leads import count_leads
 
@@ -48,15 +48,15 @@ async def set_project(tenants: Tenants, slug: str, **values: object) -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def racing(request, tmp_path: Path, aiohttp_client):
-    """The app on each backend, for the races."""
+async def tenants(request, tmp_path: Path) -> Tenants:
+    """Every case of this battery on both backends (overrides the SQLite-only fixture)."""
     url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
-    tenants = await make_tenants(tmp_path, url)
-    return tenants, await aiohttp_client(create_app(tenants.settings))
+    return await make_tenants(tmp_path, url)
 
 
-async def test_twenty_racing_retries_act_once_and_all_get_the_first_answer(racing) -> None:
-    tenants, client = racing
+async def test_twenty_racing_retries_act_once_and_all_get_the_first_answer(
+    client: TestClient, tenants: Tenants
+) -> None:
     headers = {**tenants.auth(), "Idempotency-Key": "race-1"}
     payload = lead("RACE-1", data={"amount": 50000})
     responses = await asyncio.gather(*(client.post(LEADS, json=payload, headers=headers) for _ in range(20)))
@@ -68,8 +68,9 @@ async def test_twenty_racing_retries_act_once_and_all_get_the_first_answer(racin
     assert await count_leads(tenants) == 1
 
 
-async def test_racing_requests_with_one_key_and_different_bodies_act_once(racing) -> None:
-    tenants, client = racing
+async def test_racing_requests_with_one_key_and_different_bodies_act_once(
+    client: TestClient, tenants: Tenants
+) -> None:
     headers = {**tenants.auth(), "Idempotency-Key": "race-2"}
     responses = await asyncio.gather(
         *(client.post(LEADS, json=lead(f"DIFF-{i}"), headers=headers) for i in range(20))
