@@ -12,11 +12,12 @@ import re
 
 MASK = "***"
 
-# A query or form parameter whose name says it holds a credential.
+# A query or form parameter whose name says it holds a credential (the whole name, or its last part
+# after "_", "-" or ".": access_token, x-api-key, user.password; not "passed" or "signal").
 _PARAMETER = re.compile(
-    r"(?i)(?P<name>(?:^|[?&;\s\"'])[\w.\-\[\]]*"
-    r"(?:token|key|pass(?:word|wd)?|psw|pwd|secret|auth|signature|sig|credential|session|sid)"
-    r"[\w.\-\[\]]*=)(?P<value>[^&;\s\"'#]+)"
+    r"(?i)(?P<name>(?:^|[?&;\s\"'])(?:[\w.\-\[\]]*[_\-.])?"
+    r"(?:token|api_?key|apikey|key|password|passwd|pwd|psw|secret|auth|authorization|signature|sig"
+    r"|session(?:_?id)?|sid|credentials?)=)(?P<value>[^&;\s\"'#]+)"
 )
 # A credential after its scheme, as in an Authorization header.
 _SCHEME = re.compile(r"(?i)\b(?P<name>(?:bearer|basic|digest|token)\s+)(?P<value>[A-Za-z0-9._~+/=\-]{4,})")
