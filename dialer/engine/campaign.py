@@ -380,10 +380,7 @@ class CampaignLoop:
         share = self.campaign.amd_sample
         if share <= 0 or self._sampler.random() >= share:
             return False
-        project = self.campaign.project.id
-        free = any(
-            o.state is OperatorState.READY and project in o.projects for o in self.board.operators.values()
-        )
+        free = bool(self.board.ready(self.campaign.project.id))
         if free:
             self.amd_sampled.add(call_id)
         return free

@@ -29,7 +29,7 @@ from sip.media.clock import MediaClock
 from sip.media.leg import Pcm, RtpLeg
 from sip.media.player import Player
 from sip.media.recorder import Recorder
-from sip.media.session import apply_answer, call_with_media, media_address, offer_leg
+from sip.media.session import agent_offer, apply_answer, call_with_media
 from sip.media.tap import Tap
 from sip.registrar import Registrar
 from sip.sdp import SdpError
@@ -168,11 +168,7 @@ class SipTelephony:
         extension: str | None = None,
     ) -> str:
         agent = next(iter(self.pool.trunks.values())).agent
-        advertised = agent.stack.sent_by(agent.trunk)[0]  # the configured or learned public address
-        leg, offer = await offer_leg(
-            self.clock, media_address(agent.trunk), session_id=int(time.time()), advertise=advertised,
-            ports=agent.media_ports,
-        )  # fmt: skip
+        leg, offer = await agent_offer(agent, self.clock, agent.trunk, session_id=int(time.time()))
         box: list[Call] = []
 
         def follow(event: CallEvent) -> None:

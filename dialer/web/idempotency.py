@@ -69,6 +69,12 @@ def _where(project: ProjectRef, key: str) -> Any:
     return (TABLE.c.project_id == project.id) & (TABLE.c.key == key)
 
 
+async def _row(conn: AsyncConnection, project: ProjectRef, key: str) -> Any:
+    """The key's stored row (answer or claim), or None."""
+    query = select(TABLE.c.fingerprint, TABLE.c.status, TABLE.c.body, TABLE.c.created_at)
+    return (await conn.execute(query.where(_where(project, key)))).first()
+
+
 async def _claim(
     engine: AsyncEngine, project: ProjectRef, key: str, fingerprint: str
 ) -> web.Response | _Busy | None:
@@ -76,13 +82,7 @@ async def _claim(
     now = utcnow()
     try:
         async with writing(engine) as conn:
-            row = (
-                await conn.execute(
-                    select(TABLE.c.fingerprint, TABLE.c.status, TABLE.c.body, TABLE.c.created_at).where(
-                        _where(project, key)
-                    )
-                )
-            ).first()
+            row = await _row(conn, project, key)
             if row is not None and row.created_at > now - KEEP:
                 answer = _answer(row, fingerprint)
                 if answer is not BUSY or row.created_at > now - STALE:
@@ -126,11 +126,7 @@ async def _await_answer(
         await asyncio.sleep(pause)
         pause = min(pause * 2, 0.25)
         async with reading(engine) as conn:
-            row = (
-                await conn.execute(
-                    select(TABLE.c.fingerprint, TABLE.c.status, TABLE.c.body).where(_where(project, key))
-                )
-            ).first()
+            row = await _row(conn, project, key)
         if row is None:
             return None
         answer = _answer(row, fingerprint)

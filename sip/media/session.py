@@ -41,6 +41,17 @@ def media_address(remote: tuple[str, int]) -> str:
     return route_address(remote)
 
 
+async def agent_offer(
+    agent: UserAgent, clock: MediaClock, destination: Address, *, session_id: int
+) -> tuple[RtpLeg, bytes]:
+    """A leg for a call of ``agent`` to ``destination`` and its offer: bound on the interface that
+    routes there (in the agent's media port range), naming the agent's advertised address when it
+    has one (configured for NAT, or learned from the far end's ``received``)."""
+    local = media_address(destination)
+    advertised = agent.stack.advertised[0] if agent.stack.advertised is not None else None
+    return await offer_leg(clock, local, session_id=session_id, advertise=advertised, ports=agent.media_ports)
+
+
 async def call_with_media(
     agent: UserAgent,
     clock: MediaClock,
@@ -58,12 +69,7 @@ async def call_with_media(
     leg closed. An answer whose SDP cannot be used hangs the call up, closes the leg and raises
     :class:`~sip.sdp.SdpError`.
     """
-    destination = address or agent.trunk
-    local = media_address(destination)
-    advertised = agent.stack.advertised[0] if agent.stack.advertised is not None else None
-    leg, offer = await offer_leg(
-        clock, local, session_id=int(time.time()), advertise=advertised, ports=agent.media_ports
-    )
+    leg, offer = await agent_offer(agent, clock, address or agent.trunk, session_id=int(time.time()))
     call = await agent.originate(
         number, caller_id=caller_id, sdp=offer, ring_timeout=ring_timeout, uri=uri, address=address,
         listener=listener,

@@ -14,7 +14,7 @@ import pytest
 from dialer.config import SipSettings, TrunkSettings
 from dialer.telephony import open_agent
 from sip.media.clock import MediaClock
-from sip.media.session import media_address, offer_leg
+from sip.media.session import agent_offer
 from sip.message import Request, parse_message
 from sip.stack import SipStack
 from sip.useragent import CallState
@@ -44,8 +44,7 @@ async def test_a_call_through_an_authenticating_carrier_off_loopback(
             assert (await asyncio.wait_for(agent.register(), 10)).ok
             # the offer as the engine's telephony makes it: bound on the routed address, naming the
             # configured or learned public one
-            leg, offer = await offer_leg(MediaClock(), media_address(agent.trunk), session_id=1,
-                                         advertise=agent.stack.sent_by(agent.trunk)[0])  # fmt: skip
+            leg, offer = await agent_offer(agent, MediaClock(), agent.trunk, session_id=1)
             leg.close()
             call = await agent.originate("79123456789", caller_id="74951234567", sdp=offer)
             assert await asyncio.wait_for(call.wait(), 10) is CallState.ANSWERED, call.events
