@@ -14,7 +14,7 @@ What separates people from machines is that a person stops and waits for an answ
 keeps talking or beeps. So the words are grouped into *utterances*: words separated by less than
 ``after_greeting_silence`` (0.8 s; a machine's sentences are about 0.3-0.6 s apart, a person who has
 said "Алло, здравствуйте, слушаю вас" falls silent for longer). Decision, in order: a beep (or the
-network's three-tone signal) -> machine; initial silence over 2.5 s -> machine; a first utterance
+network's three-tone signal) -> machine; initial silence over 2.3 s -> machine; a first utterance
 longer than ``greeting`` (3 s: a natural "Алло, здравствуйте, слушаю вас" takes about 2 s; a voicemail
 or an announcement goes on for 4 s and more) or holding more than ``max_words`` words -> machine; a
 first utterance followed by 0.8 s of silence -> human; otherwise unsure (the engine treats unsure as
@@ -50,7 +50,7 @@ class AmdResult(StrEnum):
 
 @dataclass(frozen=True)
 class AmdSettings:
-    initial_silence: float = 2.5
+    initial_silence: float = 2.3  # Asterisk's 2.5 s; people who pick up late speak by ~1.5 s
     greeting: float = 2.9
     after_greeting_silence: float = 0.8
     max_words: int = 8
