@@ -19,7 +19,7 @@ help:
 	@echo "make test   install everything the tests need and run lint, type checks and all tests"
 
 $(BIN)/python:
-	./scripts/venv.sh $(PYTHON) $(VENV)
+	./tools/venv.sh $(PYTHON) $(VENV)
 
 $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
 	$(PIP) install --quiet --upgrade pip
@@ -36,7 +36,7 @@ run: $(VENV)/.installed-run
 	exec $(BIN)/dialer --config $(CONFIG) serve
 
 system-deps:
-	./scripts/apt-deps.sh
+	./tools/apt-deps.sh
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

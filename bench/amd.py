@@ -27,7 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dialer.engine.amd import AmdResult, AmdSettings, detect
-from dialer.engine.sip_telephony import AMD_EVERY
+from dialer.voice.telephony import AMD_EVERY
 from sip.media.g711 import ulaw_decode, ulaw_encode
 
 RATE = 8000

@@ -39,13 +39,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.media_load import cpu_seconds, rss_mb
 from dialer import campaigns
+from dialer.accounts.operators import add_operator
+from dialer.accounts.projects import create_project
 from dialer.config import DatabaseSettings, RecordingSettings, Settings, SipSettings, Tariff, TrunkSettings
 from dialer.engine.attempts import Disposition
-from dialer.engine.operators import OperatorState
+from dialer.engine.board import OperatorState
 from dialer.engine.service import EngineService
 from dialer.leads import store
-from dialer.operators import add_operator
-from dialer.projects import create_project
 from dialer.storage import create_engine, upgrade, writing
 from sip.registrar import Binding
 from tests.integration.servers import free_port

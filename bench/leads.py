@@ -35,10 +35,11 @@ from sqlalchemy import insert
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dialer import campaigns
+from dialer.accounts.projects import create_project
 from dialer.config import DatabaseSettings
 from dialer.leads import hopper, store
-from dialer.projects import create_project
 from dialer.storage import create_engine, upgrade, writing
+from dialer.storage.tables import LEAD
 from tests.integration.servers import free_port, postgres_cluster
 
 DIALER = [sys.executable, "-m", "dialer"]
@@ -147,7 +148,7 @@ async def hopper_part(db: DatabaseSettings, args: argparse.Namespace, label: str
                 for i in range(start, min(start + chunk, args.hopper_leads))
             ]
             async with writing(engine) as conn:
-                await conn.execute(insert(store.LEAD), rows)
+                await conn.execute(insert(LEAD), rows)
         async with engine.connect() as conn:  # fresh planner statistics, as autovacuum keeps them in service
             await conn.exec_driver_sql("ANALYZE")
             await conn.commit()

@@ -37,7 +37,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dialer.config import TrunkSettings, load_settings
-from dialer.telephony import open_agent
+from dialer.voice.trunks import open_agent
 from sip.useragent import Call, Category, UserAgent
 
 

@@ -23,12 +23,11 @@ from pydantic import (
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dialer.accounts.projects import ProjectRef
 from dialer.calling_window import PresetName
-from dialer.leads.store import NotFound, ProjectRef
-from dialer.storage.models import Campaign
+from dialer.errors import NotFound
+from dialer.storage.tables import CAMPAIGN
 from dialer.storage.types import utcnow
-
-TABLE = Campaign.__table__  # type: ignore[attr-defined]
 
 
 class Outcome(StrEnum):
@@ -149,21 +148,27 @@ async def put(
     """Create the campaign or replace its settings (its status is kept); True when created."""
     values = settings.model_dump(mode="json")
     existing = (
-        await conn.execute(select(TABLE.c.id).where(TABLE.c.project_id == project.id, TABLE.c.name == name))
+        await conn.execute(
+            select(CAMPAIGN.c.id).where(CAMPAIGN.c.project_id == project.id, CAMPAIGN.c.name == name)
+        )
     ).first()
     if existing is None:
         await conn.execute(
-            insert(TABLE),
+            insert(CAMPAIGN),
             [{**values, "project_id": project.id, "name": name, "status": "paused", "created_at": utcnow()}],
         )
     else:
-        await conn.execute(update(TABLE).where(TABLE.c.id == existing.id).values(**values))
+        await conn.execute(update(CAMPAIGN).where(CAMPAIGN.c.id == existing.id).values(**values))
     return existing is None, await get(conn, project, name)
 
 
 async def get(conn: AsyncConnection, project: ProjectRef, name: str) -> CampaignOut:
     row = (
-        (await conn.execute(select(TABLE).where(TABLE.c.project_id == project.id, TABLE.c.name == name)))
+        (
+            await conn.execute(
+                select(CAMPAIGN).where(CAMPAIGN.c.project_id == project.id, CAMPAIGN.c.name == name)
+            )
+        )
         .mappings()
         .first()
     )
@@ -174,7 +179,9 @@ async def get(conn: AsyncConnection, project: ProjectRef, name: str) -> Campaign
 
 async def list_all(conn: AsyncConnection, project: ProjectRef) -> CampaignList:
     rows = await conn.execute(
-        select(TABLE).where(TABLE.c.project_id == project.id).order_by(TABLE.c.priority.desc(), TABLE.c.name)
+        select(CAMPAIGN)
+        .where(CAMPAIGN.c.project_id == project.id)
+        .order_by(CAMPAIGN.c.priority.desc(), CAMPAIGN.c.name)
     )
     return CampaignList(campaigns=[_out(r) for r in rows.mappings().all()])
 
@@ -183,8 +190,8 @@ async def act(conn: AsyncConnection, project: ProjectRef, name: str, action: str
     """Start, pause or stop the campaign (idempotent)."""
     await get(conn, project, name)
     await conn.execute(
-        update(TABLE)
-        .where(TABLE.c.project_id == project.id, TABLE.c.name == name)
+        update(CAMPAIGN)
+        .where(CAMPAIGN.c.project_id == project.id, CAMPAIGN.c.name == name)
         .values(status=ACTIONS[action].value)
     )
     return await get(conn, project, name)

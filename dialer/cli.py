@@ -20,18 +20,18 @@ import typer
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from dialer import campaigns, manual_call
+from dialer import campaigns
+from dialer.accounts.projects import project_by_slug
 from dialer.cli_common import CliState, run_on_database, state_of, with_database
 from dialer.cli_leads import leads_app
 from dialer.cli_operators import operator_app
 from dialer.cli_projects import dnc_app, project_app, token_app
 from dialer.config import DEFAULT_CONFIG_PATH, Settings, SipSettings, TrunkSettings
-from dialer.errors import DialerError
-from dialer.leads import store
-from dialer.leads.store import NotFound
+from dialer.errors import DialerError, NotFound
 from dialer.logs import AccessLog, configure_logging
 from dialer.storage import create_engine, current_revision, downgrade, upgrade, writing
-from dialer.telephony import open_trunk
+from dialer.voice import manual_call
+from dialer.voice.trunks import open_trunk
 from dialer.web import create_app
 from sip.errors import SipError
 from sip.media.recorder import purge
@@ -119,7 +119,7 @@ def run_campaign(
 
     async def start(engine: AsyncEngine) -> None:
         async with writing(engine) as conn:
-            ref = await store.project_by_slug(conn, project)
+            ref = await project_by_slug(conn, project)
             if ref is None:
                 raise DialerError(f"no project {project!r} (see `dialer project list`)")
             try:

@@ -12,6 +12,7 @@ import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from dialer.accounts.projects import ProjectRef, project_by_slug
 from dialer.cli_common import run_on_database
 from dialer.errors import DialerError
 from dialer.leads import store
@@ -52,7 +53,7 @@ def import_csv(
 
     async def work(engine: AsyncEngine) -> tuple[dict[str, int], int]:
         async with reading(engine) as conn:
-            ref = await store.project_by_slug(conn, project)
+            ref = await project_by_slug(conn, project)
         if ref is None:
             raise DialerError(f"no project {project!r}; create it with `dialer project create {project}`")
         totals = {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0}
@@ -87,7 +88,7 @@ def import_csv(
 
 async def _store(
     engine: AsyncEngine,
-    project: store.ProjectRef,
+    project: ProjectRef,
     chunk: list[tuple[int, dict[str, str | None], dict[str, Any]]],
     totals: dict[str, int],
     bad_rows: list[dict[str, Any]],

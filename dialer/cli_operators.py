@@ -8,11 +8,12 @@ import typer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from dialer.accounts.operators import SIP_REALM, OperatorAccount, accounts, add_operator
+from dialer.accounts.projects import project_by_slug
 from dialer.cli_common import run_on_database
 from dialer.errors import DialerError
-from dialer.leads.store import PROJECT, project_by_slug
-from dialer.operators import SIP_REALM, OperatorAccount, accounts, add_operator
 from dialer.storage import reading, writing
+from dialer.storage.tables import PROJECT
 
 operator_app = typer.Typer(help="Operator accounts.", no_args_is_help=True)
 

@@ -11,22 +11,20 @@ import typer
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from dialer.accounts.projects import ProjectRef, create_project, project_by_slug
+from dialer.accounts.tokens import TokenInfo, create_token, list_tokens, revoke
 from dialer.calling_window import PRESETS, zone
 from dialer.cli_common import run_on_database
 from dialer.errors import DialerError
 from dialer.leads import dnc
 from dialer.leads.phones import PhoneError, normalize
-from dialer.leads.store import ProjectRef, project_by_slug
-from dialer.projects import create_project
 from dialer.storage import reading, writing
-from dialer.storage.models import Project
-from dialer.tokens import TokenInfo, create_token, list_tokens, revoke
+from dialer.storage.tables import PROJECT
 
 project_app = typer.Typer(help="Projects (tenants): create and list.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens of a project.", no_args_is_help=True)
 dnc_app = typer.Typer(help="Do-not-call lists, per project or global.", no_args_is_help=True)
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-TABLE = Project.__table__  # type: ignore[attr-defined]
 
 
 async def _project(engine: AsyncEngine, slug: str) -> ProjectRef:
@@ -129,7 +127,7 @@ def project_update(
 
     async def work(engine: AsyncEngine) -> None:
         async with writing(engine) as conn:
-            result = await conn.execute(update(TABLE).where(TABLE.c.slug == slug).values(**values))
+            result = await conn.execute(update(PROJECT).where(PROJECT.c.slug == slug).values(**values))
             if not result.rowcount:
                 raise DialerError(f"no project {slug!r}")
 
@@ -185,7 +183,9 @@ def project_list(ctx: typer.Context) -> None:
     async def work(engine: AsyncEngine) -> list[tuple[str, str, str, str]]:
         async with reading(engine) as conn:
             rows = await conn.execute(
-                select(TABLE.c.slug, TABLE.c.name, TABLE.c.region, TABLE.c.time_zone).order_by(TABLE.c.slug)
+                select(PROJECT.c.slug, PROJECT.c.name, PROJECT.c.region, PROJECT.c.time_zone).order_by(
+                    PROJECT.c.slug
+                )
             )
             return [tuple(r) for r in rows.all()]
 

@@ -30,12 +30,10 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialer.storage import writing
-from dialer.storage.models import Project, WebhookDelivery
+from dialer.storage.tables import PROJECT, WEBHOOK_DELIVERY
 from dialer.storage.types import utcnow
 
 log = structlog.get_logger(__name__)
-DELIVERY = WebhookDelivery.__table__  # type: ignore[attr-defined]
-PROJECT = Project.__table__  # type: ignore[attr-defined]
 CLAIM = timedelta(seconds=60)
 FIRST_RETRY = 5.0
 MAX_RETRY = 3600.0
@@ -90,24 +88,24 @@ class WebhookSender:
         async with writing(self._engine) as conn:
             query = (
                 select(
-                    DELIVERY.c.id,
-                    DELIVERY.c.payload,
-                    DELIVERY.c.tries,
+                    WEBHOOK_DELIVERY.c.id,
+                    WEBHOOK_DELIVERY.c.payload,
+                    WEBHOOK_DELIVERY.c.tries,
                     PROJECT.c.webhook_url,
                     PROJECT.c.webhook_secret,
                 )
-                .join(PROJECT, PROJECT.c.id == DELIVERY.c.project_id)
-                .where(DELIVERY.c.delivered_at.is_(None), DELIVERY.c.next_try_at <= now)
-                .order_by(DELIVERY.c.id)
+                .join(PROJECT, PROJECT.c.id == WEBHOOK_DELIVERY.c.project_id)
+                .where(WEBHOOK_DELIVERY.c.delivered_at.is_(None), WEBHOOK_DELIVERY.c.next_try_at <= now)
+                .order_by(WEBHOOK_DELIVERY.c.id)
                 .limit(self._batch)
             )
             if conn.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True, of=DELIVERY)
+                query = query.with_for_update(skip_locked=True, of=WEBHOOK_DELIVERY)
             due = (await conn.execute(query)).all()
             if due:
                 await conn.execute(
-                    update(DELIVERY)
-                    .where(DELIVERY.c.id.in_([d.id for d in due]))
+                    update(WEBHOOK_DELIVERY)
+                    .where(WEBHOOK_DELIVERY.c.id.in_([d.id for d in due]))
                     .values(next_try_at=now + CLAIM)
                 )
         results = await asyncio.gather(
@@ -128,15 +126,15 @@ class WebhookSender:
             async with writing(self._engine) as conn:
                 if done:
                     await conn.execute(
-                        update(DELIVERY)
-                        .where(DELIVERY.c.id == bindparam("_id"))
+                        update(WEBHOOK_DELIVERY)
+                        .where(WEBHOOK_DELIVERY.c.id == bindparam("_id"))
                         .values(delivered_at=self._clock()),
                         done,
                     )
                 if failed:
                     await conn.execute(
-                        update(DELIVERY)
-                        .where(DELIVERY.c.id == bindparam("_id"))
+                        update(WEBHOOK_DELIVERY)
+                        .where(WEBHOOK_DELIVERY.c.id == bindparam("_id"))
                         .values(
                             tries=bindparam("_tries"),
                             next_try_at=bindparam("_next"),

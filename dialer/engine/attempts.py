@@ -11,14 +11,14 @@ from decimal import Decimal
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from dialer.accounts.projects import ProjectRef
 from dialer.campaigns import Outcome, retry_delay
 from dialer.leads.hopper import Lease
 from dialer.leads.schema import LeadStatus
-from dialer.leads.store import EVENT, LEAD, ProjectRef, set_status
+from dialer.leads.store import set_status
 from dialer.storage import reading, writing
-from dialer.storage.models import Attempt
+from dialer.storage.tables import ATTEMPT, LEAD, LEAD_EVENT
 
-ATTEMPT = Attempt.__table__  # type: ignore[attr-defined]
 DISPOSITIONS = ("completed", "not_interested", "wrong_number", "callback")
 
 
@@ -173,7 +173,7 @@ async def finished(
                 "notes": disposition.notes,
             }
             await conn.execute(
-                insert(EVENT), [{"lead_id": row.id, "at": at, "kind": "disposition", "detail": detail}]
+                insert(LEAD_EVENT), [{"lead_id": row.id, "at": at, "kind": "disposition", "detail": detail}]
             )
         values2: dict[str, object] = {"lease_owner": None, "lease_expires_at": None, **pinned}
         if next_at is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from dialer.engine.operators import OperatorBoard, OperatorState
+from dialer.engine.board import OperatorBoard, OperatorState
 
 
 class CallbackPolicy(StrEnum):

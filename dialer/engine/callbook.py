@@ -14,7 +14,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from dialer.engine.operators import OperatorBoard, OperatorState
+from dialer.engine.board import OperatorBoard, OperatorState
 from pacing import CallEvent, EventKind, Snapshot
 
 

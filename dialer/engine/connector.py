@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dialer.engine.operators import OperatorBoard, OperatorState
+from dialer.engine.board import OperatorBoard, OperatorState
 
 
 @dataclass(frozen=True)

@@ -22,24 +22,25 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from dialer.accounts.operators import SIP_REALM, accounts, sip_secrets
+from dialer.accounts.projects import ProjectRef
 from dialer.config import Settings
-from dialer.engine import phone_bindings
 from dialer.engine.attempts import Disposition, close_interrupted
+from dialer.engine.board import Operator, OperatorBoard, OperatorState
 from dialer.engine.bus import EngineEvent, EventBus
 from dialer.engine.callbacks import CallbackPolicy
 from dialer.engine.callbook import CallPhase
-from dialer.engine.campaign import CampaignLoop, CampaignSettings
 from dialer.engine.connector import Connector
-from dialer.engine.operators import Operator, OperatorBoard, OperatorState
-from dialer.engine.phone_bindings import BindingKeeper
-from dialer.engine.sip_telephony import OperatorPhones, SipTelephony
+from dialer.engine.loop import CampaignLoop, CampaignSettings
 from dialer.errors import DialerError
-from dialer.leads.store import CAMPAIGN, LEAD, PROJECT, ProjectRef
-from dialer.operators import SIP_REALM, accounts, sip_secrets
 from dialer.storage import reading
+from dialer.storage.tables import CAMPAIGN, LEAD, PROJECT
 from dialer.storage.types import utcnow
-from dialer.telephony import advertised, open_agent
 from dialer.throttle import Throttle
+from dialer.voice import bindings as phone_bindings
+from dialer.voice.bindings import BindingKeeper
+from dialer.voice.telephony import OperatorPhones, SipTelephony
+from dialer.voice.trunks import advertised, open_agent
 from pacing import make_pacer
 from sip.media.clock import MediaClock
 from sip.media.player import load_wav

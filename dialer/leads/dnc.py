@@ -10,10 +10,8 @@ from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dialer.leads.schema import Phone
-from dialer.storage.models import DncEntry
+from dialer.storage.tables import DNC
 from dialer.storage.types import utcnow
-
-TABLE = DncEntry.__table__  # type: ignore[attr-defined]
 
 
 class DncIn(BaseModel):
@@ -40,19 +38,19 @@ async def add(
     conn: AsyncConnection, project_id: int | None, phones: Collection[str], reason: str | None
 ) -> DncAdded:
     """List ``phones`` (E.164) for the project, or globally when ``project_id`` is None."""
-    scope = TABLE.c.project_id.is_(None) if project_id is None else TABLE.c.project_id == project_id
+    scope = DNC.c.project_id.is_(None) if project_id is None else DNC.c.project_id == project_id
     unique = list(dict.fromkeys(phones))
     present: set[str] = set()
     for start in range(0, len(unique), 500):
         chunk = unique[start : start + 500]
         present.update(
-            (await conn.execute(select(TABLE.c.phone).where(scope, TABLE.c.phone.in_(chunk)))).scalars()
+            (await conn.execute(select(DNC.c.phone).where(scope, DNC.c.phone.in_(chunk)))).scalars()
         )
     new = [p for p in unique if p not in present]
     if new:
         now = utcnow()
         await conn.execute(
-            insert(TABLE),
+            insert(DNC),
             [{"project_id": project_id, "phone": p, "reason": reason, "created_at": now} for p in new],
         )
     return DncAdded(added=len(new), already_listed=len(unique) - len(new))
@@ -60,8 +58,8 @@ async def add(
 
 async def remove(conn: AsyncConnection, project_id: int | None, phone: str) -> bool:
     """Unlist the number in that scope; False when it was not listed there."""
-    scope = TABLE.c.project_id.is_(None) if project_id is None else TABLE.c.project_id == project_id
-    result = await conn.execute(delete(TABLE).where(scope, TABLE.c.phone == phone))
+    scope = DNC.c.project_id.is_(None) if project_id is None else DNC.c.project_id == project_id
+    result = await conn.execute(delete(DNC).where(scope, DNC.c.phone == phone))
     return bool(result.rowcount)
 
 
@@ -69,9 +67,9 @@ async def listed(conn: AsyncConnection, project_id: int, phones: Collection[str]
     """For each listed number among ``phones``: the scopes it is listed in."""
     out: dict[str, list[str]] = {}
     rows = await conn.execute(
-        select(TABLE.c.phone, TABLE.c.project_id).where(
-            TABLE.c.phone.in_(list(phones)),
-            or_(TABLE.c.project_id.is_(None), TABLE.c.project_id == project_id),
+        select(DNC.c.phone, DNC.c.project_id).where(
+            DNC.c.phone.in_(list(phones)),
+            or_(DNC.c.project_id.is_(None), DNC.c.project_id == project_id),
         )
     )
     for phone, pid in rows.all():

@@ -25,19 +25,17 @@ from typing import Any
 from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from dialer.accounts.projects import ProjectRef
 from dialer.calling_window import preset
 from dialer.errors import DialerError
 from dialer.leads import dnc
 from dialer.leads.rules import CAP_PERIODS, Candidate, Policy, judge
 from dialer.leads.schema import NOT_QUEUED, LeadStatus
-from dialer.leads.store import LEAD, ProjectRef, set_status
+from dialer.leads.store import set_status
 from dialer.storage import reading, writing
-from dialer.storage.models import Attempt, Campaign, Project
+from dialer.storage.tables import ATTEMPT, CAMPAIGN, LEAD, PROJECT
 from dialer.storage.types import utcnow
 
-ATTEMPT = Attempt.__table__  # type: ignore[attr-defined]
-CAMPAIGN = Campaign.__table__  # type: ignore[attr-defined]
-PROJECT = Project.__table__  # type: ignore[attr-defined]
 DEFAULT_LEASE = timedelta(minutes=2)
 MAX_ROUNDS = 4
 _COLUMNS = (

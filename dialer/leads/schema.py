@@ -1,7 +1,7 @@
 """API payloads for leads, validated with pydantic.
 
 Incoming models reject unknown fields and say, per field, what was wrong and what is expected
-(:func:`field_errors`). Phones are normalised to E.164 with the project's region, passed as
+(:func:`dialer.errors.field_errors`). Phones are normalised to E.164 with the project's region, passed as
 validation context ``{"region": "RU"}``.
 """
 
@@ -21,7 +21,6 @@ from pydantic import (
     PrivateAttr,
     StrictInt,
     StringConstraints,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -29,6 +28,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from dialer.calling_window import CallingRuleError, zone
+from dialer.errors import FieldError
 from dialer.leads.phones import PhoneError, parse
 
 MAX_PHONES = 5
@@ -278,14 +278,6 @@ class RowResult(BaseModel):
     errors: list[FieldError] = Field(default_factory=list)
 
 
-class FieldError(BaseModel):
-    """One wrong field: where it is, what was wrong, what is expected."""
-
-    field: str
-    problem: str
-    expected: str | None = None
-
-
 class BulkOut(BaseModel):
     """Totals and one result per row, in the order sent."""
 
@@ -297,44 +289,3 @@ class BulkOut(BaseModel):
 
 
 RowResult.model_rebuild()
-
-_EXPECTED = {
-    "missing": "this field",
-    "extra_forbidden": "no such field",
-    "string_type": "a string",
-    "int_type": "an integer",
-    "int_parsing": "an integer",
-    "list_type": "a list",
-    "dict_type": "a JSON object",
-    "timezone_aware": "an ISO 8601 instant with its offset, e.g. 2026-11-22T10:00:00+03:00",
-    "datetime_type": "an ISO 8601 instant with its offset, e.g. 2026-11-22T10:00:00+03:00",
-    "datetime_parsing": "an ISO 8601 instant with its offset, e.g. 2026-11-22T10:00:00+03:00",
-    "datetime_from_date_parsing": "an ISO 8601 instant with its offset, e.g. 2026-11-22T10:00:00+03:00",
-    "model_type": "a JSON object",
-    "phone": "a dialable number, e.g. +79123456789 or 8 (912) 345-67-89",
-}
-
-
-def field_errors(exc: ValidationError) -> list[FieldError]:
-    """One :class:`FieldError` per problem pydantic found, with a JSON-path-like field name."""
-    out = []
-    for err in exc.errors(include_url=False):
-        field = ""
-        for part in err["loc"]:
-            field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
-        expected = _EXPECTED.get(err["type"])
-        ctx = err.get("ctx") or {}
-        if "pattern" in ctx:
-            expected = f"matching {ctx['pattern']}"
-        elif "max_length" in ctx:
-            unit = "items" if err["type"].startswith("too") else "characters"
-            expected = f"at most {ctx['max_length']} {unit}"
-        elif "min_length" in ctx:
-            expected = f"at least {ctx['min_length']}"
-        elif "le" in ctx:
-            expected = f"at most {ctx['le']}"
-        elif "ge" in ctx:
-            expected = f"at least {ctx['ge']}"
-        problem = err["msg"].removeprefix("Value error, ")
-        out.append(FieldError(field=field or "(body)", problem=problem, expected=expected))
-    return out

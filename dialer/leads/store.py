@@ -12,7 +12,6 @@ Re-sending a cancelled lead, or an expired one with a later ``expires_at``, puts
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,69 +19,24 @@ from pydantic import ValidationError
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from dialer.errors import DialerError
+from dialer.accounts.projects import ProjectRef
+from dialer.errors import FieldError, NotFound, Rejected, field_errors
 from dialer.leads.schema import (
     BulkOut,
-    FieldError,
     LeadIn,
     LeadOut,
     LeadPatch,
     LeadStatus,
     RowResult,
     UpsertResult,
-    field_errors,
     queue_rank,
 )
-from dialer.storage.models import Attempt, Campaign, Lead, LeadEvent, Project, WebhookDelivery
+from dialer.storage.tables import ATTEMPT, CAMPAIGN, LEAD, WEBHOOK_DELIVERY
+from dialer.storage.tables import LEAD_EVENT as EVENT
 from dialer.storage.types import utcnow
 
-LEAD = Lead.__table__  # type: ignore[attr-defined]
-EVENT = LeadEvent.__table__  # type: ignore[attr-defined]
-PROJECT = Project.__table__  # type: ignore[attr-defined]
-CAMPAIGN = Campaign.__table__  # type: ignore[attr-defined]
 CHUNK = 500
 _FIELDS = ("phones", "name", "data", "campaign_id", "priority", "time_zone", "expires_at")
-
-
-class LeadError(DialerError):
-    """A lead operation cannot be done; ``status`` is the HTTP status it maps to."""
-
-    status = 422
-
-    def __init__(self, message: str, errors: Sequence[FieldError] = ()) -> None:
-        super().__init__(message)
-        self.errors = list(errors)
-
-
-class NotFound(LeadError):
-    status = 404
-
-
-@dataclass(frozen=True)
-class ProjectRef:
-    """What lead operations need to know about the project."""
-
-    id: int
-    slug: str
-    region: str
-    webhook_url: str | None
-    vanity_numbers: bool = False
-    dial_extensions: bool = False
-
-
-async def project_by_slug(conn: AsyncConnection, slug: str) -> ProjectRef | None:
-    row = (
-        await conn.execute(
-            select(
-                PROJECT.c.id,
-                PROJECT.c.slug,
-                PROJECT.c.region,
-                PROJECT.c.webhook_url,
-                PROJECT.c.vanity_numbers,
-            ).where(PROJECT.c.slug == slug)
-        )
-    ).first()
-    return None if row is None else ProjectRef(*row)
 
 
 async def campaign_ids(conn: AsyncConnection, project_id: int) -> dict[str, int]:
@@ -99,7 +53,7 @@ def _campaign_id(name: str | None, campaigns: Mapping[str, int], field: str = "c
         return campaigns[name]
     except KeyError:
         known = ", ".join(sorted(campaigns)) or "(none yet)"
-        raise LeadError(
+        raise Rejected(
             f"no campaign {name!r} in this project",
             [FieldError(field=field, problem=f"no campaign {name!r}", expected=f"one of: {known}")],
         ) from None
@@ -188,14 +142,14 @@ async def upsert_many(
         ext = ext if isinstance(ext, str) else None
         try:
             if not isinstance(raw, dict):
-                raise LeadError(
+                raise Rejected(
                     "not an object",
                     [FieldError(field="(body)", problem="not a JSON object", expected="a JSON object")],
                 )
             lead = LeadIn.model_validate(raw, context=_context(project))
             cid = _campaign_id(lead.campaign, campaigns)
             if lead.external_id in seen:
-                raise LeadError(
+                raise Rejected(
                     "duplicate",
                     [
                         FieldError(
@@ -208,7 +162,7 @@ async def upsert_many(
         except ValidationError as exc:
             results.append(RowResult(index=index, external_id=ext, errors=field_errors(exc)))
             continue
-        except LeadError as exc:
+        except Rejected as exc:
             results.append(RowResult(index=index, external_id=ext, errors=exc.errors))
             continue
         seen[lead.external_id] = index
@@ -284,11 +238,11 @@ async def _write_chunk(
 async def upsert_one(
     conn: AsyncConnection, project: ProjectRef, payload: Any
 ) -> tuple[UpsertResult, LeadOut]:
-    """Upsert one lead; raises :class:`LeadError` with field errors when it is rejected."""
+    """Upsert one lead; raises :class:`Rejected` with field errors when it is rejected."""
     result = await upsert_many(conn, project, [payload])
     row = result.rows[0]
     if row.result is None:
-        raise LeadError("the lead was rejected", row.errors)
+        raise Rejected("the lead was rejected", row.errors)
     assert row.external_id is not None
     return row.result, await get(conn, project, row.external_id)
 
@@ -346,7 +300,7 @@ async def patch(
     try:
         change = LeadPatch.model_validate(payload, context=_context(project))
     except ValidationError as exc:
-        raise LeadError("the change was rejected", field_errors(exc)) from None
+        raise Rejected("the change was rejected", field_errors(exc)) from None
     row = await _row(conn, project, external_id)
     values: dict[str, Any] = {}
     for field in change.model_fields_set:
@@ -406,7 +360,7 @@ async def set_status(
             **detail,
         }
         await conn.execute(
-            insert(WebhookDelivery.__table__),  # type: ignore[attr-defined]
+            insert(WEBHOOK_DELIVERY),
             [
                 {
                     "project_id": project.id,
@@ -422,8 +376,7 @@ async def set_status(
 async def attempts(conn: AsyncConnection, project: ProjectRef, external_id: str) -> list[dict[str, Any]]:
     """The lead's calls, oldest first."""
     row = await _row(conn, project, external_id)
-    table = Attempt.__table__  # type: ignore[attr-defined]
-    result = await conn.execute(select(table).where(table.c.lead_id == row["id"]).order_by(table.c.id))
+    result = await conn.execute(select(ATTEMPT).where(ATTEMPT.c.lead_id == row["id"]).order_by(ATTEMPT.c.id))
     return [dict(r) for r in result.mappings().all()]
 
 

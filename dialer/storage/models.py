@@ -249,7 +249,7 @@ class WebhookDelivery(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
 
 
-class Operator(SQLModel, table=True):
+class OperatorRow(SQLModel, table=True):
     """A person who takes calls: logs into the workplace (argon2 password) and registers a softphone
     (SIP digest: only HA1 is kept)."""
 

@@ -22,9 +22,9 @@ from dialer.errors import DialerError
 from dialer.storage import create_engine, ensure_migrated
 from dialer.throttle import Throttle
 from dialer.web import api
+from dialer.web.api.problems import problems
 from dialer.web.keys import ENGINE, METRICS, SERVICE, SETTINGS, THROTTLE
 from dialer.web.metrics import EngineMetrics, HttpMetrics
-from dialer.web.problems import problems
 from dialer.webhooks import WebhookSender
 
 log = structlog.get_logger(__name__)

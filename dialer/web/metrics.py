@@ -18,8 +18,8 @@ from prometheus_client import (
 )
 
 from dialer import __version__
+from dialer.engine.board import OperatorBoard, OperatorState
 from dialer.engine.bus import EventBus
-from dialer.engine.operators import OperatorBoard, OperatorState
 
 
 class HttpMetrics:

@@ -10,14 +10,13 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialer import campaigns
+from dialer.accounts.operators import add_operator
+from dialer.accounts.projects import ProjectRef, create_project
+from dialer.accounts.tokens import create_token
 from dialer.campaigns import CampaignIn
 from dialer.config import DatabaseSettings, Settings, SipSettings
 from dialer.leads import store
-from dialer.leads.store import ProjectRef
-from dialer.operators import add_operator
-from dialer.projects import create_project
 from dialer.storage import create_engine, upgrade, writing
-from dialer.tokens import create_token
 
 OPS = "/api/v1/operators"
 

@@ -9,12 +9,12 @@ from datetime import timedelta
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
 
-from dialer import operator_sessions
-from dialer.operators import OPERATORS
 from dialer.storage import create_engine, writing
+from dialer.storage.tables import OPERATOR as OPERATORS
+from dialer.storage.tables import OPERATOR_SESSION
 from dialer.storage.types import utcnow
 from dialer.web import create_app
-from dialer.web.operators_api import SESSIONS, Session
+from dialer.web.api.operators import SESSIONS, Session
 from tests.integration.api_fixtures import OPS, Tenants, session, with_operators
 from tests.integration.test_api_leads import problem
 
@@ -81,7 +81,7 @@ async def test_sessions_survive_a_restart_and_end_with_the_account(aiohttp_clien
     try:
         async with writing(engine) as conn:
             await conn.execute(update(OPERATORS).where(OPERATORS.c.login == "anna").values(active=False))
-            stored = (await conn.execute(select(operator_sessions.SESSIONS))).all()
+            stored = (await conn.execute(select(OPERATOR_SESSION))).all()
     finally:
         await engine.dispose()
     assert len(stored) == 1 and stored[0].token_hash != anna["Authorization"].split()[1]  # hashed

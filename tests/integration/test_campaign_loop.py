@@ -20,12 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from dialer.campaigns import CampaignIn
 from dialer.config import DatabaseSettings
 from dialer.engine.attempts import Disposition
-from dialer.engine.campaign import CampaignLoop, CampaignSettings
-from dialer.engine.operators import OperatorBoard, OperatorState
+from dialer.engine.board import OperatorBoard, OperatorState
+from dialer.engine.loop import CampaignLoop, CampaignSettings
 from dialer.engine.telephony import CallUpdate, UpdateSink
 from dialer.leads import store
 from dialer.storage import create_engine, reading, upgrade
 from dialer.storage.models import Attempt
+from dialer.storage.tables import LEAD, LEAD_EVENT
 from pacing import make_pacer
 from sip.routing import NoRoute
 from tests.integration.api_fixtures import seed_campaign
@@ -183,7 +184,7 @@ async def test_a_campaign_runs_to_the_end_with_one_attempt_per_call(
                 break
         async with reading(engine) as conn:
             attempts = (await conn.execute(select(Attempt.__table__))).all()
-            leads = {r.external_id: r for r in (await conn.execute(select(store.LEAD))).all()}
+            leads = {r.external_id: r for r in (await conn.execute(select(LEAD))).all()}
     finally:
         await engine.dispose()
 
@@ -310,7 +311,7 @@ async def test_a_callback_goes_back_to_the_operator_who_scheduled_it(tmp_path: P
         loop.dispose(first_call, Disposition("anna", "callback", "asked to call after lunch", call_back_at))
         await run_for(10.0)  # the client hangs up after 5 s of talk
         async with reading(engine) as conn:
-            lead = (await conn.execute(select(store.LEAD))).one()
+            lead = (await conn.execute(select(LEAD))).one()
             events = (
                 await conn.execute(select(LeadEvent.__table__.c.kind, LeadEvent.__table__.c.detail))
             ).all()
@@ -381,7 +382,7 @@ async def test_a_call_no_trunk_can_take_leaves_no_attempt_and_its_lead_comes_bac
         await loop.step()  # no trunk allows L0's number: it waits an hour, L1 is dialled
         async with reading(engine) as conn:
             attempts = (await conn.execute(select(Attempt.__table__))).all()
-            leads = {r.external_id: r for r in (await conn.execute(select(store.LEAD))).all()}
+            leads = {r.external_id: r for r in (await conn.execute(select(LEAD))).all()}
     finally:
         await engine.dispose()
     assert [a.phone for a in attempts] == [phones[1]]  # the unplaced call left no attempt behind
@@ -407,9 +408,7 @@ async def test_full_trunks_take_no_lead_off_the_queue(tmp_path: Path) -> None:
         assert decision.calls == 0 and "room for 0" in decision.reason
         async with reading(engine) as conn:
             attempts = (await conn.execute(select(Attempt.__table__))).all()
-            leased = (
-                await conn.execute(select(store.LEAD).where(store.LEAD.c.lease_owner.is_not(None)))
-            ).all()
+            leased = (await conn.execute(select(LEAD).where(LEAD.c.lease_owner.is_not(None)))).all()
         placed = len(telephony.placed)
         clock[0] = 11.0  # both calls ring out: their channels are free again
         telephony.deliver(clock[0])
@@ -497,7 +496,7 @@ async def test_a_stopped_campaign_keeps_its_calls_until_they_end(tmp_path: Path)
         await task
         async with reading(engine) as conn:
             rows = (await conn.execute(select(Attempt.__table__))).all()
-            notes = (await conn.execute(select(store.EVENT).where(store.EVENT.c.kind == "disposition"))).all()
+            notes = (await conn.execute(select(LEAD_EVENT).where(LEAD_EVENT.c.kind == "disposition"))).all()
     finally:
         await engine.dispose()
     assert len(rows) == placed
@@ -529,7 +528,7 @@ async def test_a_shutdown_closes_every_attempt_even_when_hang_ups_go_unanswered(
         await task
         async with reading(engine) as conn:
             rows = (await conn.execute(select(Attempt.__table__))).all()
-            leads = (await conn.execute(select(store.LEAD))).all()
+            leads = (await conn.execute(select(LEAD))).all()
     finally:
         await engine.dispose()
     assert rows and all(r.ended_at is not None for r in rows)

@@ -12,15 +12,16 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from dialer.accounts.projects import ProjectRef
 from dialer.campaigns import CampaignIn
 from dialer.config import DatabaseSettings
+from dialer.engine.board import OperatorBoard, OperatorState
 from dialer.engine.callbacks import CallbackPolicy
-from dialer.engine.campaign import CampaignSettings
-from dialer.engine.operators import OperatorBoard, OperatorState
+from dialer.engine.loop import CampaignSettings
 from dialer.leads import store
-from dialer.leads.store import ProjectRef
 from dialer.storage import create_engine, reading, upgrade, writing
 from dialer.storage.models import Attempt
+from dialer.storage.tables import LEAD
 from tests.integration.api_fixtures import seed_campaign
 from tests.integration.test_campaign_loop import WALL0, FakeTelephony, progressive_loop
 
@@ -59,8 +60,8 @@ class Rig:
         at = WALL0 + timedelta(seconds=self.clock[0] + due_in)
         async with writing(self.engine) as conn:
             await conn.execute(
-                update(store.LEAD)
-                .where(store.LEAD.c.external_id == external_id)
+                update(LEAD)
+                .where(LEAD.c.external_id == external_id)
                 .values(status="callback", queue_rank=0, pinned_operator=operator, callback_at=at,
                         next_attempt_at=at)
             )  # fmt: skip
@@ -69,8 +70,8 @@ class Rig:
         """(lead, operator) of every attempt, in order."""
         async with reading(self.engine) as conn:
             rows = await conn.execute(
-                select(store.LEAD.c.external_id, Attempt.__table__.c.operator)
-                .join(Attempt.__table__, Attempt.__table__.c.lead_id == store.LEAD.c.id)
+                select(LEAD.c.external_id, Attempt.__table__.c.operator)
+                .join(Attempt.__table__, Attempt.__table__.c.lead_id == LEAD.c.id)
                 .order_by(Attempt.__table__.c.id)
             )
             return [(lead, operator) for lead, operator in rows.all()]
@@ -82,9 +83,7 @@ async def rig(tmp_path: Path, settings: CampaignIn, **extra: object) -> Rig:
     project, campaign_id = await seed_campaign(engine, PHONES, now=WALL0, settings=settings)
     async with writing(engine) as conn:  # only L0 is in the queue; the others wait for later
         await conn.execute(
-            update(store.LEAD)
-            .where(store.LEAD.c.external_id != "L0")
-            .values(next_attempt_at=WALL0 + timedelta(days=1))
+            update(LEAD).where(LEAD.c.external_id != "L0").values(next_attempt_at=WALL0 + timedelta(days=1))
         )
     return Rig(engine, project, campaign_id, CampaignSettings(campaign_id, project, wrap_up=1.0,
                                                               mode=settings.mode, **extra))  # type: ignore[arg-type]  # fmt: skip
@@ -141,9 +140,7 @@ async def test_preview_shows_a_lead_that_the_operator_dials_or_skips(tmp_path: P
     r = await rig(tmp_path, CampaignIn(mode="preview"))
     try:
         async with writing(r.engine) as conn:  # two leads in the queue: L0 and L1
-            await conn.execute(
-                update(store.LEAD).where(store.LEAD.c.external_id == "L1").values(next_attempt_at=WALL0)
-            )
+            await conn.execute(update(LEAD).where(LEAD.c.external_id == "L1").values(next_attempt_at=WALL0))
         r.ready("anna")
         await r.run_for(1.0)
         shown = r.loop.previews["anna"].lease
@@ -177,8 +174,8 @@ async def test_two_campaigns_share_an_operator_and_a_connect_reaches_the_campaig
     cards loop's tick, which connects her to the loans campaign's waiting client: the loans loop
     carries out that connect (its attempt, its bridge)."""
     from dialer import campaigns
+    from dialer.accounts.projects import create_project
     from dialer.engine.connector import Connector
-    from dialer.projects import create_project
 
     engine = create_engine(DatabaseSettings(path=tmp_path / "db.sqlite3"))
     try:

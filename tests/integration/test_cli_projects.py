@@ -11,7 +11,7 @@ from sqlalchemy import select
 from dialer.cli import run
 from dialer.config import load_settings
 from dialer.storage import create_engine, reading
-from dialer.storage.models import ApiToken, Operator, Project
+from dialer.storage.models import ApiToken, OperatorRow, Project
 
 
 @pytest.fixture
@@ -172,7 +172,7 @@ def test_dnc_needs_exactly_one_scope_and_dialable_numbers(
 def test_operators_are_added_with_hashed_secrets_and_listed(
     config: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dialer.operators import check_password, sip_secrets
+    from dialer.accounts.operators import check_password, sip_secrets
     from dialer.storage import create_engine as make_engine
     from sip.digest import ha1_md5
 
@@ -193,7 +193,7 @@ def test_operators_are_added_with_hashed_secrets_and_listed(
     assert run(["--config", str(config), "operator", "list"]) == 0
     out = capsys.readouterr().out
     assert "anna" in out and "Anna K." in out and "cards, loans" in out
-    (row,) = stored(config, Operator)
+    (row,) = stored(config, OperatorRow)
     assert "long-enough-1" not in row.password_hash and row.password_hash.startswith("$argon2")
 
     async def checks() -> tuple[bool, bool, dict[str, str]]:

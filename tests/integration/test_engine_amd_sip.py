@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dialer.engine.sip_telephony import OperatorPhones, SipTelephony
 from dialer.engine.telephony import CallUpdate
+from dialer.voice.telephony import OperatorPhones, SipTelephony
 from sip.media.clock import MediaClock
 from sip.registrar import Registrar
 from sip.stack import SipStack

@@ -16,6 +16,8 @@ import numpy as np
 from sqlalchemy import select
 
 from dialer import campaigns
+from dialer.accounts.operators import add_operator
+from dialer.accounts.projects import project_by_slug
 from dialer.config import (
     DatabaseSettings,
     RecordingSettings,
@@ -26,10 +28,8 @@ from dialer.config import (
     TrunkSettings,
 )
 from dialer.engine.attempts import Disposition
-from dialer.engine.operators import OperatorState
+from dialer.engine.board import OperatorState
 from dialer.engine.service import EngineService, lead_card
-from dialer.leads import store
-from dialer.operators import add_operator
 from dialer.storage import create_engine, reading, upgrade, writing
 from dialer.storage.models import Attempt, LeadEvent
 from tests.integration.api_fixtures import seed_campaign
@@ -86,7 +86,7 @@ async def test_service_dials_a_running_campaign_for_a_ready_operator(tmp_path: P
                 await registered(service.registrar, "anna")  # the account's password, checked against its HA1
                 assert await service.ready("anna") is OperatorState.READY
                 async with writing(engine) as conn:
-                    project_ref = await store.project_by_slug(conn, "loans")
+                    project_ref = await project_by_slug(conn, "loans")
                     assert project_ref is not None
                     await campaigns.act(conn, project_ref, "main", "start")
                 on_screen = None

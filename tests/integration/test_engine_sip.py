@@ -13,12 +13,12 @@ import numpy as np
 from sqlalchemy import select
 
 from dialer.config import DatabaseSettings
-from dialer.engine.campaign import CampaignLoop, CampaignSettings
-from dialer.engine.operators import OperatorBoard, OperatorState
-from dialer.engine.sip_telephony import OperatorPhones, SipTelephony
-from dialer.leads import store
+from dialer.engine.board import OperatorBoard, OperatorState
+from dialer.engine.loop import CampaignLoop, CampaignSettings
 from dialer.storage import create_engine, reading, upgrade
 from dialer.storage.models import Attempt
+from dialer.storage.tables import LEAD
+from dialer.voice.telephony import OperatorPhones, SipTelephony
 from pacing import make_pacer
 from sip.media.clock import MediaClock
 from sip.registrar import Registrar
@@ -87,7 +87,7 @@ async def test_three_leads_are_dialled_and_bridged_to_a_nailed_up_operator(tmp_p
             heard = phone.heard()
         async with reading(engine) as conn:
             attempts = (await conn.execute(select(Attempt.__table__))).all()
-            statuses = (await conn.execute(select(store.LEAD.c.status))).scalars().all()
+            statuses = (await conn.execute(select(LEAD.c.status))).scalars().all()
     finally:
         trunk_stack.close()
         phone_stack.close()

@@ -12,15 +12,15 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialer import campaigns
+from dialer.accounts.projects import ProjectRef, create_project
 from dialer.config import DatabaseSettings
 from dialer.leads import dnc, hopper, store
 from dialer.leads.schema import LeadStatus, queue_rank
-from dialer.projects import create_project
 from dialer.storage import create_engine, reading, upgrade, writing
 from dialer.storage.models import Attempt, LeadEvent, WebhookDelivery
+from dialer.storage.tables import LEAD
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday 12:00 in Moscow
-LEAD = store.LEAD
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -38,7 +38,7 @@ async def engine(database: DatabaseSettings):
     await eng.dispose()
 
 
-async def setup_campaign(engine: AsyncEngine, *, window: str = "daily-9-21") -> tuple[store.ProjectRef, int]:
+async def setup_campaign(engine: AsyncEngine, *, window: str = "daily-9-21") -> tuple[ProjectRef, int]:
     async with writing(engine) as conn:
         project = await create_project(conn, "loans", window=window, webhook_url="http://127.0.0.1:9/hook")
         await campaigns.put(conn, project, "main", campaigns.CampaignIn(max_attempts=3))
@@ -46,7 +46,7 @@ async def setup_campaign(engine: AsyncEngine, *, window: str = "daily-9-21") -> 
     return project, campaign_id
 
 
-async def add_leads(engine: AsyncEngine, project: store.ProjectRef, rows: list[dict]) -> None:
+async def add_leads(engine: AsyncEngine, project: ProjectRef, rows: list[dict]) -> None:
     async with writing(engine) as conn:
         result = await store.upsert_many(conn, project, rows, now=NOW - timedelta(hours=1))
     assert result.rejected == 0, result

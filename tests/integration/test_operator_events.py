@@ -22,14 +22,15 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from dialer import campaigns
+from dialer.accounts.operators import add_operator
+from dialer.accounts.projects import project_by_slug
 from dialer.config import DatabaseSettings, Settings, SipSettings, Tariff, TrunkSettings
-from dialer.leads import store
-from dialer.operators import add_operator
 from dialer.storage import create_engine, upgrade, writing
 from dialer.storage.types import utcnow
-from dialer.web import create_app, operator_events
+from dialer.web import create_app
+from dialer.web.api import operator_events
+from dialer.web.api.operators import SESSIONS
 from dialer.web.keys import SERVICE, SETTINGS
-from dialer.web.operators_api import SESSIONS
 from tests.integration.api_fixtures import OPS, seed_campaign, session
 from tests.integration.servers import free_port
 from tests.integration.sip_peers import sipp_uas
@@ -147,7 +148,7 @@ async def test_the_card_arrives_on_the_stream_when_the_call_is_connected(
         engine = create_engine(client.app[SETTINGS].database)
         try:
             async with writing(engine) as conn:
-                ref = await store.project_by_slug(conn, "loans")
+                ref = await project_by_slug(conn, "loans")
                 assert ref is not None
                 await campaigns.act(conn, ref, "main", "start")
         finally:

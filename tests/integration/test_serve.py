@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from dialer.accounts.projects import project_by_slug
 from dialer.storage import head_revision
 from tests.integration.servers import free_port
 
@@ -135,7 +136,6 @@ def test_run_campaign_starts_the_campaign_and_serves(write_config, tmp_path: Pat
 
     from dialer import campaigns
     from dialer.config import DatabaseSettings
-    from dialer.leads import store
     from dialer.storage import create_engine, reading, writing
 
     port, sip = free_port(), free_port(socket.SOCK_DGRAM)
@@ -152,7 +152,7 @@ def test_run_campaign_starts_the_campaign_and_serves(write_config, tmp_path: Pat
         engine = create_engine(DatabaseSettings(path=tmp_path / "db.sqlite3"))
         try:
             async with writing(engine) if create else reading(engine) as conn:
-                project = await store.project_by_slug(conn, "loans")
+                project = await project_by_slug(conn, "loans")
                 assert project is not None
                 if create:
                     await campaigns.put(conn, project, "main", campaigns.CampaignIn(mode="progressive"))

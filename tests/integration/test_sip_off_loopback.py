@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from dialer.config import SipSettings, TrunkSettings
-from dialer.telephony import open_agent
+from dialer.voice.trunks import open_agent
 from sip.media.clock import MediaClock
 from sip.media.session import agent_offer
 from sip.message import Request, parse_message

@@ -12,9 +12,9 @@ import pytest
 from aiohttp import web
 from sqlalchemy import insert, select
 
+from dialer.accounts.projects import create_project
 from dialer.config import DatabaseSettings
 from dialer.leads import store
-from dialer.projects import create_project
 from dialer.storage import create_engine, reading, upgrade, writing
 from dialer.storage.models import WebhookDelivery
 from dialer.webhooks import WebhookSender, retry_delay, signature

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dialer.engine.board import OperatorBoard, OperatorState
 from dialer.engine.callbook import CallBook, UnknownCall
 from dialer.engine.connector import Abandon, Connect, Connector
-from dialer.engine.operators import OperatorBoard, OperatorState
 from pacing import EventKind, make_pacer
 
 S = OperatorState

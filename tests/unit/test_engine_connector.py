@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from dialer.engine.board import OperatorBoard, OperatorState
 from dialer.engine.connector import Abandon, Connect, Connector
-from dialer.engine.operators import OperatorBoard, OperatorState
 
 S = OperatorState
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from dialer.engine.board import OperatorBoard, OperatorState, OperatorStateError
 from dialer.engine.callbacks import CallbackPolicy, callback_route
-from dialer.engine.operators import OperatorBoard, OperatorState, OperatorStateError
 
 S = OperatorState
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dialer.leads.phones import PhoneError, parse
-from dialer.web.strict_json import MAX_DEPTH, JsonRefused, loads
+from dialer.web.api.strict_json import MAX_DEPTH, JsonRefused, loads
 
 
 @pytest.mark.parametrize(

@@ -15,13 +15,11 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dialer.errors import DialerError
-from dialer.storage.models import ApiToken, Project
+from dialer.storage.tables import API_TOKEN, PROJECT
 from dialer.storage.types import utcnow
 
 PREFIX = "dlr_"
 PREFIX_SHOWN = 10  # characters of a token kept in clear, to tell tokens apart in lists
-TOKENS = ApiToken.__table__  # type: ignore[attr-defined]
-PROJECTS = Project.__table__  # type: ignore[attr-defined]
 
 
 def digest(token: str) -> str:
@@ -44,7 +42,7 @@ async def create_token(conn: AsyncConnection, project_id: int, name: str) -> str
     """Store a new token for the project and return it; it cannot be shown again."""
     token = PREFIX + secrets.token_urlsafe(32)
     await conn.execute(
-        insert(TOKENS),
+        insert(API_TOKEN),
         [
             {
                 "project_id": project_id,
@@ -62,7 +60,7 @@ async def owner_of(conn: AsyncConnection, token: str) -> TokenOwner | None:
     """The project a live token opens, or None for an unknown or revoked token."""
     if not token.startswith(PREFIX) or len(token) > 100:
         return None
-    tokens, projects = TOKENS.c, PROJECTS.c
+    tokens, projects = API_TOKEN.c, PROJECT.c
     row = (
         await conn.execute(
             select(
@@ -73,7 +71,7 @@ async def owner_of(conn: AsyncConnection, token: str) -> TokenOwner | None:
                 projects.webhook_url,
                 projects.vanity_numbers,
             )
-            .join(PROJECTS, projects.id == tokens.project_id)
+            .join(PROJECT, projects.id == tokens.project_id)
             .where(tokens.token_hash == digest(token), tokens.revoked_at.is_(None))
         )
     ).first()
@@ -92,9 +90,9 @@ class TokenInfo:
 
 async def list_tokens(conn: AsyncConnection, project_id: int) -> list[TokenInfo]:
     rows = await conn.execute(
-        select(TOKENS.c.prefix, TOKENS.c.name, TOKENS.c.created_at, TOKENS.c.revoked_at)
-        .where(TOKENS.c.project_id == project_id)
-        .order_by(TOKENS.c.created_at)
+        select(API_TOKEN.c.prefix, API_TOKEN.c.name, API_TOKEN.c.created_at, API_TOKEN.c.revoked_at)
+        .where(API_TOKEN.c.project_id == project_id)
+        .order_by(API_TOKEN.c.created_at)
     )
     return [TokenInfo(*row) for row in rows.all()]
 
@@ -103,14 +101,14 @@ async def revoke(conn: AsyncConnection, project_id: int, token_or_prefix: str) -
     """Revoke the project's live tokens matching the whole token or the prefix `token list` shows;
     how many were revoked."""
     if len(token_or_prefix) > PREFIX_SHOWN:
-        match = TOKENS.c.token_hash == digest(token_or_prefix)
+        match = API_TOKEN.c.token_hash == digest(token_or_prefix)
     elif len(token_or_prefix) >= len(PREFIX) + 4:
-        match = TOKENS.c.prefix.startswith(token_or_prefix, autoescape=True)
+        match = API_TOKEN.c.prefix.startswith(token_or_prefix, autoescape=True)
     else:
         raise DialerError(f"give at least {len(PREFIX) + 4} characters of the token (as `token list` shows)")
     result = await conn.execute(
-        update(TOKENS)
-        .where(TOKENS.c.project_id == project_id, match, TOKENS.c.revoked_at.is_(None))
+        update(API_TOKEN)
+        .where(API_TOKEN.c.project_id == project_id, match, API_TOKEN.c.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
     return int(result.rowcount)

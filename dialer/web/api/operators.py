@@ -17,20 +17,19 @@ import structlog
 from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from dialer import operator_sessions
+from dialer.accounts import sessions as operator_sessions
+from dialer.accounts.operators import check_password
 from dialer.engine.attempts import Disposition
-from dialer.engine.operators import OperatorStateError
+from dialer.engine.board import OperatorStateError
 from dialer.engine.service import EngineService, lead_card
-from dialer.engine.sip_telephony import PhoneUnavailable
-from dialer.errors import DialerError
-from dialer.leads.schema import FieldError, field_errors
-from dialer.operators import check_password
+from dialer.errors import DialerError, FieldError, field_errors
 from dialer.storage import reading, writing
 from dialer.storage.types import utcnow
+from dialer.voice.telephony import PhoneUnavailable
+from dialer.web.api.openapi import Operation, Param
+from dialer.web.api.problems import ProblemError
+from dialer.web.api.requests import read_json
 from dialer.web.keys import ENGINE, SERVICE, THROTTLE
-from dialer.web.openapi import Operation, Param
-from dialer.web.problems import ProblemError
-from dialer.web.requests import read_json
 
 log = structlog.get_logger(__name__)
 

@@ -26,13 +26,12 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from dialer.leads.store import ProjectRef
+from dialer.accounts.projects import ProjectRef
 from dialer.storage import reading, writing
-from dialer.storage.models import IdempotentRequest
+from dialer.storage.tables import IDEMPOTENT_REQUEST
 from dialer.storage.types import utcnow
-from dialer.web.problems import ProblemError
+from dialer.web.api.problems import ProblemError
 
-TABLE = IdempotentRequest.__table__  # type: ignore[attr-defined]
 KEEP = timedelta(hours=24)
 STALE = timedelta(minutes=2)
 WAIT_SECONDS = 15.0
@@ -66,12 +65,17 @@ def _answer(row: Any, fingerprint: str) -> web.Response | _Busy:
 
 
 def _where(project: ProjectRef, key: str) -> Any:
-    return (TABLE.c.project_id == project.id) & (TABLE.c.key == key)
+    return (IDEMPOTENT_REQUEST.c.project_id == project.id) & (IDEMPOTENT_REQUEST.c.key == key)
 
 
 async def _row(conn: AsyncConnection, project: ProjectRef, key: str) -> Any:
     """The key's stored row (answer or claim), or None."""
-    query = select(TABLE.c.fingerprint, TABLE.c.status, TABLE.c.body, TABLE.c.created_at)
+    query = select(
+        IDEMPOTENT_REQUEST.c.fingerprint,
+        IDEMPOTENT_REQUEST.c.status,
+        IDEMPOTENT_REQUEST.c.body,
+        IDEMPOTENT_REQUEST.c.created_at,
+    )
     return (await conn.execute(query.where(_where(project, key)))).first()
 
 
@@ -88,12 +92,14 @@ async def _claim(
                 if answer is not BUSY or row.created_at > now - STALE:
                     return answer
                 # the claim of a process that died mid-work: take it over
-                await conn.execute(update(TABLE).where(_where(project, key)).values(created_at=now))
+                await conn.execute(
+                    update(IDEMPOTENT_REQUEST).where(_where(project, key)).values(created_at=now)
+                )
                 return None
             if row is not None:
-                await conn.execute(delete(TABLE).where(_where(project, key)))
+                await conn.execute(delete(IDEMPOTENT_REQUEST).where(_where(project, key)))
             await conn.execute(
-                insert(TABLE),
+                insert(IDEMPOTENT_REQUEST),
                 [
                     {
                         "project_id": project.id,
@@ -112,7 +118,11 @@ async def _claim(
 
 async def _release(engine: AsyncEngine, project: ProjectRef, key: str) -> None:
     async with writing(engine) as conn:
-        await conn.execute(delete(TABLE).where(_where(project, key) & (TABLE.c.status == IN_PROGRESS)))
+        await conn.execute(
+            delete(IDEMPOTENT_REQUEST).where(
+                _where(project, key) & (IDEMPOTENT_REQUEST.c.status == IN_PROGRESS)
+            )
+        )
 
 
 async def _await_answer(
@@ -164,7 +174,7 @@ async def once(
         async with writing(engine) as conn:
             status, text = await work(conn)
             await conn.execute(
-                update(TABLE)
+                update(IDEMPOTENT_REQUEST)
                 .where(_where(project, key))
                 .values(status=status, body=text, created_at=utcnow())
             )

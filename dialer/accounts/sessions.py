@@ -13,14 +13,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dialer.accounts.tokens import digest
 from dialer.errors import DialerError
-from dialer.operators import OPERATORS
-from dialer.storage.models import OperatorSession
+from dialer.storage.tables import OPERATOR, OPERATOR_SESSION
 from dialer.storage.types import utcnow
-from dialer.tokens import digest
 
 PREFIX = "dlo_"
-SESSIONS = OperatorSession.__table__  # type: ignore[attr-defined]
 
 
 async def open_session(conn: AsyncConnection, login: str, *, seconds: float) -> tuple[str, datetime]:
@@ -28,16 +26,16 @@ async def open_session(conn: AsyncConnection, login: str, *, seconds: float) -> 
     now = utcnow()
     found = (
         await conn.execute(
-            select(OPERATORS.c.id).where(OPERATORS.c.login == login, OPERATORS.c.active.is_(True))
+            select(OPERATOR.c.id).where(OPERATOR.c.login == login, OPERATOR.c.active.is_(True))
         )
     ).first()
     if found is None:
         raise DialerError(f"no active operator {login!r}")
-    await conn.execute(delete(SESSIONS).where(SESSIONS.c.expires_at <= now))
+    await conn.execute(delete(OPERATOR_SESSION).where(OPERATOR_SESSION.c.expires_at <= now))
     token = PREFIX + secrets.token_urlsafe(32)
     expires_at = now + timedelta(seconds=seconds)
     await conn.execute(
-        insert(SESSIONS).values(token_hash=digest(token), operator_id=found.id, expires_at=expires_at)
+        insert(OPERATOR_SESSION).values(token_hash=digest(token), operator_id=found.id, expires_at=expires_at)
     )
     return token, expires_at
 
@@ -46,10 +44,10 @@ async def session_login(conn: AsyncConnection, token: str) -> tuple[str, datetim
     """The login a live token belongs to and when it expires; None for unknown, expired or
     deactivated."""
     query = (
-        select(OPERATORS.c.login, SESSIONS.c.expires_at)
-        .join(OPERATORS, OPERATORS.c.id == SESSIONS.c.operator_id)
-        .where(SESSIONS.c.token_hash == digest(token), SESSIONS.c.expires_at > utcnow())
-        .where(OPERATORS.c.active.is_(True))
+        select(OPERATOR.c.login, OPERATOR_SESSION.c.expires_at)
+        .join(OPERATOR, OPERATOR.c.id == OPERATOR_SESSION.c.operator_id)
+        .where(OPERATOR_SESSION.c.token_hash == digest(token), OPERATOR_SESSION.c.expires_at > utcnow())
+        .where(OPERATOR.c.active.is_(True))
     )
     row = (await conn.execute(query)).first()
     return None if row is None else (row.login, row.expires_at)

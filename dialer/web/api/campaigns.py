@@ -8,15 +8,14 @@ from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 
 from dialer import campaigns
+from dialer.errors import NotFound, Rejected, field_errors
 from dialer.leads import store
-from dialer.leads.schema import field_errors
-from dialer.leads.store import LeadError
 from dialer.storage import reading, writing
+from dialer.web.api.leads import PROJECT
+from dialer.web.api.openapi import Operation, Param
+from dialer.web.api.problems import ProblemError, problem_of
+from dialer.web.api.requests import authorize, read_json
 from dialer.web.keys import ENGINE, SERVICE
-from dialer.web.leads_api import PROJECT
-from dialer.web.openapi import Operation, Param
-from dialer.web.problems import ProblemError
-from dialer.web.requests import authorize, read_json
 
 BASE = "/api/v1/projects/{project}/campaigns"
 NAME = Param(
@@ -54,8 +53,8 @@ async def get_campaign(request: web.Request) -> web.Response:
     try:
         async with reading(request.app[ENGINE]) as conn:
             out = await campaigns.get(conn, project, request.match_info["name"])
-    except LeadError as exc:
-        raise ProblemError(exc.status, str(exc)) from None
+    except (Rejected, NotFound) as exc:
+        raise problem_of(exc) from None
     return web.json_response(text=out.model_dump_json())
 
 
@@ -68,8 +67,8 @@ async def campaign_action(request: web.Request) -> web.Response:
     try:
         async with writing(request.app[ENGINE]) as conn:
             out = await campaigns.act(conn, project, request.match_info["name"], action)
-    except LeadError as exc:
-        raise ProblemError(exc.status, str(exc)) from None
+    except (Rejected, NotFound) as exc:
+        raise problem_of(exc) from None
     return web.json_response(text=out.model_dump_json())
 
 
@@ -118,8 +117,8 @@ async def campaign_live(request: web.Request) -> web.Response:
         async with reading(request.app[ENGINE]) as conn:
             settings = await campaigns.get(conn, project, request.match_info["name"])
             campaign_id = (await store.campaign_ids(conn, project.id))[settings.name]
-    except LeadError as exc:
-        raise ProblemError(exc.status, str(exc)) from None
+    except (Rejected, NotFound) as exc:
+        raise problem_of(exc) from None
     out = CampaignLive(name=settings.name, status=settings.status.value, dialing=False)
     service = request.app.get(SERVICE)
     if service is not None:

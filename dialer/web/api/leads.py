@@ -11,6 +11,8 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dialer.accounts.projects import ProjectRef
+from dialer.errors import NotFound, Rejected, field_errors
 from dialer.leads import store
 from dialer.leads.schema import (
     EXTERNAL_ID_PATTERN,
@@ -23,14 +25,13 @@ from dialer.leads.schema import (
     LeadPatch,
     LeadWritten,
     UpsertResult,
-    field_errors,
 )
 from dialer.storage import reading, writing
-from dialer.web.idempotency import once
+from dialer.web.api.idempotency import once
+from dialer.web.api.openapi import Operation, Param
+from dialer.web.api.problems import ProblemError, problem_of
+from dialer.web.api.requests import authorize, read_json
 from dialer.web.keys import ENGINE
-from dialer.web.openapi import Operation, Param
-from dialer.web.problems import ProblemError
-from dialer.web.requests import authorize, read_json
 
 ONE_LIMIT = 64 * 1024
 BULK_LIMIT = 32 * 1024 * 1024
@@ -106,9 +107,8 @@ class History(BaseModel):
     history: list[HistoryLine]
 
 
-def _problem(exc: store.LeadError) -> ProblemError:
-    kind = "invalid-lead" if exc.status == 422 else None
-    return ProblemError(exc.status, str(exc), errors=exc.errors, kind=kind)
+def _problem(exc: Rejected | NotFound) -> ProblemError:
+    return problem_of(exc, kind="invalid-lead" if isinstance(exc, Rejected) else None)
 
 
 async def create_lead(request: web.Request) -> web.Response:
@@ -119,7 +119,7 @@ async def create_lead(request: web.Request) -> web.Response:
     async def work(conn: AsyncConnection) -> tuple[int, str]:
         try:
             result, lead = await store.upsert_one(conn, project, payload)
-        except store.LeadError as exc:
+        except (Rejected, NotFound) as exc:
             raise _problem(exc) from None
         status = 201 if result is UpsertResult.CREATED else 200
         return status, LeadWritten(result=result, lead=lead).model_dump_json()
@@ -151,7 +151,7 @@ async def bulk_leads(request: web.Request) -> web.Response:
     return await once(request, request.app[ENGINE], project, raw, work)
 
 
-LeadWork = Callable[[AsyncConnection, store.ProjectRef, str, Any], Awaitable[BaseModel]]
+LeadWork = Callable[[AsyncConnection, ProjectRef, str, Any], Awaitable[BaseModel]]
 
 
 async def _on_lead(
@@ -165,31 +165,29 @@ async def _on_lead(
     try:
         async with transaction(request.app[ENGINE]) as conn:
             out = await work(conn, project, request.match_info["external_id"], payload)
-    except store.LeadError as exc:
+    except (Rejected, NotFound) as exc:
         raise _problem(exc) from None
     return web.json_response(text=out.model_dump_json())
 
 
-async def _get(conn: AsyncConnection, project: store.ProjectRef, external_id: str, _: Any) -> BaseModel:
+async def _get(conn: AsyncConnection, project: ProjectRef, external_id: str, _: Any) -> BaseModel:
     return await store.get(conn, project, external_id)
 
 
-async def _patch(
-    conn: AsyncConnection, project: store.ProjectRef, external_id: str, payload: Any
-) -> BaseModel:
+async def _patch(conn: AsyncConnection, project: ProjectRef, external_id: str, payload: Any) -> BaseModel:
     return await store.patch(conn, project, external_id, payload)
 
 
-async def _cancel(conn: AsyncConnection, project: store.ProjectRef, external_id: str, _: Any) -> BaseModel:
+async def _cancel(conn: AsyncConnection, project: ProjectRef, external_id: str, _: Any) -> BaseModel:
     return await store.cancel(conn, project, external_id)
 
 
-async def _attempts(conn: AsyncConnection, project: store.ProjectRef, external_id: str, _: Any) -> BaseModel:
+async def _attempts(conn: AsyncConnection, project: ProjectRef, external_id: str, _: Any) -> BaseModel:
     rows = await store.attempts(conn, project, external_id)
     return AttemptList(attempts=[AttemptOut.model_validate(r) for r in rows])
 
 
-async def _history(conn: AsyncConnection, project: store.ProjectRef, external_id: str, _: Any) -> BaseModel:
+async def _history(conn: AsyncConnection, project: ProjectRef, external_id: str, _: Any) -> BaseModel:
     rows = await store.history(conn, project, external_id)
     return History(history=[HistoryLine.model_validate(r) for r in rows])
 

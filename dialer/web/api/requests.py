@@ -8,12 +8,12 @@ from typing import Any
 
 from aiohttp import web
 
-from dialer.leads.store import ProjectRef
+from dialer.accounts.projects import ProjectRef
+from dialer.accounts.tokens import owner_of
 from dialer.storage import reading
-from dialer.tokens import owner_of
-from dialer.web import strict_json
+from dialer.web.api import strict_json
+from dialer.web.api.problems import ProblemError
 from dialer.web.keys import ENGINE
-from dialer.web.problems import ProblemError
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="dialer"'}
 
@@ -43,7 +43,7 @@ async def read_json(request: web.Request, limit: int, *, why: str = "") -> tuple
 
     ``why`` explains the limit in the 413 answer (e.g. what a lead's data may hold). A ``charset``
     label other than UTF-8 is honoured when Python knows it (``windows-1251`` from older portals).
-    Only standard JSON is accepted (:mod:`dialer.web.strict_json`).
+    Only standard JSON is accepted (:mod:`dialer.web.api.strict_json`).
     """
     if request.content_type != "application/json":
         raise ProblemError(415, f"send Content-Type: application/json, not {request.content_type!r}")

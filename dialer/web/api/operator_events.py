@@ -15,9 +15,9 @@ import asyncio
 from aiohttp import web
 
 from dialer.engine.bus import Subscription
-from dialer.web.openapi import Operation
-from dialer.web.operators_api import BASE, LOGIN, CurrentOut, authorize, on_screen, service_of
-from dialer.web.problems import ProblemError
+from dialer.web.api.openapi import Operation
+from dialer.web.api.operators import BASE, LOGIN, CurrentOut, authorize, on_screen, service_of
+from dialer.web.api.problems import ProblemError
 
 KEEP_ALIVE = 15.0
 RETRY_MS = 3000

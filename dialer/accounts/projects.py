@@ -1,16 +1,42 @@
-"""Creating a project (a tenant) with its calling rules and webhook."""
+"""Projects (tenants): what every operation needs to know about one, finding one by slug, creating one."""
 
 from __future__ import annotations
 
-from sqlalchemy import insert
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dialer.errors import DialerError
-from dialer.leads.store import ProjectRef, project_by_slug
-from dialer.storage.models import Project
+from dialer.storage.tables import PROJECT
 from dialer.storage.types import utcnow
 
-TABLE = Project.__table__  # type: ignore[attr-defined]
+
+@dataclass(frozen=True)
+class ProjectRef:
+    """What operations on a project's leads, campaigns and calls need to know about the project."""
+
+    id: int
+    slug: str
+    region: str
+    webhook_url: str | None
+    vanity_numbers: bool = False
+    dial_extensions: bool = False
+
+
+async def project_by_slug(conn: AsyncConnection, slug: str) -> ProjectRef | None:
+    row = (
+        await conn.execute(
+            select(
+                PROJECT.c.id,
+                PROJECT.c.slug,
+                PROJECT.c.region,
+                PROJECT.c.webhook_url,
+                PROJECT.c.vanity_numbers,
+            ).where(PROJECT.c.slug == slug)
+        )
+    ).first()
+    return None if row is None else ProjectRef(*row)
 
 
 async def create_project(
@@ -28,7 +54,7 @@ async def create_project(
     if await project_by_slug(conn, slug) is not None:
         raise DialerError(f"project {slug!r} already exists")
     await conn.execute(
-        insert(TABLE),
+        insert(PROJECT),
         [
             {
                 "slug": slug,

@@ -18,11 +18,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialer.storage import reading, writing
-from dialer.storage.models import PhoneBinding
+from dialer.storage.tables import PHONE_BINDING
 from dialer.storage.types import utcnow
 from sip.registrar import Binding
 
-BINDINGS = PhoneBinding.__table__  # type: ignore[attr-defined]
 log = structlog.get_logger(__name__)
 
 
@@ -32,7 +31,9 @@ async def load(engine: AsyncEngine, instance: str) -> list[Binding]:
     async with reading(engine) as conn:
         rows = (
             await conn.execute(
-                select(BINDINGS).where(BINDINGS.c.instance == instance, BINDINGS.c.expires_at > now)
+                select(PHONE_BINDING).where(
+                    PHONE_BINDING.c.instance == instance, PHONE_BINDING.c.expires_at > now
+                )
             )
         ).all()
     found = []
@@ -74,14 +75,14 @@ class BindingKeeper:
 
     async def _write(self, login: str, binding: Binding | None) -> None:
         async with writing(self.engine) as conn:
-            where = (BINDINGS.c.instance == self.instance) & (BINDINGS.c.login == login)
-            await conn.execute(delete(BINDINGS).where(where))
+            where = (PHONE_BINDING.c.instance == self.instance) & (PHONE_BINDING.c.login == login)
+            await conn.execute(delete(PHONE_BINDING).where(where))
             if binding is None:
                 return
             expires_at = utcnow() + timedelta(seconds=binding.expires_at - time.monotonic())
             host, port = binding.address
             await conn.execute(
-                insert(BINDINGS).values(instance=self.instance, login=login, contact=binding.contact,
+                insert(PHONE_BINDING).values(instance=self.instance, login=login, contact=binding.contact,
                                         host=host, port=port, user_agent=binding.user_agent,
                                         expires_at=expires_at)
             )  # fmt: skip

@@ -7,14 +7,14 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from dialer.web import campaigns_api, dnc_api, leads_api, operator_events, operators_api
-from dialer.web.openapi import Operation, add_routes, document
+from dialer.web.api import campaigns, dnc, leads, operator_events, operators
+from dialer.web.api.openapi import Operation, add_routes, document
 
 OPERATIONS: list[Operation] = [
-    *leads_api.OPERATIONS,
-    *campaigns_api.OPERATIONS,
-    *dnc_api.OPERATIONS,
-    *operators_api.OPERATIONS,
+    *leads.OPERATIONS,
+    *campaigns.OPERATIONS,
+    *dnc.OPERATIONS,
+    *operators.OPERATIONS,
     *operator_events.OPERATIONS,
 ]
 SPEC = web.AppKey("openapi", dict[str, Any])
@@ -30,7 +30,7 @@ _TEMPLATES = jinja2.Environment(
 
 def setup(app: web.Application) -> None:
     add_routes(app, OPERATIONS)
-    app[operators_api.SESSIONS] = {}
+    app[operators.SESSIONS] = {}
     operator_events.setup(app)
     app[SPEC] = document(OPERATIONS, title="Dialer API", description=DESCRIPTION)
     app.router.add_get("/api/openapi.json", openapi_json, name="openapi")

@@ -16,15 +16,13 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dialer.errors import DialerError
-from dialer.storage.models import Operator, OperatorProject
+from dialer.storage.tables import OPERATOR, OPERATOR_PROJECT
 from dialer.storage.types import utcnow
 from sip.digest import ha1_md5
 
 SIP_REALM = "dialer"
 LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 MIN_PASSWORD = 8
-OPERATORS = Operator.__table__  # type: ignore[attr-defined]
-MEMBERSHIP = OperatorProject.__table__  # type: ignore[attr-defined]
 _hasher = PasswordHasher()
 
 
@@ -49,13 +47,13 @@ async def add_operator(
         problems.append(f"password: at least {MIN_PASSWORD} characters")
     if not project_ids:
         problems.append("give at least one project")
-    exists = (await conn.execute(select(OPERATORS.c.id).where(OPERATORS.c.login == login))).first()
+    exists = (await conn.execute(select(OPERATOR.c.id).where(OPERATOR.c.login == login))).first()
     if exists is not None:
         problems.append(f"operator {login!r} already exists")
     if problems:
         raise DialerError("cannot add the operator:\n  " + "\n  ".join(problems))
     result = await conn.execute(
-        insert(OPERATORS).values(
+        insert(OPERATOR).values(
             login=login, name=name, password_hash=_hasher.hash(password),
             sip_ha1=ha1_md5(login, SIP_REALM, password), active=True, created_at=utcnow(),
         )
@@ -63,14 +61,14 @@ async def add_operator(
     key = result.inserted_primary_key
     assert key is not None
     await conn.execute(
-        insert(MEMBERSHIP), [{"operator_id": key[0], "project_id": p} for p in sorted(project_ids)]
+        insert(OPERATOR_PROJECT), [{"operator_id": key[0], "project_id": p} for p in sorted(project_ids)]
     )
     return OperatorAccount(login, name, frozenset(project_ids), True)
 
 
 async def accounts(conn: AsyncConnection) -> list[OperatorAccount]:
-    rows = (await conn.execute(select(OPERATORS).order_by(OPERATORS.c.login))).all()
-    links = (await conn.execute(select(MEMBERSHIP))).all()
+    rows = (await conn.execute(select(OPERATOR).order_by(OPERATOR.c.login))).all()
+    links = (await conn.execute(select(OPERATOR_PROJECT))).all()
     projects: dict[int, set[int]] = {}
     for operator_id, project_id in links:
         projects.setdefault(operator_id, set()).add(project_id)
@@ -79,7 +77,7 @@ async def accounts(conn: AsyncConnection) -> list[OperatorAccount]:
 
 async def sip_secrets(conn: AsyncConnection) -> dict[str, str]:
     """login -> HA1 for every active operator (what the registrar checks phones against)."""
-    query = select(OPERATORS.c.login, OPERATORS.c.sip_ha1).where(OPERATORS.c.active.is_(True))
+    query = select(OPERATOR.c.login, OPERATOR.c.sip_ha1).where(OPERATOR.c.active.is_(True))
     return {login: ha1 for login, ha1 in (await conn.execute(query)).all()}
 
 
@@ -87,7 +85,7 @@ async def check_password(conn: AsyncConnection, login: str, password: str) -> bo
     """Whether ``password`` is the active operator's workplace password (argon2, constant-time)."""
     row = (
         await conn.execute(
-            select(OPERATORS.c.password_hash).where(OPERATORS.c.login == login, OPERATORS.c.active.is_(True))
+            select(OPERATOR.c.password_hash).where(OPERATOR.c.login == login, OPERATOR.c.active.is_(True))
         )
     ).first()
     if row is None:

@@ -34,17 +34,17 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from dialer.accounts.projects import ProjectRef
 from dialer.engine import attempts
+from dialer.engine.board import OperatorBoard, OperatorState
 from dialer.engine.bus import EngineEvent, EventBus
 from dialer.engine.callbacks import CallbackPolicy, callback_route
 from dialer.engine.callbook import CallBook
 from dialer.engine.connector import Abandon, Command, Connect, Connector
-from dialer.engine.operators import OperatorBoard, OperatorState
 from dialer.engine.telephony import CallUpdate, Telephony
 from dialer.errors import DialerError
 from dialer.leads import hopper
 from dialer.leads.hopper import Lease
-from dialer.leads.store import ProjectRef
 from dialer.storage.types import utcnow
 from pacing import CallEvent, Decision, EventKind, Pacer
 from sip.routing import NoRoute

@@ -1,8 +1,9 @@
 """RFC 9457 problem details: every API error is ``application/problem+json`` with a field list.
 
-Handlers raise :class:`ProblemError`; the middleware turns it, aiohttp's own HTTP errors (unknown
-route, wrong method, body too large) and unexpected exceptions into problem documents, so a client
-never sees an HTML error page or a traceback.
+Handlers raise :class:`ProblemError` (:func:`problem_of` makes one from a domain error: the only
+place where ``Rejected``, ``NotFound`` and ``Conflict`` become HTTP statuses); the middleware turns
+it, aiohttp's own HTTP errors (unknown route, wrong method, body too large) and unexpected exceptions
+into problem documents, so a client never sees an HTML error page or a traceback.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from pydantic import BaseModel
 
-from dialer.leads.schema import FieldError
+from dialer.errors import Conflict, DialerError, FieldError, NotFound, Rejected
 
 log = structlog.get_logger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -62,6 +63,17 @@ class ProblemError(Exception):
             errors=self.errors,
         )
         return problem_response(problem, self.headers)
+
+
+_STATUS_OF: tuple[tuple[type[DialerError], int], ...] = ((NotFound, 404), (Rejected, 422), (Conflict, 409))
+
+
+def problem_of(exc: DialerError, *, kind: str | None = None, default: int = 409) -> ProblemError:
+    """The problem answering the domain error ``exc`` (``default`` for an error with no status of its
+    own); the field errors of a :class:`Rejected` go with it."""
+    status = next((code for cls, code in _STATUS_OF if isinstance(exc, cls)), default)
+    errors = exc.errors if isinstance(exc, Rejected) else ()
+    return ProblemError(status, str(exc), errors=errors, kind=kind)
 
 
 def problem_response(problem: Problem, headers: Mapping[str, str] | None = None) -> web.Response:

@@ -5,15 +5,15 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import ValidationError
 
+from dialer.errors import FieldError, field_errors
 from dialer.leads import dnc
 from dialer.leads.phones import PhoneError, normalize
-from dialer.leads.schema import FieldError, field_errors
 from dialer.storage import reading, writing
+from dialer.web.api.leads import PROJECT
+from dialer.web.api.openapi import Operation, Param
+from dialer.web.api.problems import ProblemError
+from dialer.web.api.requests import authorize, read_json
 from dialer.web.keys import ENGINE
-from dialer.web.leads_api import PROJECT
-from dialer.web.openapi import Operation, Param
-from dialer.web.problems import ProblemError
-from dialer.web.requests import authorize, read_json
 
 BASE = "/api/v1/projects/{project}/dnc"
 PHONE = Param("phone", "path", {"type": "string", "minLength": 1, "maxLength": 64}, "number, any notation")

@@ -2,7 +2,7 @@
 
 Each operation names its handler, request model and response models (pydantic); the same list adds
 the routes to aiohttp and builds ``/api/openapi.json``, so the document cannot drift from the code.
-Error responses are RFC 9457 problem documents (:mod:`dialer.web.problems`).
+Error responses are RFC 9457 problem documents (:mod:`dialer.web.api.problems`).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from dialer import __version__
-from dialer.leads.schema import FieldError
-from dialer.web.problems import PROBLEM_JSON, Problem, ProblemError
+from dialer.errors import FieldError
+from dialer.web.api.problems import PROBLEM_JSON, Problem, ProblemError
 
 REF = "#/components/schemas/{model}"
 _ERROR_TEXT = {

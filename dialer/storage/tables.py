@@ -1,0 +1,33 @@
+"""The tables as SQLAlchemy Core handles, exported once for every module that writes SQL.
+
+The SQLModel classes in :mod:`dialer.storage.models` describe the schema (and Alembic's migrations
+follow them); code that reads and writes uses these handles, so ``Model.__table__`` (which the type
+checker does not know) is looked up here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Table
+from sqlmodel import SQLModel
+
+from dialer.storage import models
+
+
+def _table(model: type[SQLModel]) -> Table:
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
+
+
+PROJECT = _table(models.Project)
+API_TOKEN = _table(models.ApiToken)
+CAMPAIGN = _table(models.Campaign)
+LEAD = _table(models.Lead)
+LEAD_EVENT = _table(models.LeadEvent)
+ATTEMPT = _table(models.Attempt)
+DNC = _table(models.DncEntry)
+IDEMPOTENT_REQUEST = _table(models.IdempotentRequest)
+WEBHOOK_DELIVERY = _table(models.WebhookDelivery)
+OPERATOR = _table(models.OperatorRow)
+OPERATOR_PROJECT = _table(models.OperatorProject)
+OPERATOR_SESSION = _table(models.OperatorSession)
+PHONE_BINDING = _table(models.PhoneBinding)
