@@ -1,7 +1,7 @@
 # Two commands a newcomer needs:
 #   make run    install into .venv, migrate the embedded SQLite database, start the dialer
 #   make test   install test tools and the Debian packages the integration tests use, then
-#               ruff, mypy and pytest (unit and integration)
+#               ruff, mypy, the import contracts (lint-imports) and pytest (unit and integration)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -44,6 +44,7 @@ lint: $(VENV)/.installed-test
 
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 pytest: $(VENV)/.installed-test system-deps
 	$(BIN)/pytest

@@ -6,7 +6,7 @@ Everything real on loopback except the people: Kamailio is the carrier's edge (o
 there with digest auth) in front of SIPp playing the subscribers (tests/integration/sipp/
 carrier_clients.xml: by the number's last digit a call answers after 1-4 s and streams audio, is
 busy, rings until cancelled, or does not exist); a second SIPp answers the operators' phone calls
-(nailed-up legs, streaming audio both ways once bridged). The engine (`EngineService`, as `dialer
+(nailed-up legs, streaming audio both ways once bridged). The engine (the `Runtime`, as `dialer
 serve` runs it, without the HTTP server) runs one predictive campaign in this process on SQLite with
 recordings on; the trunk allows ``--lines`` channels, and the leads are mostly numbers that ring out,
 so the pacer keeps the trunk full. Operator "bots" end each call after 10-30 s. The phones' bindings
@@ -46,6 +46,7 @@ from dialer.engine.attempts import Disposition
 from dialer.engine.board import OperatorState
 from dialer.engine.service import EngineService
 from dialer.leads import store
+from dialer.runtime import Runtime
 from dialer.storage import create_engine, upgrade, writing
 from sip.registrar import Binding
 from tests.integration.servers import free_port
@@ -129,10 +130,13 @@ async def run(args: argparse.Namespace, work: Path) -> None:
                 tariffs=[Tariff(prefix="7", price_per_minute=Decimal("1.2"))],
             )},
         )  # fmt: skip
-        service = EngineService(settings, create_engine(database))
-        await service.start()
+        db = create_engine(database)
+        runtime = Runtime(settings, db, webhooks=False)
+        await runtime.start()
+        assert runtime.engine is not None and runtime.voice is not None
+        service, voice = runtime.engine, runtime.voice
         for login in operators:  # the phones "registered": every extension rings the phones' SIPp
-            service.registrar.bindings[login] = Binding(
+            voice.registrar.bindings[login] = Binding(
                 login,
                 f"sip:{login}@127.0.0.1:{phones.port}",
                 ("127.0.0.1", phones.port),
@@ -146,7 +150,7 @@ async def run(args: argparse.Namespace, work: Path) -> None:
         tasks.append(asyncio.create_task(lag_probe(lag, stop)))
         print(f"warming up {args.warmup:g} s ...", file=sys.stderr)
         await asyncio.sleep(args.warmup)
-        loop = next(iter(service.loops.values()))[0]
+        loop = next(iter(service.loops.values())).loop
         before = (
             cpu_seconds(),
             time.monotonic(),
@@ -160,9 +164,9 @@ async def run(args: argparse.Namespace, work: Path) -> None:
         talking = 0
         for _ in range(int(args.seconds)):
             await asyncio.sleep(1.0)
-            assert service.telephony is not None
-            in_progress.append(len(service.telephony.calls))
-            bridged.append(len(service.telephony.bridges))
+            assert voice.telephony is not None
+            in_progress.append(len(voice.telephony.calls))
+            bridged.append(len(voice.telephony.bridges))
             talking += sum(o.state is OperatorState.TALKING for o in service.board.operators.values())
         cpu, wall = cpu_seconds() - before[0], time.monotonic() - before[1]
         launched, connected, abandoned = (loop.stats.launched - before[2], loop.stats.connected - before[3],
@@ -170,8 +174,8 @@ async def run(args: argparse.Namespace, work: Path) -> None:
         rss = rss_mb()
         stop.set()
         await asyncio.gather(*tasks)
-        await service.stop()
-        await service.engine.dispose()
+        await runtime.stop()
+        await db.dispose()
     print(f"command: python {shlex.join(sys.argv)}")
     print(f"{args.operators} operators, trunk of {args.lines} channels, measured {wall:.0f} s after "
           f"{args.warmup:g} s of warm-up (2-core machine; SIPp and Kamailio on the same cores)")  # fmt: skip

@@ -33,11 +33,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sip.media import g711
-from sip.media.bridge import Bridge
-from sip.media.clock import MediaClock
-from sip.media.leg import RtpLeg
-from sip.media.session import apply_answer, offer_leg
 from sip.stack import SipStack
+from sip.streams.bridge import Bridge
+from sip.streams.clock import MediaClock
+from sip.streams.leg import RtpLeg
+from sip.streams.session import apply_answer, offer_leg
 from sip.useragent import Call, CallState, UserAgent
 
 SCENARIO = (

@@ -51,6 +51,20 @@ DEFAULT_RETRY_DELAYS: dict[Outcome, int] = {
 }
 
 
+class CampaignMode(StrEnum):
+    """How a campaign's calls start: paced by the dialer (predictive, progressive) or by operators."""
+
+    PREDICTIVE = "predictive"  # several calls per free operator, as many as the abandon limit allows
+    PROGRESSIVE = "progressive"  # one call per free operator
+    PREVIEW = "preview"  # the operator reads the lead's card, then starts or skips the call
+    CALLBACK = "callback"  # only callbacks that operators have asked for
+
+    @property
+    def paced(self) -> bool:
+        """The dialer decides when calls start (a pacer runs)."""
+        return self in (CampaignMode.PREDICTIVE, CampaignMode.PROGRESSIVE)
+
+
 class CampaignStatus(StrEnum):
     RUNNING = "running"
     PAUSED = "paused"
@@ -78,7 +92,7 @@ class CampaignIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    mode: Literal["predictive", "progressive", "preview", "callback"] = "predictive"
+    mode: CampaignMode = CampaignMode.PREDICTIVE
     trunk: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,31}$")] | None = None
     caller_id: Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{3,20}$")] | None = None
     script: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None

@@ -29,14 +29,14 @@ from dialer.cli_projects import dnc_app, project_app, token_app
 from dialer.config import DEFAULT_CONFIG_PATH, Settings, SipSettings, TrunkSettings
 from dialer.errors import DialerError, NotFound
 from dialer.logs import AccessLog, configure_logging
+from dialer.runtime import create_app
 from dialer.storage import create_engine, current_revision, downgrade, upgrade, writing
 from dialer.voice import manual_call
 from dialer.voice.trunks import open_trunk
-from dialer.web import create_app
 from sip.errors import SipError
-from sip.media.recorder import purge
 from sip.routing import NoRoute, choose_trunks
-from sip.useragent import CallEvent, CallState
+from sip.streams.recorder import purge
+from sip.useragent import CallProgress, CallState
 
 T = TypeVar("T")
 
@@ -257,12 +257,12 @@ async def _call(
 ) -> bool:
     started = time.monotonic()
 
-    def show(event: CallEvent) -> None:
+    def show(event: CallProgress) -> None:
         status = f" {event.status}" if event.status else ""
         detail = f" ({event.detail})" if event.detail else ""
         typer.echo(f"{event.at - started:7.3f}s  {event.kind}{status}{detail}")
 
-    def show_leg(label: str, event: CallEvent) -> None:
+    def show_leg(label: str, event: CallProgress) -> None:
         typer.echo(f"{label:<9}", nl=False)
         show(event)
 

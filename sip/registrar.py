@@ -6,8 +6,8 @@ from (phones behind NAT are reached that way). Credentials come from a lookup fu
 records); a nonce is an HMAC of its issue time, so no state is kept per challenge and a nonce older
 than five minutes is answered with ``stale=true``.
 
-Install it in front of the user agent's handler with :meth:`Registrar.install`: REGISTER requests
-are answered here, everything else passes through.
+:meth:`Registrar.install` has the stack route REGISTER here (:meth:`sip.stack.SipStack.route`);
+every other request goes to the stack's handler (the user agent), whichever was set up first.
 """
 
 from __future__ import annotations
@@ -86,12 +86,11 @@ class Registrar:
         self.on_change = on_change
         self.bindings: dict[str, Binding] = {}
         self._secret = secrets.token_bytes(16)
-        self._next: Callable[[Request, Address], None] | None = None
 
     def install(self) -> None:
-        """Answer REGISTER here and pass every other request to the stack's current handler."""
-        self._next = self.stack.request_handler
-        self.stack.request_handler = self.handle
+        """Have the stack route REGISTER here (the other requests go where they went: the order in
+        which the registrar and a user agent are set up on the stack does not matter)."""
+        self.stack.route("REGISTER", self.handle)
 
     def restore(self, binding: Binding) -> None:
         """Take back a binding remembered from before a restart (no ``on_change``)."""
@@ -110,8 +109,7 @@ class Registrar:
 
     def handle(self, request: Request, address: Address) -> None:
         if request.method != "REGISTER":
-            if self._next is not None:
-                self._next(request, address)
+            self._respond(request, 405, "Method Not Allowed")
             return
         try:
             self._register(request, address)

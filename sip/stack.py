@@ -154,6 +154,8 @@ class SipStack:
         self._clients: dict[tuple[str, str], _Entry] = {}
         self._servers: dict[tuple[str, str], _Entry] = {}
         self.request_handler: Callable[[Request, Address], None] = self._default_handler
+        """Where requests no :meth:`route` claims go (the user agent sets itself here)."""
+        self._routes: dict[str, Callable[[Request, Address], None]] = {}
         self.malformed = 0
         self.noise = NoiseLog()
         self.local: Address = ("0.0.0.0", 0)
@@ -161,6 +163,14 @@ class SipStack:
         """What Via and Contact name instead of the socket's address: a configured public address
         (a dialer behind NAT) or the one the far end saw (``received``/``rport``, RFC 3581)."""
         self._seq = itertools.count()
+
+    def route(self, method: str, handler: Callable[[Request, Address], None]) -> None:
+        """Requests of ``method`` (e.g. REGISTER, to a registrar) go to ``handler``; the others to
+        :attr:`request_handler`, whichever was set first."""
+        self._routes[method.upper()] = handler
+
+    def _handler(self, method: str) -> Callable[[Request, Address], None]:
+        return self._routes.get(method, self.request_handler)
 
     async def open(self, host: str = "127.0.0.1", port: int = 0) -> Address:
         loop = asyncio.get_running_loop()
@@ -273,10 +283,10 @@ class SipStack:
             self._apply(self._servers, key, entry, transaction.receive(request))
             return
         if request.method == "ACK":
-            self.request_handler(request, address)  # ACK for a 2xx: the dialog's business
+            self._handler("ACK")(request, address)  # ACK for a 2xx: the dialog's business
             return
         reply_to = self._reply_address(request, address)
-        handler = self.request_handler
+        handler = self._handler(request.method)
 
         def deliver(message: Message) -> None:
             if isinstance(message, Request):

@@ -30,7 +30,7 @@ from decimal import Decimal
 
 from sip.errors import SipError
 from sip.routing import TrunkLike, call_cost, choose_trunks, tariff_for
-from sip.useragent import Call, CallEvent, Category, UserAgent
+from sip.useragent import Call, CallProgress, Category, UserAgent
 
 RECORD_KEPT_FOR = 300.0  # seconds a finished call's trunk and number stay known to record()
 
@@ -163,7 +163,7 @@ class TrunkPool:
         caller_id: str,
         ring_timeout: float | None = None,
         sdp: bytes = b"",
-        listener: Callable[[CallEvent], None] | None = None,
+        listener: Callable[[CallProgress], None] | None = None,
         call_id: str | None = None,
     ) -> Call:
         """Place a call on the best trunk that is up and has room; raises :class:`~sip.routing.NoRoute`
@@ -181,7 +181,7 @@ class TrunkPool:
         self._numbers[call.call_id] = (choice.trunk, number)
         state.active.add(call.call_id)
 
-        def follow(event: CallEvent) -> None:
+        def follow(event: CallProgress) -> None:
             if event.kind in ("answered", "failed"):
                 self._judge(state, call)
             if event.kind in ("failed", "ended"):

@@ -21,7 +21,6 @@ Failures carry the SIP status and a category a dialer can act on (:func:`categor
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 import time
 import uuid
@@ -32,6 +31,18 @@ from typing import Literal
 from sip.dialog import Dialog, DialogState
 from sip.digest import Challenge, authorization, parse_challenge
 from sip.errors import AuthError, SipError
+from sip.invite import (
+    Action,
+    CallState,
+    Category,
+    InviteClient,
+    Notify,
+    RetryWithAuth,
+    SendBye,
+    SendCancel,
+    Settled,
+    categorise,
+)
 from sip.message import Message, Request, Response
 from sip.stack import Address, SipStack, new_tag, response_to
 from sip.transaction import cancel_for
@@ -40,53 +51,8 @@ from sip.uri import NameAddr
 log = logging.getLogger(__name__)
 
 
-class Category(enum.Enum):
-    ANSWERED = "answered"
-    BUSY = "busy"
-    NO_ANSWER = "no_answer"
-    DECLINED = "declined"
-    REJECTED = "rejected"
-    INVALID_NUMBER = "invalid_number"
-    CONGESTION = "congestion"
-    NETWORK = "network"
-    CANCELLED = "cancelled"
-
-
-_CATEGORIES = {
-    486: Category.BUSY,
-    600: Category.BUSY,
-    408: Category.NO_ANSWER,
-    480: Category.NO_ANSWER,
-    487: Category.CANCELLED,
-    603: Category.DECLINED,
-    607: Category.DECLINED,
-    404: Category.INVALID_NUMBER,
-    410: Category.INVALID_NUMBER,
-    484: Category.INVALID_NUMBER,
-    485: Category.INVALID_NUMBER,
-    604: Category.INVALID_NUMBER,
-}
-
-
-def categorise(status: int) -> Category:
-    """What a final SIP status means to a dialer (5xx and unknown 6xx: congestion or rejection)."""
-    if 200 <= status < 300:
-        return Category.ANSWERED
-    if status in _CATEGORIES:
-        return _CATEGORIES[status]
-    return Category.CONGESTION if 500 <= status < 600 else Category.REJECTED
-
-
-class CallState(enum.Enum):
-    DIALING = "dialing"
-    RINGING = "ringing"
-    ANSWERED = "answered"
-    FAILED = "failed"
-    ENDED = "ended"
-
-
 @dataclass(frozen=True)
-class CallEvent:
+class CallProgress:
     """Something that happened to a call at ``at`` (time.monotonic seconds)."""
 
     kind: str  # trying, ringing, early_media, answered, failed, ended
@@ -133,28 +99,24 @@ class RegistrationError(SipError):
 
 @dataclass
 class Call:
-    """One outgoing call. Read ``events``; ``await wait()`` for the outcome."""
+    """One outgoing call. Read ``events``; ``await wait()`` for the outcome.
+
+    The I/O shell around the sans-IO :class:`~sip.invite.InviteClient` (``session``), which decides
+    what happens next; the call carries its actions out (messages through the agent, the ring timer,
+    the futures its waiters hold, the listener's events with their time)."""
 
     agent: UserAgent
     invite: Request
     address: Address
     call_id: str
-    events: list[CallEvent] = field(default_factory=list)
-    state: CallState = CallState.DIALING
-    status: int | None = None
-    category: Category | None = None
-    hangup_by: str | None = None
+    events: list[CallProgress] = field(default_factory=list)
     dialog: Dialog | None = None
     remote_sdp: bytes = b""
     invited_at: float = field(default_factory=time.monotonic)
     """When the first INVITE was sent (time.monotonic seconds)."""
-    listener: Callable[[CallEvent], None] | None = None
+    listener: Callable[[CallProgress], None] | None = None
     """Called with every event as it happens (for CLIs and the engine's event bus)."""
-    _provisional: bool = False
-    _cancel_wanted: bool = False
-    _cancel_sent: bool = False
-    _cancelled_by_timeout: bool = False
-    _authenticated: bool = False
+    session: InviteClient = field(default_factory=InviteClient)
     _outcome: asyncio.Future[CallState] | None = None
     _ended: asyncio.Future[None] | None = None
     _ring_timer: asyncio.TimerHandle | None = None
@@ -163,6 +125,22 @@ class Call:
         loop = asyncio.get_running_loop()
         self._outcome = loop.create_future()
         self._ended = loop.create_future()
+
+    @property
+    def state(self) -> CallState:
+        return self.session.state
+
+    @property
+    def status(self) -> int | None:
+        return self.session.status
+
+    @property
+    def category(self) -> Category | None:
+        return self.session.category
+
+    @property
+    def hangup_by(self) -> str | None:
+        return self.session.hangup_by
 
     async def wait(self) -> CallState:
         """Until answered or failed."""
@@ -175,50 +153,36 @@ class Call:
 
     def cancel(self) -> None:
         """Give up on a call that has not been answered (CANCEL once it has rung)."""
-        if self.state not in (CallState.DIALING, CallState.RINGING) or self._cancel_wanted:
-            return
-        self._cancel_wanted = True
-        if self._provisional:
-            self.agent._send_cancel(self)
+        self.run(self.session.cancel())
 
     def hangup(self) -> None:
         """End an answered call with BYE (or cancel one that is still ringing)."""
-        if self.state in (CallState.DIALING, CallState.RINGING):
-            self.cancel()
-        elif self.state is CallState.ANSWERED:
-            self.agent._send_bye(self)
-            self._end("local", 200)
+        self.run(self.session.hangup())
 
-    # -- called by the agent ----------------------------------------------------------------------
-
-    def _event(self, kind: str, status: int | None = None, detail: str = "") -> None:
-        event = CallEvent(kind, time.monotonic(), status, detail)
-        self.events.append(event)
-        if self.listener is not None:
-            self.listener(event)
-
-    def _finish(self, state: CallState, status: int | None, category: Category) -> None:
-        if self._ring_timer is not None:
-            self._ring_timer.cancel()
-        self.state, self.status, self.category = state, status, category
-        if self._outcome is not None and not self._outcome.done():
-            self._outcome.set_result(state)
-        if state is CallState.FAILED:
-            self._event("failed", status, category.value)
-            self._done()
-
-    def _end(self, by: str, status: int | None) -> None:
-        if self.state is CallState.ENDED:
-            return
-        self.state = CallState.ENDED
-        self.hangup_by = by
-        self._event("ended", status, by)
-        self._done()
-
-    def _done(self) -> None:
-        if self._ended is not None and not self._ended.done():
-            self._ended.set_result(None)
-        self.agent._forget(self)
+    def run(self, actions: list[Action], challenged: Response | None = None) -> None:
+        """Carry out the session's ``actions`` in order (``challenged``: the 401/407 to answer)."""
+        for action in actions:
+            if isinstance(action, Notify):
+                event = CallProgress(action.kind, time.monotonic(), action.status, action.detail)
+                self.events.append(event)
+                if self.listener is not None:
+                    self.listener(event)
+            elif isinstance(action, SendCancel):
+                self.agent._send_cancel(self)
+            elif isinstance(action, SendBye):
+                self.agent._send_bye(self)
+            elif isinstance(action, RetryWithAuth):
+                assert challenged is not None
+                self.agent._resend_with_auth(self, challenged)
+            elif isinstance(action, Settled):
+                if self._ring_timer is not None:
+                    self._ring_timer.cancel()
+                if self._outcome is not None and not self._outcome.done():
+                    self._outcome.set_result(action.state)
+            else:  # Over
+                if self._ended is not None and not self._ended.done():
+                    self._ended.set_result(None)
+                self.agent._forget(self)
 
 
 class UserAgent:
@@ -251,6 +215,7 @@ class UserAgent:
         self.media_ports: tuple[int, int] | None = None
         """The UDP port range for the media of this agent's calls (None: any port)."""
         self.calls: dict[str, Call] = {}
+        self._byes: set[asyncio.Future[int | None]] = set()  # BYE transactions not yet answered
         self._register_call_id = f"{uuid.uuid4()}"
         self._registered_contact: Address | None = None
         self._register_cseq = 0
@@ -411,7 +376,7 @@ class UserAgent:
         sdp: bytes = b"",
         headers: Mapping[str, str] | None = None,
         ring_timeout: float | None = None,
-        listener: Callable[[CallEvent], None] | None = None,
+        listener: Callable[[CallProgress], None] | None = None,
         uri: str | None = None,
         address: Address | None = None,
         call_id: str | None = None,
@@ -472,32 +437,15 @@ class UserAgent:
             self._learn(message)
         status = message.status
         if status < 200:
-            call._provisional = True  # any 1xx, 100 included, allows CANCEL (RFC 3261 sec. 9.1)
-            if status == 100:
-                call._event("trying", status)
-            else:
-                if call.state is CallState.DIALING:
-                    call.state = CallState.RINGING
-                call._event("early_media" if message.body else "ringing", status)
-            if call._cancel_wanted:
-                self._send_cancel(call)
-            return
-        if 200 <= status < 300:
+            call.run(call.session.provisional_response(status, early_media=bool(message.body)))
+        elif status < 300:
             self._answered(call, message)
-            return
-        if (
-            status in (401, 407)
-            and not call._authenticated
-            and self.credentials is not None
-            and self._retry_with_auth(call, message)
-        ):
-            return
-        category = categorise(status)
-        if category is Category.CANCELLED and call._cancelled_by_timeout:
-            category = Category.NO_ANSWER
-        call._finish(CallState.FAILED, status, category)
+        else:
+            answerable = status in (401, 407) and self._can_answer(message)
+            call.run(call.session.failure(status, can_authenticate=answerable), challenged=message)
 
     def _answered(self, call: Call, response: Response) -> None:
+        """Every 2xx is ACKed (a retransmission or another fork's too); the session decides the rest."""
         dialog = call.dialog
         if dialog is None or dialog.id.remote_tag != response.to.tag:
             try:
@@ -507,35 +455,26 @@ class UserAgent:
             call.dialog = dialog
         dialog.confirm(response)
         self.stack.send_raw(self._with_via(dialog.ack(), call.address), call.address)
-        if call.state in (CallState.DIALING, CallState.RINGING):
-            if call._cancel_wanted:
-                # the 200 crossed our CANCEL: take the call and end it at once; the record keeps the
-                # true final status (200) and says why the call still counts as not answered
-                self._send_bye(call)
-                call._finish(
-                    CallState.FAILED,
-                    response.status,
-                    Category.NO_ANSWER if call._cancelled_by_timeout else Category.CANCELLED,
-                )
-                return
+        if call.session.ringing:
             call.remote_sdp = response.body
-            call._event("answered", response.status)
-            call._finish(CallState.ANSWERED, response.status, Category.ANSWERED)
+        call.run(call.session.success(response.status))
 
-    def _retry_with_auth(self, call: Call, response: Response) -> bool:
+    def _can_answer(self, response: Response) -> bool:
+        if self.credentials is None:
+            return False
         try:
-            challenge = _challenge_in(response)
+            _challenge_in(response)
         except AuthError:
             return False
+        return True
+
+    def _resend_with_auth(self, call: Call, response: Response) -> None:
         invite = Request(call.invite.method, call.invite.uri, call.invite.headers.copy(), call.invite.body)
         invite.headers.set("Via", self.stack.via(destination=call.address))
         invite.headers.set("CSeq", f"{call.invite.cseq.number + 1} INVITE")
-        invite.headers.add(*self._answer(response, challenge, method="INVITE", uri=invite.uri))
+        invite.headers.add(*self._answer(response, _challenge_in(response), method="INVITE", uri=invite.uri))
         call.invite = invite
-        call._authenticated = True
-        call._provisional = False
         self._send_invite(call)
-        return True
 
     def _answer(self, response: Response, challenge: Challenge, *, method: str, uri: str) -> tuple[str, str]:
         """The (header, value) answering a 401 or 407 ``challenge`` with our credentials."""
@@ -551,16 +490,12 @@ class UserAgent:
         return ("Authorization" if response.status == 401 else "Proxy-Authorization", value)
 
     def _invite_timeout(self, call: Call, timer: str) -> None:
-        call._finish(CallState.FAILED, 408, Category.NO_ANSWER if call._provisional else Category.NETWORK)
+        call.run(call.session.timed_out())
 
     def _ring_timeout(self, call: Call) -> None:
-        call._cancelled_by_timeout = True
-        call.cancel()
+        call.run(call.session.ring_timeout())
 
     def _send_cancel(self, call: Call) -> None:
-        if call._cancel_sent:
-            return
-        call._cancel_sent = True
         self.stack.request(cancel_for(call.invite), call.address, _ignore_message, _ignore_timeout)
 
     def _send_bye(self, call: Call) -> None:
@@ -568,7 +503,25 @@ class UserAgent:
             return
         bye = self._with_via(call.dialog.request("BYE"), call.address)
         call.dialog.state = DialogState.TERMINATED
-        self.stack.request(bye, call.address, _ignore_message, _ignore_timeout)
+        answered: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._byes.add(answered)
+        answered.add_done_callback(self._byes.discard)
+
+        def on_message(message: Message) -> None:
+            if isinstance(message, Response) and message.status >= 200 and not answered.done():
+                answered.set_result(message.status)
+
+        def on_timeout(_: str) -> None:
+            if not answered.done():
+                answered.set_result(None)
+
+        self.stack.request(bye, call.address, on_message, on_timeout)
+
+    async def settle(self, within: float = 5.0) -> None:
+        """Wait (``within`` seconds at most) until every BYE sent is answered or has timed out, so
+        that a process stopping after hanging up leaves no call up at the far end."""
+        if self._byes:
+            await asyncio.wait(set(self._byes), timeout=within)
 
     def _with_via(self, request: Request, destination: Address) -> Request:
         request.headers.prepend("Via", self.stack.via(destination=destination))
@@ -601,7 +554,7 @@ class UserAgent:
             return
         if request.method == "BYE":
             self.stack.respond(request, response_to(request, 200, "OK"))
-            call._end("remote", 200)
+            call.run(call.session.ended("remote", 200))
         elif request.method in ("INVITE", "UPDATE"):
             ok = response_to(request, 200, "OK")
             host, port = self.stack.sent_by(address)
@@ -637,7 +590,7 @@ def _ignore_timeout(_: str) -> None:
 
 __all__ = [
     "Call",
-    "CallEvent",
+    "CallProgress",
     "CallState",
     "Category",
     "Credentials",

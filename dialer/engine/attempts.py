@@ -7,19 +7,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Literal
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialer.accounts.projects import ProjectRef
 from dialer.campaigns import Outcome, retry_delay
+from dialer.errors import FieldError, Rejected
 from dialer.leads.hopper import Lease
 from dialer.leads.schema import LeadStatus
 from dialer.leads.store import set_status
 from dialer.storage import reading, writing
 from dialer.storage.tables import ATTEMPT, LEAD, LEAD_EVENT
 
-DISPOSITIONS = ("completed", "not_interested", "wrong_number", "callback")
+DispositionOutcome = Literal["completed", "not_interested", "wrong_number", "callback"]
+"""What the operator says came of a connected call (the one definition: the API takes these)."""
+AmdReview = Literal["person", "machine"]
+"""Who answered a machine verdict let through for review, as the operator heard it."""
 
 
 @dataclass(frozen=True)
@@ -27,11 +32,21 @@ class Disposition:
     """What the operator recorded for the call: an outcome, notes, and a callback time when asked."""
 
     operator: str
-    outcome: str = "completed"
+    outcome: DispositionOutcome = "completed"
     notes: str | None = None
     callback_at: datetime | None = None
-    amd_review: str | None = None
+    amd_review: AmdReview | None = None
     """For a machine verdict let through for review: "person" or "machine", as the operator heard it."""
+
+    def check(self, now: datetime) -> None:
+        """The rules a disposition must follow; :class:`~dialer.errors.Rejected` naming the field."""
+        if (self.outcome == "callback") != (self.callback_at is not None):
+            raise Rejected("the disposition was rejected", [FieldError(
+                field="callback_at", problem="goes with outcome 'callback', and only with it",
+                expected="an ISO 8601 instant with its offset")])  # fmt: skip
+        if self.callback_at is not None and self.callback_at <= now:
+            error = FieldError(field="callback_at", problem="in the past", expected="a future instant")
+            raise Rejected("the disposition was rejected", [error])
 
 
 async def started(

@@ -20,7 +20,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from dialer.errors import DialerError
+from dialer.errors import Conflict
 
 
 class OperatorState(StrEnum):
@@ -43,7 +43,7 @@ TRANSITIONS: dict[OperatorState, frozenset[OperatorState]] = {
 }
 
 
-class OperatorStateError(DialerError):
+class OperatorStateError(Conflict):
     """A state change that the operator's current state does not allow."""
 
 

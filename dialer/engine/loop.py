@@ -35,19 +35,19 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialer.accounts.projects import ProjectRef
+from dialer.campaigns import CampaignMode
 from dialer.engine import attempts
 from dialer.engine.board import OperatorBoard, OperatorState
 from dialer.engine.bus import EngineEvent, EventBus
 from dialer.engine.callbacks import CallbackPolicy, callback_route
 from dialer.engine.callbook import CallBook
 from dialer.engine.connector import Abandon, Command, Connect, Connector
-from dialer.engine.telephony import CallUpdate, Telephony
-from dialer.errors import DialerError
+from dialer.engine.telephony import CallAnswered, CallFailed, CallUpdate, Telephony
+from dialer.errors import CallNotPlaced, Conflict
 from dialer.leads import hopper
 from dialer.leads.hopper import Lease
 from dialer.storage.types import utcnow
 from pacing import CallEvent, Decision, EventKind, Pacer
-from sip.routing import NoRoute
 
 log = structlog.get_logger(__name__)
 
@@ -64,7 +64,7 @@ class CampaignSettings:
     retry_delays: dict[str, int] = field(default_factory=dict)
     priority: int = 0
     wrap_up: float = 15.0
-    mode: str = "predictive"
+    mode: CampaignMode = CampaignMode.PREDICTIVE
     callback_grace: float = 600.0
     callback_policy: CallbackPolicy = CallbackPolicy.THEN_ANYONE
     preview_hold: float = 900.0  # seconds a lead shown for preview stays leased to the operator
@@ -76,12 +76,10 @@ class CampaignSettings:
     amd_sample: float = 0.0  # share of machine verdicts let through to an operator for review
 
 
-PACED_MODES = frozenset({"predictive", "progressive", "ratio", "dial_level"})
 CALLBACK_POLL = 2.0  # seconds between looks for due callbacks
 MIN_STEP = 0.05  # seconds between two steps at the least, however many events arrive
 FALSE_POSITIVE_PRIOR = 0.05  # share of machine verdicts assumed to be people before any review
 PRIOR_REVIEWS = 20  # what that assumption is worth, in reviews
-FORBIDDEN_RETRY = 3600.0  # seconds before a number no trunk allows is tried again (the config may change)
 
 
 @dataclass
@@ -178,11 +176,11 @@ class CampaignLoop:
         self._wrap_ups_ended(now)
         if self.launching:
             await self._callbacks(now, wall)
-            if self.campaign.mode == "preview":
+            if self.campaign.mode == CampaignMode.PREVIEW:
                 await self._previews(now, wall)
         decided_at = self.clock()  # after the awaits above: operators may have moved meanwhile
         decision = self.pacer.decide(self.book.snapshot(decided_at, self.board))
-        if self.campaign.mode not in PACED_MODES:
+        if not CampaignMode(self.campaign.mode).paced:
             decision = Decision(0, f"{self.campaign.mode} mode: operators start the calls")
         room = self.telephony.room()
         if room is not None and decision.calls > room:  # no lead leaves the queue to find the trunks full
@@ -200,8 +198,8 @@ class CampaignLoop:
                     await self._place(lease, now, wall)
                 except Exception as exc:
                     log.warning("call not placed", campaign=self.campaign.id, error=str(exc))
-                    if isinstance(exc, NoRoute) and exc.forbidden:  # no trunk allows this number
-                        later = wall + timedelta(seconds=FORBIDDEN_RETRY)
+                    if isinstance(exc, CallNotPlaced) and exc.retry_after is not None:  # this number
+                        later = wall + timedelta(seconds=exc.retry_after)
                         await hopper.release(self.engine, [lease.lead_id], self.owner, not_before=later)
                         continue  # the others may still go
                     await hopper.release(self.engine, [rest.lead_id for rest in leases[i:]], self.owner)
@@ -296,7 +294,7 @@ class CampaignLoop:
         """The operator read the card and starts the call; returns its id."""
         preview = self.previews.pop(login, None)
         if preview is None:
-            raise DialerError(f"operator {login} has no lead in preview")
+            raise Conflict(f"operator {login} has no lead in preview")
         try:
             return await self._place(preview.lease, self.clock(), self.wall(), operator=login)
         except Exception:
@@ -308,7 +306,7 @@ class CampaignLoop:
         ``skip_delay`` seconds), they are ready again."""
         preview = self.previews.pop(login, None)
         if preview is None:
-            raise DialerError(f"operator {login} has no lead in preview")
+            raise Conflict(f"operator {login} has no lead in preview")
         later = self.wall() + timedelta(seconds=self.campaign.skip_delay)
         await hopper.release(self.engine, [preview.lease.lead_id], self.owner, not_before=later)
         self._unreserve(login)
@@ -326,9 +324,11 @@ class CampaignLoop:
         call_id = update.call_id
         if call_id not in self._attempts:
             return  # already settled (abandoned by us, then hung up)
-        if update.trunk is not None or update.cost is not None or update.recording is not None:
+        if isinstance(update, CallFailed):
+            self._trunks[call_id] = (update.trunk, update.cost, None)
+        elif not isinstance(update, CallAnswered):
             self._trunks[call_id] = (update.trunk, update.cost, update.recording)
-        if update.kind == "answered":
+        if isinstance(update, CallAnswered):
             sampled = update.machine and self._sample(call_id)
             machine = update.machine and not sampled
             self._publish("call.answered", call_id, machine=machine, amd=update.amd, amd_sampled=sampled)
@@ -352,11 +352,11 @@ class CampaignLoop:
                 prefer=self._pinned.get(call_id), sink=self.on_command,
             )  # fmt: skip
             await self._execute(commands, now, wall)
-        elif update.kind == "failed":
-            self.pacer.observe(self.book.failed(call_id, now, update.outcome or "failed"))
+        elif isinstance(update, CallFailed):
+            self.pacer.observe(self.book.failed(call_id, now, update.outcome))
             self.stats.failed += 1
             commands = self.connector.ended(call_id, now, wrap_up=self.campaign.wrap_up)
-            await self._finish(call_id, wall, update.outcome or "failed", update.status)
+            await self._finish(call_id, wall, update.outcome, update.status)
             await self._execute(commands, now, wall)
         else:  # ended
             talked = call_id in self.connector.operator_of

@@ -1,10 +1,13 @@
-"""The engine as ``dialer serve`` runs it: operators' phones, trunks, and one loop per running campaign.
+"""The dialing engine as ``dialer serve`` runs it: one loop per running campaign, and the operators.
 
-:class:`EngineService` owns the phones' SIP stack with the registrar (credentials from the operator
-accounts, refreshed every 30 s), the media clock, the operators' board, the trunk pool of the
-configured SIP trunks, and a supervisor task that starts a :class:`CampaignLoop` for every campaign
-whose status is ``running`` and stops it (letting calls finish) when it is paused or stopped.
-Operators act through :meth:`ready`, :meth:`pause`, :meth:`offline`, :meth:`current`.
+:class:`EngineService` is handed its telephony and the operators' phones (the seams of
+:mod:`dialer.engine.telephony`; :mod:`dialer.runtime` assembles the real ones), keeps the operators'
+board and one :class:`~dialer.engine.loop.CampaignLoop` per campaign whose status is ``running``, and
+stops a loop (letting its calls finish) when the campaign is paused or stopped. It learns of a change
+at once when told (:meth:`campaigns_changed`, called by the API that started or paused it) and by a
+slow look at the database otherwise (another process changed it). Operators act through
+:meth:`ready`, :meth:`pause`, :meth:`offline`, :meth:`preview`, :meth:`dispose`; the web reads the
+frozen views of :mod:`dialer.engine.views`.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import socket
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -22,9 +24,9 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from dialer.accounts.operators import SIP_REALM, accounts, sip_secrets
+from dialer.accounts.operators import accounts
 from dialer.accounts.projects import ProjectRef
-from dialer.config import Settings
+from dialer.campaigns import CampaignMode
 from dialer.engine.attempts import Disposition, close_interrupted
 from dialer.engine.board import Operator, OperatorBoard, OperatorState
 from dialer.engine.bus import EngineEvent, EventBus
@@ -32,164 +34,98 @@ from dialer.engine.callbacks import CallbackPolicy
 from dialer.engine.callbook import CallPhase
 from dialer.engine.connector import Connector
 from dialer.engine.loop import CampaignLoop, CampaignSettings
-from dialer.errors import DialerError
+from dialer.engine.telephony import Phones, Telephony
+from dialer.engine.views import CampaignView, OnScreen, OperatorScreen, OperatorView
+from dialer.errors import Conflict, NotFound
 from dialer.storage import reading
 from dialer.storage.tables import CAMPAIGN, LEAD, PROJECT
 from dialer.storage.types import utcnow
-from dialer.throttle import Throttle
-from dialer.voice import bindings as phone_bindings
-from dialer.voice.bindings import BindingKeeper
-from dialer.voice.telephony import OperatorPhones, SipTelephony
-from dialer.voice.trunks import advertised, open_agent
 from pacing import make_pacer
-from sip.media.clock import MediaClock
-from sip.media.player import load_wav
-from sip.registrar import Registrar
-from sip.stack import SipStack
-from sip.trunks import TrunkPool, TrunkState
-from sip.useragent import UserAgent
 
 SHUTDOWN_DRAIN = 60.0  # seconds the calls in progress may go on when the process stops
 log = structlog.get_logger(__name__)
-SUPERVISE_EVERY = 2.0
-SECRETS_EVERY = 30.0
-PACERS = {"predictive": "predictive", "progressive": "progressive"}  # preview, callback: no pacer
+SUPERVISE_EVERY = 2.0  # seconds between two looks at the database for campaigns changed elsewhere
 
 
 @dataclass(frozen=True)
-class OnScreen:
-    """What an operator's workplace shows: the connected call and its lead."""
+class RunningCampaign:
+    """A campaign's loop in this process, the event that stops it launching, and its task."""
 
-    call_id: str | None  # None while the lead is shown for preview, before the call
-    campaign: int
-    lead_id: int
-    phone: str
-    preview: bool = False
-    amd_check: bool = False  # judged a machine, let through: the operator marks person or machine
+    loop: CampaignLoop
+    stop: asyncio.Event
+    task: asyncio.Task[None]
 
 
 class EngineService:
-    def __init__(self, settings: Settings, engine: AsyncEngine, throttle: Throttle | None = None) -> None:
-        self.settings = settings
-        self.engine = engine
-        self.throttle = throttle or Throttle()
-        self.instance = settings.server.instance or f"{socket.gethostname()}:{settings.server.port}"
+    def __init__(
+        self, db: AsyncEngine, telephony: Telephony | None, phones: Phones, *, instance: str
+    ) -> None:
+        """``telephony`` None: no trunk, campaigns do not dial (operators can still go ready)."""
+        self.db = db
+        self.telephony = telephony
+        self.phones = phones
+        self.instance = instance
         self.board = OperatorBoard()
         self.connector = Connector(self.board)  # one for every campaign: priorities across them
         self.bus = EventBus()
         self.board.listeners.append(self._operator_moved)
-        self.clock = MediaClock()
-        self.loops: dict[int, tuple[CampaignLoop, asyncio.Event, asyncio.Task[None]]] = {}
-        self._secrets: dict[str, str] = {}
-        self._secrets_at = 0.0
+        self.loops: dict[int, RunningCampaign] = {}
         self._stop = asyncio.Event()
-        self._stacks: list[SipStack] = []
+        self._wake = asyncio.Event()
         self._supervisor: asyncio.Task[None] | None = None
-        self._bindings: BindingKeeper | None = None
-        self.pool: TrunkPool | None = None
-        self.telephony: SipTelephony | None = None
 
     async def start(self) -> None:
-        sip = self.settings.sip
-        remembered = await phone_bindings.load(self.engine, self.instance)  # before any REGISTER arrives
-        phone_stack = SipStack()
-        await phone_stack.open(sip.host, sip.port)
-        phone_stack.advertised = advertised(sip.public_address, phone_stack.local[1])
-        self._stacks.append(phone_stack)
-        # before the registrar; each phone sees us its own way, so nothing is learned from their answers
-        agent = UserAgent(phone_stack, (sip.host, 9), domain=SIP_REALM, learn_address=False)
-        agent.media_ports = sip.rtp_ports
-        self._bindings = BindingKeeper(self.engine, self.instance)
-        self.registrar = Registrar(phone_stack, realm=SIP_REALM, ha1_of=self._secrets.get,
-                                   on_change=self._bindings.changed, guard=self.throttle)  # fmt: skip
-        for binding in remembered:
-            self.registrar.restore(binding)
-        self.registrar.install()
-        self._bindings.start()
-        self.phones = OperatorPhones(self.registrar, agent, self.clock, on_dropped=self._phone_dropped,
-                                     silence_limit=sip.phone_silence_limit)  # fmt: skip
-        await self._refresh_secrets()
-        trunks: dict[str, TrunkState] = {}
-        for name, trunk in self.settings.trunks.items():
-            if trunk.kind != "sip" or trunk.host is None:
-                continue
-            ua = await open_agent(name, trunk, sip)
-            self._stacks.append(ua.stack)
-            trunks[name] = TrunkState(name, trunk, ua)
-        if trunks:
-            self.pool = TrunkPool(trunks)
-            await self.pool.start()
-            message = load_wav(sip.safe_harbor) if sip.safe_harbor else None
-            recordings = self.settings.recordings
-            self.telephony = SipTelephony(
-                self.pool, self.clock, self.phones, message=message,
-                recordings=recordings.directory if recordings.enabled else None,
-            )  # fmt: skip
-        else:
-            log.warning(
-                "no SIP trunk configured: campaigns will not dial (the simulated carrier has no SIP side)"
-            )
         await self._recover()
         self._supervisor = asyncio.create_task(self._supervise(), name="engine-supervisor")
 
     async def _recover(self) -> None:
         """Close the calls this instance left open when it died (kill -9, power cut): their leads go
         back to the queue. Before any dialling, so nothing is dialled twice at once."""
-        async with reading(self.engine) as conn:
+        async with reading(self.db) as conn:
             rows = (await conn.execute(select(PROJECT.c.id, PROJECT.c.slug, PROJECT.c.region,
                                               PROJECT.c.webhook_url))).all()  # fmt: skip
         closed = 0
         for row in rows:
             project = ProjectRef(row.id, row.slug, row.region, row.webhook_url)
-            closed += await close_interrupted(self.engine, project, at=utcnow(), owner=self.instance)
+            closed += await close_interrupted(self.db, project, at=utcnow(), owner=self.instance)
         if closed:
             log.warning("calls interrupted by the last stop closed; their leads are queued again",
                         attempts=closed, instance=self.instance)  # fmt: skip
 
     async def stop(self) -> None:
+        """Stop launching; the calls in progress may go on for ``SHUTDOWN_DRAIN`` seconds."""
         self._stop.set()
         if self._supervisor is not None:
             await self._supervisor
-        for loop, loop_stop, task in list(self.loops.values()):
-            if loop.drain_until is None:  # shutting down: calls still up after the drain are hung up
-                loop.drain_until = loop.clock() + SHUTDOWN_DRAIN
-            loop_stop.set()
-            await task
+        for running in list(self.loops.values()):
+            if running.loop.drain_until is None:  # shutting down: calls still up after the drain are hung up
+                running.loop.drain_until = running.loop.clock() + SHUTDOWN_DRAIN
+            running.stop.set()
+            await running.task
         self.loops.clear()
-        for login in list(self.phones.legs):
-            self.phones.hang_up(login)
-        if self.telephony is not None:
-            await self.telephony.close()
-        if self.pool is not None:
-            await self.pool.stop()
-        await asyncio.sleep(0.2)  # let BYEs go out
-        for stack in self._stacks:
-            stack.close()
-        if self._bindings is not None:
-            await self._bindings.stop()
 
-    # -- supervision -------------------------------------------------------------------------------
+    # -- campaigns ---------------------------------------------------------------------------------
 
-    async def _refresh_secrets(self) -> None:
-        async with reading(self.engine) as conn:
-            fresh = await sip_secrets(conn)
-        self._secrets.clear()
-        self._secrets.update(fresh)
-        self._secrets_at = time.monotonic()
+    def campaigns_changed(self) -> None:
+        """A campaign was started, paused or stopped here: look at the database now."""
+        self._wake.set()
 
     async def _supervise(self) -> None:
         while not self._stop.is_set():
+            self._wake.clear()
             try:
-                if time.monotonic() - self._secrets_at > SECRETS_EVERY:
-                    await self._refresh_secrets()
                 await self._sync_campaigns()
             except Exception:
                 log.exception("engine supervision failed; retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), SUPERVISE_EVERY)
+            stop, wake = asyncio.ensure_future(self._stop.wait()), asyncio.ensure_future(self._wake.wait())
+            await asyncio.wait([stop, wake], timeout=SUPERVISE_EVERY, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in (stop, wake):
+                waiter.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await waiter
 
     async def _sync_campaigns(self) -> None:
-        async with reading(self.engine) as conn:
+        async with reading(self.db) as conn:
             rows = (
                 await conn.execute(
                     select(CAMPAIGN, PROJECT.c.slug, PROJECT.c.region, PROJECT.c.webhook_url)
@@ -198,11 +134,11 @@ class EngineService:
                 )
             ).all()
         running = {row.id: row for row in rows if self.telephony is not None}
-        for campaign_id, (_, loop_stop, task) in list(self.loops.items()):
-            if campaign_id not in running and not loop_stop.is_set() and not task.done():
+        for campaign_id, found in list(self.loops.items()):
+            if campaign_id not in running and not found.stop.is_set() and not found.task.done():
                 # stopped or paused: no new calls, but the loop stays (its calls are still on the
                 # operators' screens, their dispositions apply) until its last call ends
-                loop_stop.set()
+                found.stop.set()
         for campaign_id, row in running.items():
             if campaign_id not in self.loops:
                 self._start_loop(row)
@@ -210,30 +146,32 @@ class EngineService:
     def _start_loop(self, row: Any) -> None:
         assert self.telephony is not None
         project = ProjectRef(row.project_id, row.slug, row.region, row.webhook_url)
+        mode = CampaignMode(row.mode)
         pacer = make_pacer(
-            PACERS.get(row.mode, "progressive"), abandon_target=row.abandon_target,
+            mode.value if mode.paced else CampaignMode.PROGRESSIVE.value, abandon_target=row.abandon_target,
             ring_timeout=row.ring_timeout, abandon_after=2.0, rng=np.random.default_rng(),
             window_seconds=86400.0 if row.abandon_window == "24h" else 30 * 86400.0,
         )  # fmt: skip
         loop = CampaignLoop(
-            engine=self.engine, telephony=self.telephony, pacer=pacer, board=self.board, owner=self.instance,
+            engine=self.db, telephony=self.telephony, pacer=pacer, board=self.board, owner=self.instance,
             connector=self.connector, bus=self.bus,
             campaign=CampaignSettings(row.id, project, caller_id=row.caller_id, ring_timeout=row.ring_timeout,
                                       max_attempts=row.max_attempts, retry_delays=dict(row.retry_delays),
-                                      priority=row.priority, wrap_up=row.wrap_up, mode=row.mode,
+                                      priority=row.priority, wrap_up=row.wrap_up, mode=mode,
                                       callback_grace=float(row.callback_grace),
                                       callback_policy=CallbackPolicy(row.callback_policy), amd=row.amd,
                                       amd_action=row.amd_action, amd_sample=row.amd_sample),
         )  # fmt: skip
         stop = asyncio.Event()
         task = asyncio.create_task(loop.run(stop), name=f"campaign-{row.id}")
-        self.loops[row.id] = (loop, stop, task)
+        self.loops[row.id] = RunningCampaign(loop, stop, task)
         task.add_done_callback(functools.partial(self._loop_ended, row.id))
-        log.info("campaign started", campaign=row.id, mode=row.mode)
+        log.info("campaign started", campaign=row.id, mode=mode.value)
 
     def _loop_ended(self, campaign_id: int, task: asyncio.Task[None]) -> None:
         """A stopped campaign's last call has ended (or its loop failed): forget the loop."""
-        if self.loops.get(campaign_id, (None, None, None))[2] is task:
+        found = self.loops.get(campaign_id)
+        if found is not None and found.task is task:
             del self.loops[campaign_id]
         if not task.cancelled() and task.exception() is not None:
             log.error("campaign loop failed", campaign=campaign_id, error=repr(task.exception()))
@@ -242,10 +180,10 @@ class EngineService:
 
     async def ready(self, login: str) -> OperatorState:
         """Call the operator's phone (once per shift) and make them ready for calls."""
-        async with reading(self.engine) as conn:
+        async with reading(self.db) as conn:
             account = next((a for a in await accounts(conn) if a.login == login and a.active), None)
         if account is None:
-            raise DialerError(f"no active operator {login!r}")
+            raise NotFound(f"no active operator {login!r}")
         await self.phones.call(login)
         operator = self.board.log_in(login, account.projects, time.monotonic())
         if operator.state in (OperatorState.OFFLINE, OperatorState.PAUSED, OperatorState.WRAP_UP):
@@ -276,7 +214,8 @@ class EngineService:
     def current(self, login: str) -> OnScreen | None:
         # One connector serves every loop: find the operator's calls there once, then their campaign.
         calls = [call_id for call_id, operator in self.connector.operator_of.items() if operator == login]
-        for campaign_id, (loop, _, _) in self.loops.items():
+        for campaign_id, running in self.loops.items():
+            loop = running.loop
             for call_id in calls:
                 call = loop.book.calls.get(call_id)
                 if call is not None and call.phase is CallPhase.CONNECTED:
@@ -290,21 +229,20 @@ class EngineService:
 
     async def preview(self, login: str, action: str) -> str | None:
         """The operator starts (``dial``: returns the call's id) or skips the lead in preview."""
-        for loop, _, _ in self.loops.values():
-            if login in loop.previews:
+        for running in self.loops.values():
+            if login in running.loop.previews:
                 if action == "dial":
-                    return await loop.start_preview(login)
-                await loop.skip_preview(login)
+                    return await running.loop.start_preview(login)
+                await running.loop.skip_preview(login)
                 return None
-        raise DialerError(f"operator {login} has no lead in preview")
+        raise Conflict(f"operator {login} has no lead in preview")
 
     def dispose(self, login: str, disposition: Disposition) -> bool:
         """Record the operator's disposition for their current call and end it; False when none."""
         on_screen = self.current(login)
         if on_screen is None or on_screen.call_id is None or self.telephony is None:
             return False
-        loop = self.loops[on_screen.campaign][0]
-        loop.dispose(on_screen.call_id, disposition)
+        self.loops[on_screen.campaign].loop.dispose(on_screen.call_id, disposition)
         self.telephony.hangup(on_screen.call_id)
         return True
 
@@ -312,20 +250,77 @@ class EngineService:
         data = {"state": operator.state.value, "reason": operator.pause_reason}
         self.bus.publish(EngineEvent("operator.state", operator=operator.login, data=data))
 
-    def _phone_dropped(self, login: str) -> None:
+    def phone_dropped(self, login: str) -> None:
+        """The operator's phone line ended on its own: their client is hung up, they are paused."""
         if self._stop.is_set():
             return  # we hung the legs up ourselves while stopping
         operator = self.board.operators.get(login)
         self._hang_up_client_of(login, why="operator's phone dropped")
         if operator is not None and operator.state is not OperatorState.OFFLINE:
-            with contextlib.suppress(DialerError):
+            with contextlib.suppress(Conflict):
                 operator.move(OperatorState.PAUSED, time.monotonic(), reason="phone dropped")
             log.warning("operator phone dropped; operator paused", operator=login)
 
+    # -- views for the web -------------------------------------------------------------------------
 
-async def lead_card(engine: AsyncEngine, lead_id: int) -> dict[str, Any]:
+    def operators(self, project_id: int | None = None) -> list[OperatorView]:
+        """The operators on the board (those working ``project_id`` when given), by login."""
+        now = time.monotonic()
+        return [
+            OperatorView(
+                o.login,
+                o.state.value,
+                round(now - o.since, 1),
+                o.calls_today,
+                o.pause_reason,
+                frozenset(o.projects),
+            )
+            for o in sorted(self.board.operators.values(), key=lambda o: o.login)
+            if project_id is None or project_id in o.projects
+        ]
+
+    def operator(self, login: str) -> OperatorView | None:
+        """``login`` on the board; None when they have not gone ready since the start."""
+        return next((o for o in self.operators() if o.login == login), None)
+
+    def operators_by_state(self, project_id: int | None = None) -> dict[str, list[OperatorView]]:
+        by_state: dict[str, list[OperatorView]] = {state.value: [] for state in OperatorState}
+        for operator in self.operators(project_id):
+            by_state[operator.state].append(operator)
+        return by_state
+
+    def campaign_view(self, campaign_id: int) -> CampaignView | None:
+        """The campaign's loop in this process; None when it runs no loop here."""
+        running = self.loops.get(campaign_id)
+        if running is None:
+            return None
+        loop = running.loop
+        stats = loop.stats
+        window = loop.pacer.window(loop.clock())
+        project = loop.campaign.project.id
+        at_work = [o for o in self.operators(project) if o.state not in ("offline", "paused")]
+        amd = loop.campaign.amd
+        return CampaignView(
+            dialing=loop.launching, calls_in_progress=loop.calls_in_progress, launched=stats.launched,
+            answered=stats.answered, connected=stats.connected, abandoned=stats.abandoned,
+            last_decision=loop.last_decision.reason if loop.last_decision else None,
+            dial_level=round(loop.calls_in_progress / len(at_work), 2) if at_work else None,
+            window_answers=window.answers, window_abandons=window.abandons,
+            abandon_rate=round(window.rate, 4), abandon_budget=round(window.budget_left, 2), amd=amd,
+            amd_false_positive_rate=round(loop.amd_false_positive_rate, 4) if amd else None,
+            amd_hidden_abandons=round(window.hidden_abandons, 2) if amd else None,
+            amd_reviews=loop.amd_reviews if amd else None,
+        )  # fmt: skip
+
+    def screen(self, login: str) -> OperatorScreen:
+        operator = self.board.operators.get(login)
+        state = operator.state.value if operator is not None else OperatorState.OFFLINE.value
+        return OperatorScreen(state, self.current(login))
+
+
+async def lead_card(db: AsyncEngine, lead_id: int) -> dict[str, Any]:
     """The lead as the operator's card shows it."""
-    async with reading(engine) as conn:
+    async with reading(db) as conn:
         row = (await conn.execute(select(LEAD).where(LEAD.c.id == lead_id))).mappings().one()
     return {
         "external_id": row["external_id"],

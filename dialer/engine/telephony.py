@@ -1,7 +1,11 @@
 """The seam between the engine and telephony: what the campaign loop asks for, and what it hears.
 
 The engine never touches SIP or RTP classes; it calls a :class:`Telephony` (the SIP trunks and media
-in production, an in-memory fake in tests) and receives :class:`CallUpdate` callbacks.
+of :mod:`dialer.voice` in production, an in-memory fake in tests) and an operator's :class:`Phones`,
+and receives one frozen update per thing that happened to a call (:data:`CallUpdate`). What cannot
+be done is said with the engine's own errors: :class:`~dialer.errors.CallNotPlaced` (with
+``retry_after`` when waiting that long is what helps, e.g. a number no trunk may carry) and
+:class:`~dialer.errors.PhoneUnavailable`.
 """
 
 from __future__ import annotations
@@ -9,32 +13,50 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal, Protocol
+from typing import Protocol
 
 
 @dataclass(frozen=True)
-class CallUpdate:
-    """Something happened to a call. ``at`` is on the engine's monotonic clock.
-
-    ``answered`` (``machine`` tells a detected machine), ``failed`` (``outcome``: busy, no_answer or
-    failed), ``ended`` (after an answer; ``by`` is "remote" or "local"). The final update (failed or
-    ended) names the ``trunk`` that carried the call and its ``cost`` by that trunk's tariff.
-    """
+class CallAnswered:
+    """The far end answered (after answering-machine detection when it ran). ``at`` is on the
+    engine's monotonic clock; ``machine``: the detector's verdict was a machine."""
 
     call_id: str
-    kind: Literal["answered", "failed", "ended"]
     at: float
+    status: int | None = 200
     machine: bool = False
-    outcome: str | None = None
-    status: int | None = None
-    by: str | None = None
-    trunk: str | None = None
-    cost: Decimal | None = None
-    recording: str | None = None  # the call's recording (a connected call that was recorded)
-    amd: str | None = None  # answering-machine detection's verdict (human, machine, unsure), when run
+    amd: str | None = None  # the detector's verdict (human, machine, unsure), when it ran
     amd_confidence: float | None = None
 
 
+@dataclass(frozen=True)
+class CallFailed:
+    """The call was never answered: ``outcome`` is busy, no_answer or failed. Final: names the
+    ``trunk`` that carried the attempt and its ``cost`` by that trunk's tariff."""
+
+    call_id: str
+    at: float
+    outcome: str
+    status: int | None = None
+    trunk: str | None = None
+    cost: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class CallEnded:
+    """An answered call ended; ``by`` is "remote" or "local". Final: names the ``trunk``, its ``cost``
+    and the call's ``recording`` (a connected call that was recorded)."""
+
+    call_id: str
+    at: float
+    by: str
+    status: int | None = None
+    trunk: str | None = None
+    cost: Decimal | None = None
+    recording: str | None = None
+
+
+CallUpdate = CallAnswered | CallFailed | CallEnded
 UpdateSink = Callable[[CallUpdate], None]
 
 
@@ -53,7 +75,8 @@ class Telephony(Protocol):
         """Start a call with id ``call_id`` (a new one when None); returns its id. Updates follow
         through ``on_update``. With ``amd`` the answer is reported once answering-machine detection
         has decided (``machine``, ``amd``). With ``extension`` its digits are sent as DTMF once the
-        call is answered (a company's exchange; no detection then: its greeting is not the person)."""
+        call is answered (a company's exchange; no detection then: its greeting is not the person).
+        Raises :class:`~dialer.errors.CallNotPlaced` when the call cannot be placed."""
         ...
 
     def room(self) -> int | None:
@@ -70,4 +93,17 @@ class Telephony(Protocol):
 
     def hangup(self, call_id: str) -> None:
         """End the call (or cancel it while it rings)."""
+        ...
+
+
+class Phones(Protocol):
+    """Operators' softphones: called once when the operator goes ready, then kept for the shift."""
+
+    async def call(self, login: str) -> object:
+        """Call ``login``'s phone (nothing when its line is already up); raises
+        :class:`~dialer.errors.PhoneUnavailable` when it cannot be reached."""
+        ...
+
+    def hang_up(self, login: str) -> None:
+        """End ``login``'s phone line (nothing when none is up)."""
         ...

@@ -16,15 +16,15 @@ from pathlib import Path
 
 from dialer.errors import DialerError
 from sip.errors import SipError
-from sip.media.bridge import Bridge
-from sip.media.clock import MediaClock
-from sip.media.leg import RtpLeg
-from sip.media.player import AudioFileError, Player, load_wav
-from sip.media.recorder import Recorder
-from sip.media.session import call_with_media
 from sip.sdp import SdpError
+from sip.streams.bridge import Bridge
+from sip.streams.clock import MediaClock
+from sip.streams.leg import RtpLeg
+from sip.streams.player import AudioFileError, Player, load_wav
+from sip.streams.recorder import Recorder
+from sip.streams.session import call_with_media
 from sip.uri import SipUri
-from sip.useragent import Call, CallEvent, UserAgent
+from sip.useragent import Call, CallProgress, UserAgent
 
 
 @dataclass
@@ -34,7 +34,7 @@ class Leg:
 
 
 async def _answered(agent: UserAgent, clock: MediaClock, *, number: str, caller_id: str, ring_timeout: float,
-                    show: Callable[[str, CallEvent], None], label: str, uri: str | None = None,
+                    show: Callable[[str, CallProgress], None], label: str, uri: str | None = None,
                     address: tuple[str, int] | None = None) -> Leg | None:  # fmt: skip
     try:
         call, media = await call_with_media(
@@ -50,7 +50,7 @@ async def _answered(agent: UserAgent, clock: MediaClock, *, number: str, caller_
 
 async def _operator(
     agent: UserAgent, clock: MediaClock, bridge_uri: str, *, caller_id: str, ring_timeout: float,
-    show: Callable[[str, CallEvent], None],
+    show: Callable[[str, CallProgress], None],
 ) -> Leg:  # fmt: skip
     try:
         uri = SipUri.parse(bridge_uri)
@@ -82,7 +82,7 @@ async def place(
     caller_id: str,
     ring_timeout: float,
     hold: float,
-    show: Callable[[str, CallEvent], None],
+    show: Callable[[str, CallProgress], None],
     bridge_uri: str | None = None,
     record: Path | None = None,
     play: Path | None = None,

@@ -1,8 +1,4 @@
-"""Telephony over the company's SIP trunks, with media, and operators' nailed-up phone legs.
-
-:class:`OperatorPhones` calls an operator's registered phone once when they go ready and keeps the
-leg for the shift; clients are bridged into it one after another (the operator hears silence in
-between). If the phone hangs up, ``on_dropped`` tells the engine at once (it pauses the operator).
+"""Client calls over the company's SIP trunks, with media.
 
 :class:`SipTelephony` is the engine's :class:`~dialer.engine.telephony.Telephony`: each client call
 gets its own RTP leg and SDP offer, goes out through the :class:`~sip.trunks.TrunkPool`, and its
@@ -15,118 +11,31 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
 
 from dialer.engine.amd import AmdResult, AmdSettings, detect
-from dialer.engine.telephony import CallUpdate, UpdateSink
-from dialer.errors import DialerError
-from sip.media.bridge import Bridge
-from sip.media.clock import MediaClock
-from sip.media.leg import Pcm, RtpLeg
-from sip.media.player import Player
-from sip.media.recorder import Recorder
-from sip.media.session import agent_offer, apply_answer, call_with_media
-from sip.media.tap import Tap
-from sip.registrar import Registrar
+from dialer.engine.telephony import CallAnswered, CallEnded, CallFailed, UpdateSink
+from dialer.errors import CallNotPlaced
+from dialer.voice.phones import OperatorPhones
+from sip.routing import NoRoute
 from sip.sdp import SdpError
+from sip.streams.bridge import Bridge
+from sip.streams.clock import MediaClock
+from sip.streams.leg import Pcm, RtpLeg
+from sip.streams.player import Player
+from sip.streams.recorder import Recorder
+from sip.streams.session import agent_offer, apply_answer
+from sip.streams.tap import Tap
 from sip.trunks import TrunkPool
-from sip.useragent import Call, CallEvent, Category, UserAgent
+from sip.useragent import Call, CallProgress, Category
 
 log = structlog.get_logger(__name__)
 AMD_EVERY = 0.2  # seconds between two looks at the audio heard so far
-SILENCE_CHECK_EVERY = 1.0  # seconds between two looks at an operator's line for incoming audio
 EXTENSION_PAUSE = 1.5  # seconds after the answer before an extension's digits are sent
+FORBIDDEN_RETRY = 3600.0  # seconds before a number no trunk allows is tried again (the config may change)
 OUTCOMES = {Category.BUSY: "busy", Category.NO_ANSWER: "no_answer", Category.CANCELLED: "no_answer"}
-
-
-class PhoneUnavailable(DialerError):
-    """An operator's phone is not registered or did not answer."""
-
-
-@dataclass
-class _PhoneLeg:
-    call: Call
-    leg: RtpLeg
-
-
-class OperatorPhones:
-    """Operators' nailed-up legs, called through the built-in registrar's bindings."""
-
-    def __init__(
-        self,
-        registrar: Registrar,
-        agent: UserAgent,
-        clock: MediaClock,
-        *,
-        on_dropped: Callable[[str], None] | None = None,
-        silence_limit: float = 15.0,
-    ) -> None:
-        """``agent`` places the calls to phones; create it on the registrar's stack *before*
-        :meth:`Registrar.install`, so that REGISTER reaches the registrar and the rest the agent.
-
-        A phone that sends no RTP for ``silence_limit`` seconds (0: never checked) is taken for dead
-        (a crash, a lost Wi-Fi: no BYE ever comes): its leg is hung up and ``on_dropped`` called, so
-        that no client is bridged into a line nobody is on."""
-        self.registrar = registrar
-        self.agent = agent
-        self.clock = clock
-        self.on_dropped = on_dropped
-        self.silence_limit = silence_limit
-        self.legs: dict[str, _PhoneLeg] = {}
-
-    async def call(self, login: str, *, ring_timeout: float = 20.0) -> RtpLeg:
-        """Call ``login``'s registered phone (or return the leg already up)."""
-        if login in self.legs:
-            return self.legs[login].leg
-        binding = self.registrar.binding(login)
-        if binding is None:
-            raise PhoneUnavailable(f"operator {login}: no phone registered")
-        try:
-            call, leg = await call_with_media(
-                self.agent, self.clock, login, caller_id="dialer", ring_timeout=ring_timeout,
-                uri=binding.contact, address=binding.address,
-            )  # fmt: skip
-        except SdpError as exc:
-            raise PhoneUnavailable(f"operator {login}: unusable SDP answer ({exc})") from None
-        if leg is None:
-            raise PhoneUnavailable(f"operator {login}: the phone did not answer ({call.status})")
-        self.legs[login] = _PhoneLeg(call, leg)
-        asyncio.get_running_loop().create_task(self._watch(login, call, leg))
-        return leg
-
-    async def _watch(self, login: str, call: Call, leg: RtpLeg) -> None:
-        answered = time.monotonic()
-        ended = asyncio.ensure_future(call.wait_ended())
-        while not ended.done():
-            await asyncio.wait([ended], timeout=SILENCE_CHECK_EVERY)
-            heard = leg.last_received or answered
-            if not ended.done() and self.silence_limit and time.monotonic() - heard > self.silence_limit:
-                log.warning("operator phone sends no audio; hanging up its line", operator=login,
-                            silent_for=round(time.monotonic() - heard, 1))  # fmt: skip
-                call.hangup()
-                await ended
-        log.info("operator phone call ended", operator=login, by=call.hangup_by, status=call.status,
-                 events=[e.kind for e in call.events][-3:])  # fmt: skip
-        phone = self.legs.pop(login, None)
-        if phone is not None:
-            phone.leg.close()
-            if self.on_dropped is not None:
-                self.on_dropped(login)
-
-    def leg(self, login: str) -> RtpLeg:
-        try:
-            return self.legs[login].leg
-        except KeyError:
-            raise PhoneUnavailable(f"operator {login}: no phone leg up") from None
-
-    def hang_up(self, login: str) -> None:
-        phone = self.legs.get(login)
-        if phone is not None:
-            phone.call.hangup()
 
 
 class SipTelephony:
@@ -171,7 +80,7 @@ class SipTelephony:
         leg, offer = await agent_offer(agent, self.clock, agent.trunk, session_id=int(time.time()))
         box: list[Call] = []
 
-        def follow(event: CallEvent) -> None:
+        def follow(event: CallProgress) -> None:
             if box:
                 self._event(box[0], leg, event, on_update, amd=amd and not extension, extension=extension)
 
@@ -180,6 +89,9 @@ class SipTelephony:
                 phone, caller_id=(caller_id or "").lstrip("+"), ring_timeout=ring_timeout, sdp=offer,
                 listener=follow, call_id=call_id,
             )  # fmt: skip
+        except NoRoute as exc:
+            leg.close()
+            raise CallNotPlaced(str(exc), retry_after=FORBIDDEN_RETRY if exc.forbidden else None) from None
         except Exception:
             leg.close()
             raise
@@ -191,7 +103,7 @@ class SipTelephony:
         self,
         call: Call,
         leg: RtpLeg,
-        event: CallEvent,
+        event: CallProgress,
         on_update: UpdateSink,
         *,
         amd: bool,
@@ -210,11 +122,11 @@ class SipTelephony:
                 task = asyncio.get_running_loop().create_task(self._detect(call, leg, event, on_update))
                 self.detecting[call.call_id] = task
                 return
-            on_update(CallUpdate(call.call_id, "answered", event.at, status=event.status))
+            on_update(CallAnswered(call.call_id, event.at, status=event.status))
         elif event.kind == "failed":
             outcome = OUTCOMES.get(call.category, "failed") if call.category is not None else "failed"
             record = self.pool.record(call)
-            on_update(CallUpdate(call.call_id, "failed", event.at, outcome=outcome, status=event.status,
+            on_update(CallFailed(call.call_id, event.at, outcome=outcome, status=event.status,
                                  trunk=record.trunk or None, cost=record.cost))  # fmt: skip
             self._release(call.call_id)
         elif event.kind == "ended":
@@ -222,12 +134,10 @@ class SipTelephony:
             if detecting is not None and not detecting.done():  # hung up while we listened: a person
                 detecting.cancel()
                 unsure = AmdResult.UNSURE.value
-                on_update(
-                    CallUpdate(call.call_id, "answered", event.at, status=200, amd=unsure, amd_confidence=0.0)
-                )
+                on_update(CallAnswered(call.call_id, event.at, status=200, amd=unsure, amd_confidence=0.0))
             record = self.pool.record(call)
             recorder = self.recorders.get(call.call_id)
-            on_update(CallUpdate(call.call_id, "ended", event.at, status=event.status, by=call.hangup_by,
+            on_update(CallEnded(call.call_id, event.at, by=call.hangup_by or "remote", status=event.status,
                                  trunk=record.trunk or None, cost=record.cost,
                                  recording=str(recorder.path) if recorder else None))  # fmt: skip
             self._release(call.call_id)
@@ -248,7 +158,7 @@ class SipTelephony:
 
         asyncio.get_running_loop().call_later(EXTENSION_PAUSE, send)
 
-    async def _detect(self, call: Call, leg: RtpLeg, answer: CallEvent, on_update: UpdateSink) -> None:
+    async def _detect(self, call: Call, leg: RtpLeg, answer: CallProgress, on_update: UpdateSink) -> None:
         """Listen to the first seconds of the call until the detector is sure (or time is up)."""
         tap = Tap(leg, self.amd.max_seconds)
         try:
@@ -262,7 +172,7 @@ class SipTelephony:
         log.info("answering machine detection", call_id=call.call_id, result=verdict.result.value,
                  confidence=verdict.confidence, reason=verdict.reason)  # fmt: skip
         machine = verdict.result is AmdResult.MACHINE
-        on_update(CallUpdate(call.call_id, "answered", time.monotonic(), machine=machine,
+        on_update(CallAnswered(call.call_id, time.monotonic(), machine=machine,
                              status=answer.status, amd=verdict.result.value,
                              amd_confidence=verdict.confidence))  # fmt: skip
 

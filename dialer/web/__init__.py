@@ -1,5 +1,6 @@
-"""The aiohttp application: API, operator workplace, health and metrics."""
+"""The aiohttp application: the JSON API (``api``) today, the operators' workplace and the
+supervisors' pages next, health and metrics. The app is built by :func:`dialer.runtime.create_app`."""
 
-from dialer.web.app import create_app
+from dialer.web.app import web_app
 
-__all__ = ["create_app"]
+__all__ = ["web_app"]

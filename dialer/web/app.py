@@ -1,15 +1,16 @@
-"""The application factory and its resources.
+"""The application factory: one app, its audiences, and the runtime it serves.
 
-Resources that need starting and stopping live in ``cleanup_ctx`` generators, so a failure while
-starting (for example an unmigrated database) stops the server before it listens, with the error.
+The runtime (:mod:`dialer.runtime`) starts in a ``cleanup_ctx`` generator, so a failure while starting
+(for example an unmigrated database) stops the server before it listens, with the error.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Protocol
 
-import aiohttp
 import structlog
 from aiohttp import web
 from sqlalchemy import text
@@ -17,87 +18,71 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dialer import __version__
 from dialer.config import Settings
-from dialer.engine.service import EngineService
-from dialer.errors import DialerError
-from dialer.storage import create_engine, ensure_migrated
 from dialer.throttle import Throttle
 from dialer.web import api
 from dialer.web.api.problems import problems
-from dialer.web.keys import ENGINE, METRICS, SERVICE, SETTINGS, THROTTLE
+from dialer.web.keys import DATABASE, METRICS, RUNTIME, SETTINGS, THROTTLE, Served
 from dialer.web.metrics import EngineMetrics, HttpMetrics
-from dialer.webhooks import WebhookSender
 
 log = structlog.get_logger(__name__)
 
 
-def create_app(settings: Settings) -> web.Application:
-    """Build the application for ``settings``; nothing is opened until it starts."""
+StartRuntime = Callable[[Settings, Throttle], Awaitable[Served]]
+START: web.AppKey[StartRuntime] = web.AppKey("start_runtime")
+
+
+class Audience(Protocol):
+    """A part of the web application for one audience: a module with ``setup(app)``."""
+
+    def setup(self, app: web.Application) -> None: ...
+
+
+def web_app(
+    settings: Settings, start: StartRuntime, *, audiences: Sequence[Audience] = (api,)
+) -> web.Application:
+    """The application for ``settings``, serving the runtime ``start`` opens when the server starts
+    (the composition root, :func:`dialer.runtime.create_app`, passes it). Each audience (the JSON API
+    today; the operators' workplace and the supervisors' pages next) adds its routes with its
+    ``setup(app)``."""
     metrics = HttpMetrics()
     app = web.Application(middlewares=[metrics.middleware(), problems])
     app[SETTINGS] = settings
     app[METRICS] = metrics
     app[THROTTLE] = Throttle()
-    app.cleanup_ctx.append(_database)
-    app.cleanup_ctx.append(_webhooks)
-    app.cleanup_ctx.append(_dialing)
+    app[START] = start
+    app.cleanup_ctx.append(_runtime)
     app.router.add_get("/healthz", healthz, name="healthz")
     app.router.add_get("/metrics", metrics_page, name="metrics")
-    api.setup(app)
+    for audience in audiences:
+        audience.setup(app)
     return app
 
 
-async def _database(app: web.Application) -> AsyncIterator[None]:
-    db = app[SETTINGS].database
-    engine = create_engine(db)
-    try:
-        await ensure_migrated(engine, db.display_url)
-        app[ENGINE] = engine
-        log.info("database ready", database=db.display_url)
-        yield
-    finally:
-        await engine.dispose()
-
-
-async def _webhooks(app: web.Application) -> AsyncIterator[None]:
-    """Deliver the webhook outbox in the background while the server runs."""
-    stop = asyncio.Event()
-    async with aiohttp.ClientSession() as session:
-        task = asyncio.create_task(WebhookSender(app[ENGINE], session).run(stop), name="webhooks")
-        try:
-            yield
-        finally:
-            stop.set()
-            await task
-
-
-async def _dialing(app: web.Application) -> AsyncIterator[None]:
-    """The engine (operators' phones, trunks, campaign loops), unless ``[sip] enabled = false``."""
-    if not app[SETTINGS].sip.enabled:
-        yield
-        return
-    service = EngineService(app[SETTINGS], app[ENGINE], app[THROTTLE])
-    try:
-        await service.start()
-    except OSError as exc:
-        sip = app[SETTINGS].sip
-        raise DialerError(
-            f"cannot listen for operators' phones on {sip.host}:{sip.port}: {exc.strerror or exc}"
-        ) from None
-    app[SERVICE] = service
-    counting = asyncio.create_task(
-        EngineMetrics(app[METRICS].registry).run(service.bus, service.board), name="engine-metrics"
-    )
+async def _runtime(app: web.Application) -> AsyncIterator[None]:
+    """The runtime (database, webhooks, phones, trunks, engine) for as long as the server runs; a
+    failure while starting (an unmigrated database, a port in use) stops the server before it listens."""
+    runtime = await app[START](app[SETTINGS], app[THROTTLE])
+    app[RUNTIME] = runtime
+    app[DATABASE] = runtime.db
+    counting: asyncio.Task[None] | None = None
+    if runtime.engine is not None:
+        engine = runtime.engine
+        counting = asyncio.create_task(EngineMetrics(app[METRICS].registry).run(engine.bus, engine.board),
+                                       name="engine-metrics")  # fmt: skip
     try:
         yield
     finally:
-        counting.cancel()
-        await service.stop()
+        if counting is not None:
+            counting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await counting
+        await runtime.stop()
 
 
 async def healthz(request: web.Request) -> web.Response:
     """200 when the process serves and its database answers, 503 with the reason otherwise."""
     try:
-        async with request.app[ENGINE].connect() as conn:
+        async with request.app[DATABASE].connect() as conn:
             await conn.execute(text("SELECT 1"))
     except (SQLAlchemyError, OSError) as exc:
         log.warning("health check failed", error=type(exc).__name__)

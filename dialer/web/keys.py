@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -10,8 +12,22 @@ from dialer.engine.service import EngineService
 from dialer.throttle import Throttle
 from dialer.web.metrics import HttpMetrics
 
+
+class Served(Protocol):
+    """What the web needs of the runtime it serves (:class:`dialer.runtime.Runtime`): the database,
+    and the engine when this process dials (None with ``[sip] enabled = false``)."""
+
+    @property
+    def db(self) -> AsyncEngine: ...
+
+    @property
+    def engine(self) -> EngineService | None: ...
+
+    async def stop(self) -> None: ...
+
+
 SETTINGS = web.AppKey("settings", Settings)
-ENGINE = web.AppKey("engine", AsyncEngine)
+DATABASE = web.AppKey("database", AsyncEngine)
 METRICS = web.AppKey("metrics", HttpMetrics)
-SERVICE = web.AppKey("engine_service", EngineService)
+RUNTIME = web.AppKey("runtime", Served)
 THROTTLE = web.AppKey("throttle", Throttle)  # failed password checks, shared by the API and the registrar

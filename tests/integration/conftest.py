@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from dialer.config import Settings, SipSettings
-from dialer.web import create_app
+from dialer.runtime import create_app
 from sip.stack import SipStack
 from tests.integration.api_fixtures import make_tenants, with_operators
 from tests.integration.servers import Postgres, free_port, postgres_cluster

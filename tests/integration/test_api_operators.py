@@ -9,11 +9,11 @@ from datetime import timedelta
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
 
+from dialer.runtime import create_app
 from dialer.storage import create_engine, writing
 from dialer.storage.tables import OPERATOR as OPERATORS
 from dialer.storage.tables import OPERATOR_SESSION
 from dialer.storage.types import utcnow
-from dialer.web import create_app
 from dialer.web.api.operators import SESSIONS, Session
 from tests.integration.api_fixtures import OPS, Tenants, session, with_operators
 from tests.integration.test_api_leads import problem

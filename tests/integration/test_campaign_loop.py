@@ -22,13 +22,13 @@ from dialer.config import DatabaseSettings
 from dialer.engine.attempts import Disposition
 from dialer.engine.board import OperatorBoard, OperatorState
 from dialer.engine.loop import CampaignLoop, CampaignSettings
-from dialer.engine.telephony import CallUpdate, UpdateSink
+from dialer.engine.telephony import CallAnswered, CallEnded, CallFailed, CallUpdate, UpdateSink
+from dialer.errors import CallNotPlaced
 from dialer.leads import store
 from dialer.storage import create_engine, reading, upgrade
 from dialer.storage.models import Attempt
 from dialer.storage.tables import LEAD, LEAD_EVENT
 from pacing import make_pacer
-from sip.routing import NoRoute
 from tests.integration.api_fixtures import seed_campaign
 
 WALL0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday noon in Moscow
@@ -69,14 +69,14 @@ class FakeTelephony:
             self.extensions[call_id] = extension
         outcome, after = self.script[phone]
         if outcome == "unroutable":
-            raise NoRoute(phone, {"carrier": "only 7495 allowed"}, forbidden=True)
+            raise CallNotPlaced(f"no trunk can call {phone}: carrier: only 7495 allowed", retry_after=3600.0)
         self.sinks[call_id] = on_update
         at = self.clock[0] + min(after, ring_timeout)
         if outcome in ("human", "machine"):
-            update = CallUpdate(call_id, "answered", at, machine=outcome == "machine", status=200)
+            update: CallUpdate = CallAnswered(call_id, at, machine=outcome == "machine", status=200)
         else:
-            update = CallUpdate(
-                call_id, "failed", at, outcome=outcome, status={"busy": 486}.get(outcome, 487), trunk="fake",
+            update = CallFailed(
+                call_id, at, outcome=outcome, status={"busy": 486}.get(outcome, 487), trunk="fake",
                 cost=Decimal(0),
             )  # fmt: skip
         self.pending.append((at, update, on_update))
@@ -86,13 +86,13 @@ class FakeTelephony:
         self.connects.append((call_id, operator))
         at = self.clock[0] + self.talk
         cost = Decimal(int(self.talk + 59) // 60)  # 1.00 per started minute
-        ended = CallUpdate(call_id, "ended", at, by="remote", trunk="fake", cost=cost)
+        ended = CallEnded(call_id, at, by="remote", trunk="fake", cost=cost)
         self.pending.append((at, ended, self.sinks[call_id]))
 
     async def abandon(self, call_id: str) -> None:
         self.abandons.append(call_id)
         at = self.clock[0] + 3.0
-        self.pending.append((at, CallUpdate(call_id, "ended", at, by="local"), self.sinks[call_id]))
+        self.pending.append((at, CallEnded(call_id, at, by="local"), self.sinks[call_id]))
 
     def room(self) -> int | None:
         if self.channels is None:
@@ -109,11 +109,11 @@ class FakeTelephony:
         self.pending = [p for p in self.pending if p[1].call_id != call_id]
         for _, update, sink in mine[:1]:
             now = self.clock[0]
-            if update.kind == "ended":
-                ended = CallUpdate(call_id, "ended", now, by="local", trunk="fake", cost=update.cost)
+            if isinstance(update, CallEnded):
+                ended = CallEnded(call_id, now, by="local", trunk="fake", cost=update.cost)
                 self.pending.append((now, ended, sink))
             else:
-                failed = CallUpdate(call_id, "failed", now, outcome="no_answer", status=487, trunk="fake",
+                failed = CallFailed(call_id, now, outcome="no_answer", status=487, trunk="fake",
                                     cost=Decimal(0))  # fmt: skip
                 self.pending.append((now, failed, sink))
 
@@ -540,8 +540,7 @@ async def test_a_shutdown_closes_every_attempt_even_when_hang_ups_go_unanswered(
 async def test_an_operator_going_offline_mid_call_never_leaves_the_client_on_silence(tmp_path: Path) -> None:
     """Offline (or a phone that drops) while talking: the client's call is hung up and its attempt
     closed as a talked call, then the operator's phone; nobody stays bridged to a dead line."""
-    from dialer.config import Settings
-    from dialer.engine.service import EngineService
+    from dialer.engine.service import EngineService, RunningCampaign
 
     phones = ["+74953000001"]
     clock = [0.0]
@@ -556,10 +555,10 @@ async def test_an_operator_going_offline_mid_call_never_leaves_the_client_on_sil
         stop = asyncio.Event()
         task = asyncio.create_task(loop.run(stop, tick=0.001))
         await _run_until(task, telephony, clock, lambda: len(telephony.connects) == 1)
-        service = EngineService(Settings(database=DatabaseSettings(path=tmp_path / "db.sqlite3")), engine)
-        service.board, service.connector, service.telephony = board, loop.connector, telephony  # type: ignore[assignment]
-        service.loops[campaign_id] = (loop, stop, task)
-        service.phones = type("Phones", (), {"hang_up": staticmethod(hung_up_phones.append)})()  # type: ignore[assignment]
+        fake_phones = type("Phones", (), {"hang_up": staticmethod(hung_up_phones.append)})()
+        service = EngineService(engine, telephony, fake_phones, instance="test")
+        service.board, service.connector = board, loop.connector
+        service.loops[campaign_id] = RunningCampaign(loop, stop, task)
         assert service.offline("anna") is OperatorState.OFFLINE
         call_id = telephony.connects[0][0]
         assert telephony.hangups == [call_id] and hung_up_phones == ["anna"]

@@ -125,7 +125,7 @@ def test_token_is_printed_once_and_stored_hashed(config: Path, capsys: pytest.Ca
 def test_tokens_are_listed_without_their_secret_and_revoked(
     config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from dialer.web import create_app
+    from dialer.runtime import create_app
     from tests.integration.api_fixtures import Tenants
 
     assert run(["--config", str(config), "project", "create", "loans"]) == 0

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from dialer.engine.telephony import CallUpdate
-from dialer.voice.telephony import OperatorPhones, SipTelephony
-from sip.media.clock import MediaClock
+from dialer.engine.telephony import CallAnswered, CallUpdate
+from dialer.voice.phones import OperatorPhones
+from dialer.voice.telephony import SipTelephony
 from sip.registrar import Registrar
 from sip.stack import SipStack
+from sip.streams.clock import MediaClock
 from sip.trunks import TrunkPool
 from sip.useragent import UserAgent
 from tests.integration.sip_peers import sipp_uas
@@ -47,7 +48,7 @@ async def test_a_person_is_let_through_and_a_machine_is_caught(tmp_path: Path) -
             started = time.monotonic()
             while len(updates) < 2 and time.monotonic() - started < 10:  # noqa: ASYNC110 (waiting on callbacks)
                 await asyncio.sleep(0.05)
-            answered = {u.call_id: u for u in updates if u.kind == "answered"}
+            answered = {u.call_id: u for u in updates if isinstance(u, CallAnswered)}
             for call_id in (person, machine):
                 telephony.hangup(call_id)
             assert await asyncio.to_thread(sipp.wait) == 0, sipp.errors()

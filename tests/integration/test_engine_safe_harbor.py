@@ -10,12 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
-from dialer.engine.telephony import CallUpdate
-from dialer.voice.telephony import OperatorPhones, SipTelephony
-from sip.media.clock import MediaClock
-from sip.media.player import load_wav
+from dialer.engine.telephony import CallAnswered, CallEnded, CallUpdate
+from dialer.voice.phones import OperatorPhones
+from dialer.voice.telephony import SipTelephony
 from sip.registrar import Registrar
 from sip.stack import SipStack
+from sip.streams.clock import MediaClock
+from sip.streams.player import load_wav
 from sip.trunks import TrunkPool
 from sip.useragent import UserAgent
 from tests.integration.softphones import baresip
@@ -49,7 +50,7 @@ async def test_an_abandoned_client_hears_the_whole_message_then_the_call_ends(tm
             call_id = await telephony.originate("+79120000001", caller_id="100", ring_timeout=20,
                                                 on_update=updates.append)  # fmt: skip
             deadline = time.monotonic() + 10
-            while not any(u.kind == "answered" for u in updates) and time.monotonic() < deadline:  # noqa: ASYNC110
+            while not any(isinstance(u, CallAnswered) for u in updates) and time.monotonic() < deadline:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
             started = time.monotonic()
             await telephony.abandon(call_id)  # nobody to take them: the message, then hang up
@@ -59,7 +60,7 @@ async def test_an_abandoned_client_hears_the_whole_message_then_the_call_ends(tm
     finally:
         stack.close()
         phone_stack.close()
-    assert [u.kind for u in updates] == ["answered", "ended"] and updates[-1].by == "local"
+    assert [type(u) for u in updates] == [CallAnswered, CallEnded] and updates[-1].by == "local"
     assert 2.9 <= took <= 4.0, took  # the whole 3 s message, not cut short
     frames = heard[: len(heard) // 160 * 160].reshape(-1, 160)
     loud = frames[np.sqrt((frames.astype(float) ** 2).mean(axis=1)) > 1000].reshape(-1)

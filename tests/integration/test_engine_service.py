@@ -29,7 +29,8 @@ from dialer.config import (
 )
 from dialer.engine.attempts import Disposition
 from dialer.engine.board import OperatorState
-from dialer.engine.service import EngineService, lead_card
+from dialer.engine.service import lead_card
+from dialer.runtime import Runtime
 from dialer.storage import create_engine, reading, upgrade, writing
 from dialer.storage.models import Attempt, LeadEvent
 from tests.integration.api_fixtures import seed_campaign
@@ -80,11 +81,13 @@ async def test_service_dials_a_running_campaign_for_a_ready_operator(tmp_path: P
                 },
                 recordings=RecordingSettings(directory=tmp_path / "recordings"),
             )
-            service = EngineService(settings, engine)
+            service = Runtime(settings, engine, webhooks=False)
             await service.start()
             try:
-                await registered(service.registrar, "anna")  # the account's password, checked against its HA1
-                assert await service.ready("anna") is OperatorState.READY
+                await registered(
+                    service.voice.registrar, "anna"
+                )  # the account's password, checked against its HA1
+                assert await service.engine.ready("anna") is OperatorState.READY
                 async with writing(engine) as conn:
                     project_ref = await project_by_slug(conn, "loans")
                     assert project_ref is not None
@@ -92,16 +95,16 @@ async def test_service_dials_a_running_campaign_for_a_ready_operator(tmp_path: P
                 on_screen = None
                 disposed: set[str] = set()
                 deadline = time.monotonic() + 60  # two calls, 15 s of wrap-up between them
-                while time.monotonic() < deadline and len(service.loops) == 0:  # noqa: ASYNC110 (polling a service)
+                while time.monotonic() < deadline and len(service.engine.loops) == 0:  # noqa: ASYNC110 (polling a service)
                     await asyncio.sleep(0.2)
-                loop = service.loops[campaign_id][0]
+                loop = service.engine.loops[campaign_id].loop
                 while time.monotonic() < deadline:
-                    current = service.current("anna")
+                    current = service.engine.current("anna")
                     if current is not None and current.call_id not in disposed:
                         on_screen = on_screen or current
                         await asyncio.sleep(1.0)
                         done = Disposition("anna", "completed", "all documents collected")
-                        assert service.dispose("anna", done)  # the operator records the outcome
+                        assert service.engine.dispose("anna", done)  # the operator records the outcome
                         disposed.add(current.call_id)
                     if loop.stats.launched == 2 and loop.calls_in_progress == 0:
                         break
@@ -110,7 +113,7 @@ async def test_service_dials_a_running_campaign_for_a_ready_operator(tmp_path: P
                 async with writing(engine) as conn:
                     await campaigns.act(conn, project_ref, "main", "pause")
                 await asyncio.sleep(2.5)
-                assert campaign_id not in service.loops  # paused: the loop was stopped
+                assert campaign_id not in service.engine.loops  # paused: the loop was stopped
                 assert on_screen is not None
                 card = await lead_card(engine, on_screen.lead_id)
                 assert card["phones"][0] in phones
@@ -148,29 +151,35 @@ async def test_a_restarted_engine_calls_phones_that_registered_before_it(tmp_pat
         mic = microphone(tmp_path / "mic.wav", seconds=60)
         with baresip(tmp_path / "phone", registrar=("127.0.0.1", sip_port), user="anna",
                      password="anna-secret-1", microphone=mic, regint=3600) as phone:  # fmt: skip
-            first = EngineService(settings, engine)
+            first = Runtime(settings, engine, webhooks=False)
             await first.start()
             try:
-                registration = await registered(first.registrar, "anna")
+                registration = await registered(first.voice.registrar, "anna")
             finally:
                 await first.stop()  # the phone registered for an hour and will not say so again soon
-            elsewhere = EngineService(
-                settings.model_copy(update={"server": ServerSettings(instance="another")}), engine
+            elsewhere = Runtime(
+                settings.model_copy(update={"server": ServerSettings(instance="another")}),
+                engine,
+                webhooks=False,
             )
             await elsewhere.start()
             try:
-                assert elsewhere.registrar.binding("anna") is None  # registered with the first instance only
+                assert (
+                    elsewhere.voice.registrar.binding("anna") is None
+                )  # registered with the first instance only
             finally:
                 await elsewhere.stop()
-            second = EngineService(settings, engine)
+            second = Runtime(settings, engine, webhooks=False)
             await second.start()
             try:
-                restored = second.registrar.binding("anna")
+                restored = second.voice.registrar.binding("anna")
                 assert restored is not None
                 assert (restored.contact, restored.address) == (registration.contact, registration.address)
                 assert abs(restored.expires_at - registration.expires_at) < 5
-                assert await second.ready("anna") is OperatorState.READY  # the phone was called and answered
-                assert "anna" in second.phones.legs
+                assert (
+                    await second.engine.ready("anna") is OperatorState.READY
+                )  # the phone was called and answered
+                assert "anna" in second.voice.phones.legs
             finally:
                 await second.stop()
             assert phone.log().count("{0/UDP/v4} 200 OK") == 1  # it registered once, with the first

@@ -18,11 +18,12 @@ from dialer.engine.loop import CampaignLoop, CampaignSettings
 from dialer.storage import create_engine, reading, upgrade
 from dialer.storage.models import Attempt
 from dialer.storage.tables import LEAD
-from dialer.voice.telephony import OperatorPhones, SipTelephony
+from dialer.voice.phones import OperatorPhones
+from dialer.voice.telephony import SipTelephony
 from pacing import make_pacer
-from sip.media.clock import MediaClock
 from sip.registrar import Registrar
 from sip.stack import SipStack
+from sip.streams.clock import MediaClock
 from sip.trunks import TrunkPool
 from sip.useragent import UserAgent
 from tests.integration.api_fixtures import seed_campaign

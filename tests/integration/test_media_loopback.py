@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sip.media.bridge import Bridge
-from sip.media.clock import MediaClock
-from sip.media.leg import PCMA, PCMU, RtpLeg
-from sip.media.player import Player, load_wav
-from sip.media.recorder import Recorder
-from sip.media.tap import Tap
+from sip.streams.bridge import Bridge
+from sip.streams.clock import MediaClock
+from sip.streams.leg import PCMA, PCMU, RtpLeg
+from sip.streams.player import Player, load_wav
+from sip.streams.recorder import Recorder
+from sip.streams.tap import Tap
 
 RATE = 8000
 

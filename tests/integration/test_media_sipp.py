@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from sip.media import g711
-from sip.media.clock import MediaClock
-from sip.media.player import Player
-from sip.media.session import apply_answer, offer_leg
-from sip.media.tap import Tap
 from sip.stack import SipStack
+from sip.streams.clock import MediaClock
+from sip.streams.player import Player
+from sip.streams.session import apply_answer, offer_leg
+from sip.streams.tap import Tap
 from sip.useragent import CallState, UserAgent
 from tests.integration.servers import free_port
 from tests.integration.sip_peers import sipp_uas

@@ -25,12 +25,12 @@ from dialer import campaigns
 from dialer.accounts.operators import add_operator
 from dialer.accounts.projects import project_by_slug
 from dialer.config import DatabaseSettings, Settings, SipSettings, Tariff, TrunkSettings
+from dialer.runtime import create_app
 from dialer.storage import create_engine, upgrade, writing
 from dialer.storage.types import utcnow
-from dialer.web import create_app
 from dialer.web.api import operator_events
 from dialer.web.api.operators import SESSIONS
-from dialer.web.keys import SERVICE, SETTINGS
+from dialer.web.keys import RUNTIME, SETTINGS
 from tests.integration.api_fixtures import OPS, seed_campaign, session
 from tests.integration.servers import free_port
 from tests.integration.sip_peers import sipp_uas
@@ -120,7 +120,7 @@ async def workplace(aiohttp_client: Any, tmp_path: Path, *, silence_limit: float
         stream = Stream([])
         reader = asyncio.create_task(read_stream(response, stream))
         await until(lambda: stream.events, 5, "the first snapshot")
-        await registered(client.app[SERVICE].registrar, "anna")
+        await registered(client.app[RUNTIME].voice.registrar, "anna")
         try:
             yield Workplace(client, anna, phone, stream)
         finally:
@@ -182,12 +182,12 @@ async def test_a_phone_that_dies_without_a_bye_pauses_its_operator(
 ) -> None:
     async with workplace(aiohttp_client, tmp_path, silence_limit=2.0) as place:
         await go_ready(place)
-        service = place.client.app[SERVICE]
-        assert "anna" in service.phones.legs
+        runtime = place.client.app[RUNTIME]
+        assert "anna" in runtime.voice.phones.legs
         place.phone.process.kill()  # a crash, a lost network: no BYE, the audio just stops
         await until(lambda: place.stream.events[-1][2]["state"] == "paused", 10, "paused on the stream")
-        assert service.board.get("anna").pause_reason == "phone dropped"
-        assert "anna" not in service.phones.legs  # the line was hung up: nobody is bridged into it
+        assert runtime.engine.board.get("anna").pause_reason == "phone dropped"
+        assert "anna" not in runtime.voice.phones.legs  # the line was hung up: nobody is bridged into it
 
 
 async def test_the_stream_refuses_strangers_and_ends_with_the_session(

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from sip.media.bridge import Bridge
-from sip.media.clock import MediaClock
-from sip.media.recorder import Recorder
-from sip.media.session import apply_answer, offer_leg
 from sip.registrar import Binding, Registrar
 from sip.stack import SipStack
+from sip.streams.bridge import Bridge
+from sip.streams.clock import MediaClock
+from sip.streams.recorder import Recorder
+from sip.streams.session import apply_answer, offer_leg
 from sip.useragent import CallState, UserAgent
 from tests.integration.sip_peers import sipp_uas
 from tests.integration.softphones import baresip

@@ -13,10 +13,10 @@ import pytest
 
 from dialer.config import SipSettings, TrunkSettings
 from dialer.voice.trunks import open_agent
-from sip.media.clock import MediaClock
-from sip.media.session import agent_offer
 from sip.message import Request, parse_message
 from sip.stack import SipStack
+from sip.streams.clock import MediaClock
+from sip.streams.session import agent_offer
 from sip.useragent import CallState
 from tests.integration.netns import carrier_network
 from tests.integration.sip_peers import kamailio, sipp_uas

@@ -17,7 +17,8 @@ from dialer.config import DatabaseSettings
 from dialer.leads import store
 from dialer.storage import create_engine, reading, upgrade, writing
 from dialer.storage.models import WebhookDelivery
-from dialer.webhooks import WebhookSender, retry_delay, signature
+from dialer.storage.outbox import retry_delay
+from dialer.webhooks import WebhookSender, signature
 
 SECRET = "s3cret"
 

@@ -16,13 +16,13 @@ PHONE: Address = ("192.0.2.10", 5062)
 
 @dataclass
 class FakeStack:
-    """What the registrar uses of a SipStack: a handler slot and respond()."""
+    """What the registrar uses of a SipStack: route() and respond()."""
 
     sent: list[Response] = field(default_factory=list)
-    passed: list[str] = field(default_factory=list)
+    routes: dict[str, object] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        self.request_handler = lambda request, address: self.passed.append(request.method)
+    def route(self, method: str, handler: object) -> None:
+        self.routes[method] = handler
 
     def respond(self, request: Request, response: Response) -> None:
         self.sent.append(response)
@@ -139,12 +139,13 @@ def test_too_brief_interval_and_stale_nonce() -> None:
     assert "stale=true" in (stack.sent[-1].headers.get("WWW-Authenticate") or "")
 
 
-def test_other_requests_pass_through_and_garbage_gets_400() -> None:
+def test_the_registrar_takes_only_register_and_garbage_gets_400() -> None:
     registrar, stack, _, _ = setup()
+    assert stack.routes == {"REGISTER": registrar.handle}  # the stack sends it REGISTER, nothing else
     invite = register()
     invite.method = "INVITE"  # type: ignore[misc]
     registrar.handle(invite, PHONE)
-    assert stack.passed == ["INVITE"]
+    assert stack.sent[-1].status == 405
     registrar.handle(register(auth="Digest nonsense"), PHONE)
     assert stack.sent[-1].status in (400, 403)
 

@@ -12,7 +12,7 @@ import pytest
 from dialer.config import Tariff, TrunkSettings
 from sip.routing import NoRoute
 from sip.trunks import TrunkPool, TrunkState
-from sip.useragent import CallEvent
+from sip.useragent import CallProgress
 
 _ids = itertools.count()
 
@@ -21,15 +21,15 @@ _ids = itertools.count()
 class FakeCall:
     call_id: str = field(default_factory=lambda: f"call-{next(_ids)}")
     listener: object = None
-    events: list[CallEvent] = field(default_factory=list)
+    events: list[CallProgress] = field(default_factory=list)
     status: int | None = None
     category: object = None
     invited_at: float = 0.0
 
     def end(self) -> None:
         assert callable(self.listener)
-        self.listener(CallEvent("answered", 1.0, 200))
-        self.listener(CallEvent("ended", 2.0, 200, "local"))
+        self.listener(CallProgress("answered", 1.0, 200))
+        self.listener(CallProgress("ended", 2.0, 200, "local"))
 
 
 @dataclass

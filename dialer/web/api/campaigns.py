@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 
@@ -14,8 +12,8 @@ from dialer.storage import reading, writing
 from dialer.web.api.leads import PROJECT
 from dialer.web.api.openapi import Operation, Param
 from dialer.web.api.problems import ProblemError, problem_of
-from dialer.web.api.requests import authorize, read_json
-from dialer.web.keys import ENGINE, SERVICE
+from dialer.web.api.requests import authorize_project, read_json
+from dialer.web.keys import DATABASE, RUNTIME
 
 BASE = "/api/v1/projects/{project}/campaigns"
 NAME = Param(
@@ -26,15 +24,15 @@ ACTION = Param("action", "path", {"type": "string", "enum": list(campaigns.ACTIO
 
 async def list_campaigns(request: web.Request) -> web.Response:
     """The project's campaigns, highest priority first."""
-    project = await authorize(request)
-    async with reading(request.app[ENGINE]) as conn:
+    project = await authorize_project(request)
+    async with reading(request.app[DATABASE]) as conn:
         out = await campaigns.list_all(conn, project)
     return web.json_response(text=out.model_dump_json())
 
 
 async def put_campaign(request: web.Request) -> web.Response:
     """Create a campaign (paused) or replace its settings; 201 when created."""
-    project = await authorize(request)
+    project = await authorize_project(request)
     _, payload = await read_json(request, 64 * 1024)
     try:
         settings = campaigns.CampaignIn.model_validate(payload)
@@ -42,16 +40,16 @@ async def put_campaign(request: web.Request) -> web.Response:
         raise ProblemError(
             422, "the campaign was rejected", errors=field_errors(exc), kind="invalid-campaign"
         ) from None
-    async with writing(request.app[ENGINE]) as conn:
+    async with writing(request.app[DATABASE]) as conn:
         created, out = await campaigns.put(conn, project, request.match_info["name"], settings)
     return web.json_response(text=out.model_dump_json(), status=201 if created else 200)
 
 
 async def get_campaign(request: web.Request) -> web.Response:
     """One campaign's settings and status."""
-    project = await authorize(request)
+    project = await authorize_project(request)
     try:
-        async with reading(request.app[ENGINE]) as conn:
+        async with reading(request.app[DATABASE]) as conn:
             out = await campaigns.get(conn, project, request.match_info["name"])
     except (Rejected, NotFound) as exc:
         raise problem_of(exc) from None
@@ -60,15 +58,18 @@ async def get_campaign(request: web.Request) -> web.Response:
 
 async def campaign_action(request: web.Request) -> web.Response:
     """Start, pause or stop a campaign; doing it twice is harmless."""
-    project = await authorize(request)
+    project = await authorize_project(request)
     action = request.match_info["action"]
     if action not in campaigns.ACTIONS:
         raise ProblemError(404, f"no action {action!r}; actions: {', '.join(campaigns.ACTIONS)}")
     try:
-        async with writing(request.app[ENGINE]) as conn:
+        async with writing(request.app[DATABASE]) as conn:
             out = await campaigns.act(conn, project, request.match_info["name"], action)
     except (Rejected, NotFound) as exc:
         raise problem_of(exc) from None
+    runtime = request.app.get(RUNTIME)
+    if runtime is not None and runtime.engine is not None:
+        runtime.engine.campaigns_changed()  # its loop starts or stops now, not at the next look
     return web.json_response(text=out.model_dump_json())
 
 
@@ -112,46 +113,31 @@ class CampaignLive(BaseModel):
 
 async def campaign_live(request: web.Request) -> web.Response:
     """The campaign as it runs now in this server."""
-    project = await authorize(request)
+    project = await authorize_project(request)
     try:
-        async with reading(request.app[ENGINE]) as conn:
+        async with reading(request.app[DATABASE]) as conn:
             settings = await campaigns.get(conn, project, request.match_info["name"])
             campaign_id = (await store.campaign_ids(conn, project.id))[settings.name]
     except (Rejected, NotFound) as exc:
         raise problem_of(exc) from None
     out = CampaignLive(name=settings.name, status=settings.status.value, dialing=False)
-    service = request.app.get(SERVICE)
-    if service is not None:
-        now = time.monotonic()
+    runtime = request.app.get(RUNTIME)
+    engine = runtime.engine if runtime is not None else None
+    if engine is not None:
         out.operators = [
             OperatorLive(
                 login=o.login,
-                state=o.state.value,
-                seconds_in_state=round(now - o.since, 1),
+                state=o.state,
+                seconds_in_state=o.seconds_in_state,
                 calls_today=o.calls_today,
                 pause_reason=o.pause_reason,
             )
-            for o in sorted(service.board.operators.values(), key=lambda o: o.login)
-            if project.id in o.projects
+            for o in engine.operators(project.id)
         ]
-        running = service.loops.get(campaign_id)
-        if running is not None:
-            loop = running[0]
-            stats = loop.stats
-            out.dialing = loop.launching  # False while a stopped campaign's last calls go on
-            out.calls_in_progress = loop.calls_in_progress
-            out.launched, out.answered = stats.launched, stats.answered
-            out.connected, out.abandoned = stats.connected, stats.abandoned
-            out.last_decision = loop.last_decision.reason if loop.last_decision else None
-            window = loop.pacer.window(loop.clock())
-            out.window_answers, out.window_abandons = window.answers, window.abandons
-            out.abandon_rate, out.abandon_budget = round(window.rate, 4), round(window.budget_left, 2)
-            if loop.campaign.amd:
-                out.amd_false_positive_rate = round(loop.amd_false_positive_rate, 4)
-                out.amd_hidden_abandons = round(window.hidden_abandons, 2)
-                out.amd_reviews = loop.amd_reviews
-            at_work = [o for o in out.operators if o.state not in ("offline", "paused")]
-            out.dial_level = round(loop.calls_in_progress / len(at_work), 2) if at_work else None
+        view = engine.campaign_view(campaign_id)
+        if view is not None:
+            fields = {name: getattr(view, name) for name in CampaignLive.model_fields if hasattr(view, name)}
+            out = out.model_copy(update=fields)
     return web.json_response(text=out.model_dump_json())
 
 

@@ -12,8 +12,8 @@ from dialer.storage import reading, writing
 from dialer.web.api.leads import PROJECT
 from dialer.web.api.openapi import Operation, Param
 from dialer.web.api.problems import ProblemError
-from dialer.web.api.requests import authorize, read_json
-from dialer.web.keys import ENGINE
+from dialer.web.api.requests import authorize_project, read_json
+from dialer.web.keys import DATABASE
 
 BASE = "/api/v1/projects/{project}/dnc"
 PHONE = Param("phone", "path", {"type": "string", "minLength": 1, "maxLength": 64}, "number, any notation")
@@ -30,7 +30,7 @@ def _phone(request: web.Request, region: str) -> str:
 
 async def add_dnc(request: web.Request) -> web.Response:
     """List numbers so that no campaign of the project calls them."""
-    project = await authorize(request)
+    project = await authorize_project(request)
     _, payload = await read_json(request, 1024 * 1024)
     try:
         entry = dnc.DncIn.model_validate(payload, context={"region": project.region})
@@ -38,16 +38,16 @@ async def add_dnc(request: web.Request) -> web.Response:
         raise ProblemError(
             422, "the numbers were rejected", errors=field_errors(exc), kind="invalid-phone"
         ) from None
-    async with writing(request.app[ENGINE]) as conn:
+    async with writing(request.app[DATABASE]) as conn:
         out = await dnc.add(conn, project.id, entry.phones, entry.reason)
     return web.json_response(text=out.model_dump_json())
 
 
 async def check_dnc(request: web.Request) -> web.Response:
     """Whether the number is listed for the project or globally."""
-    project = await authorize(request)
+    project = await authorize_project(request)
     phone = _phone(request, project.region)
-    async with reading(request.app[ENGINE]) as conn:
+    async with reading(request.app[DATABASE]) as conn:
         scopes = (await dnc.listed(conn, project.id, [phone])).get(phone, [])
     return web.json_response(
         text=dnc.DncCheck(phone=phone, listed=bool(scopes), scopes=scopes).model_dump_json()
@@ -56,9 +56,9 @@ async def check_dnc(request: web.Request) -> web.Response:
 
 async def remove_dnc(request: web.Request) -> web.Response:
     """Unlist the number for the project (global entries are removed with the CLI only)."""
-    project = await authorize(request)
+    project = await authorize_project(request)
     phone = _phone(request, project.region)
-    async with writing(request.app[ENGINE]) as conn:
+    async with writing(request.app[DATABASE]) as conn:
         removed = await dnc.remove(conn, project.id, phone)
         scopes = (await dnc.listed(conn, project.id, [phone])).get(phone, [])
     if not removed:

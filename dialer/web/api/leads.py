@@ -30,8 +30,8 @@ from dialer.storage import reading, writing
 from dialer.web.api.idempotency import once
 from dialer.web.api.openapi import Operation, Param
 from dialer.web.api.problems import ProblemError, problem_of
-from dialer.web.api.requests import authorize, read_json
-from dialer.web.keys import ENGINE
+from dialer.web.api.requests import authorize_project, read_json
+from dialer.web.keys import DATABASE
 
 ONE_LIMIT = 64 * 1024
 BULK_LIMIT = 32 * 1024 * 1024
@@ -113,7 +113,7 @@ def _problem(exc: Rejected | NotFound) -> ProblemError:
 
 async def create_lead(request: web.Request) -> web.Response:
     """Create the lead, or update the one with the same ``external_id``."""
-    project = await authorize(request)
+    project = await authorize_project(request)
     raw, payload = await read_json(request, ONE_LIMIT, why=DATA_LIMIT)
 
     async def work(conn: AsyncConnection) -> tuple[int, str]:
@@ -124,7 +124,7 @@ async def create_lead(request: web.Request) -> web.Response:
         status = 201 if result is UpsertResult.CREATED else 200
         return status, LeadWritten(result=result, lead=lead).model_dump_json()
 
-    return await once(request, request.app[ENGINE], project, raw, work)
+    return await once(request, request.app[DATABASE], project, raw, work)
 
 
 def _bulk_title(payload: Any) -> str:
@@ -138,7 +138,7 @@ def _bulk_title(payload: Any) -> str:
 
 async def bulk_leads(request: web.Request) -> web.Response:
     """Upsert up to 10,000 leads; each row gets its own result, rejected rows never stop the rest."""
-    project = await authorize(request)
+    project = await authorize_project(request)
     raw, payload = await read_json(request, BULK_LIMIT, why=f" ({MAX_BULK} leads at most per request)")
     try:
         rows = BulkIn.model_validate(payload).leads
@@ -148,7 +148,7 @@ async def bulk_leads(request: web.Request) -> web.Response:
     async def work(conn: AsyncConnection) -> tuple[int, str]:
         return 200, (await store.upsert_many(conn, project, rows)).model_dump_json()
 
-    return await once(request, request.app[ENGINE], project, raw, work)
+    return await once(request, request.app[DATABASE], project, raw, work)
 
 
 LeadWork = Callable[[AsyncConnection, ProjectRef, str, Any], Awaitable[BaseModel]]
@@ -159,11 +159,11 @@ async def _on_lead(
 ) -> web.Response:
     """Authorize, read the body when there is one, run ``work(conn, project, external_id, payload)``
     in one transaction, answer with the model it returns."""
-    project = await authorize(request)
+    project = await authorize_project(request)
     payload = (await read_json(request, ONE_LIMIT, why=DATA_LIMIT))[1] if body else None
     transaction = writing if write else reading
     try:
-        async with transaction(request.app[ENGINE]) as conn:
+        async with transaction(request.app[DATABASE]) as conn:
             out = await work(conn, project, request.match_info["external_id"], payload)
     except (Rejected, NotFound) as exc:
         raise _problem(exc) from None

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from dialer.engine.bus import Subscription
 from dialer.web.api.openapi import Operation
-from dialer.web.api.operators import BASE, LOGIN, CurrentOut, authorize, on_screen, service_of
+from dialer.web.api.operators import BASE, LOGIN, CurrentOut, authorize_operator, on_screen, service_of
 from dialer.web.api.problems import ProblemError
 
 KEEP_ALIVE = 15.0
@@ -26,7 +26,7 @@ STREAMS = web.AppKey("operator_streams", set[asyncio.Event])
 
 async def operator_events(request: web.Request) -> web.StreamResponse:
     """Stream the operator's screen: the current call and state now and at every change."""
-    login = await authorize(request)
+    login = await authorize_operator(request)
     service = service_of(request)
     stop = asyncio.Event()
     request.app[STREAMS].add(stop)
@@ -46,7 +46,7 @@ async def operator_events(request: web.Request) -> web.StreamResponse:
                     await response.write(f"id: {sent}\nevent: current\ndata: {body}\n\n".encode())
                 if not await _changed(changes, stop, KEEP_ALIVE):
                     await response.write(b": keep-alive\n\n")
-                await authorize(request)  # an expired session ends the stream
+                await authorize_operator(request)  # an expired session ends the stream
     except ProblemError:
         pass  # the session expired while streaming: the client opens a new one
     except ConnectionResetError:

@@ -19,17 +19,15 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from dialer.accounts import sessions as operator_sessions
 from dialer.accounts.operators import check_password
-from dialer.engine.attempts import Disposition
-from dialer.engine.board import OperatorStateError
+from dialer.engine.attempts import AmdReview, Disposition, DispositionOutcome
 from dialer.engine.service import EngineService, lead_card
-from dialer.errors import DialerError, FieldError, field_errors
+from dialer.errors import DialerError, Rejected, field_errors
 from dialer.storage import reading, writing
 from dialer.storage.types import utcnow
-from dialer.voice.telephony import PhoneUnavailable
 from dialer.web.api.openapi import Operation, Param
-from dialer.web.api.problems import ProblemError
+from dialer.web.api.problems import ProblemError, problem_of
 from dialer.web.api.requests import read_json
-from dialer.web.keys import ENGINE, SERVICE, THROTTLE
+from dialer.web.keys import DATABASE, RUNTIME, THROTTLE
 
 log = structlog.get_logger(__name__)
 
@@ -102,12 +100,12 @@ class PreviewOut(BaseModel):
 
 class DispositionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    outcome: Literal["completed", "not_interested", "wrong_number", "callback"] = "completed"
+    outcome: DispositionOutcome = "completed"
     notes: str | None = Field(default=None, max_length=2000)
     callback_at: AwareDatetime | None = Field(
         default=None, description="required for a callback; in the future"
     )
-    amd_review: Literal["person", "machine"] | None = Field(
+    amd_review: AmdReview | None = Field(
         default=None,
         description="for a call shown with amd_check: who answered, as the operator heard it (the share "
         "of people among machine verdicts counts against the abandon limit)",
@@ -119,13 +117,14 @@ class EndedOut(BaseModel):
 
 
 def service_of(request: web.Request) -> EngineService:
-    service = request.app.get(SERVICE)
+    runtime = request.app.get(RUNTIME)
+    service = runtime.engine if runtime is not None else None
     if service is None:
         raise ProblemError(503, "this server runs without the dialing engine ([sip] enabled = false)")
     return service
 
 
-async def authorize(request: web.Request) -> str:
+async def authorize_operator(request: web.Request) -> str:
     """The login of the request's operator session, which must be the path's ``login``."""
     login = request.match_info["login"]
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -143,7 +142,7 @@ async def _session(app: web.Application, token: str) -> Session | None:
     known = app[SESSIONS].get(token)
     now = time.monotonic()
     if known is None or known.checked_until < now:
-        async with reading(app[ENGINE]) as conn:
+        async with reading(app[DATABASE]) as conn:
             found = await operator_sessions.session_login(conn, token)
         if found is None:
             app[SESSIONS].pop(token, None)
@@ -179,14 +178,14 @@ async def open_session(request: web.Request) -> web.Response:
             f"too many wrong passwords lately; try again in {seconds} s",
             headers={"Retry-After": str(seconds)},
         )
-    async with reading(request.app[ENGINE]) as conn:
+    async with reading(request.app[DATABASE]) as conn:
         valid = await check_password(conn, login, body.password)
     if not valid:
         throttle.failed(keys)
         log.info("operator sign-in refused", operator=login, address=request.remote)
         raise ProblemError(401, "wrong login or password", headers=_CHALLENGE)
     throttle.succeeded(keys)
-    async with writing(request.app[ENGINE]) as conn:
+    async with writing(request.app[DATABASE]) as conn:
         token, expires_at = await operator_sessions.open_session(conn, login, seconds=SESSION_SECONDS)
     sessions = request.app[SESSIONS]
     now = utcnow()
@@ -199,7 +198,7 @@ async def open_session(request: web.Request) -> web.Response:
 
 async def set_state(request: web.Request) -> web.Response:
     """Go ready (the phone is called once for the shift), pause with a reason, or go offline."""
-    login = await authorize(request)
+    login = await authorize_operator(request)
     service = service_of(request)
     _, payload = await read_json(request, 4096)
     body = _body(StateIn, payload)
@@ -210,35 +209,35 @@ async def set_state(request: web.Request) -> web.Response:
             service.pause(login, body.reason or "")
         else:
             service.offline(login)
-    except (PhoneUnavailable, OperatorStateError, DialerError) as exc:
+    except DialerError as exc:  # the phone did not answer, a move the state does not allow, ...
         raise ProblemError(409, str(exc), kind="operator-state") from None
-    operator = service.board.get(login)
-    out = StateOut(login=login, state=operator.state.value, pause_reason=operator.pause_reason)
+    operator = service.operator(login)
+    assert operator is not None  # it just moved
+    out = StateOut(login=login, state=operator.state, pause_reason=operator.pause_reason)
     return web.json_response(text=out.model_dump_json())
 
 
 async def on_screen(request: web.Request, service: EngineService, login: str) -> CurrentOut:
     """What the operator's screen shows now: their state, and the call or preview with its card."""
-    shown = service.current(login)
-    operator = service.board.operators.get(login)
-    state = operator.state.value if operator is not None else "offline"
+    screen = service.screen(login)
+    shown, state = screen.shown, screen.state
     if shown is None:
         return CurrentOut(state=state)
-    card = await lead_card(request.app[ENGINE], shown.lead_id)
+    card = await lead_card(request.app[DATABASE], shown.lead_id)
     return CurrentOut(state=state, call_id=shown.call_id, campaign=shown.campaign, phone=shown.phone,
                       lead=card, preview=shown.preview, amd_check=shown.amd_check)  # fmt: skip
 
 
 async def current_call(request: web.Request) -> web.Response:
     """The call connected to the operator now and its lead's card (all null when none)."""
-    login = await authorize(request)
+    login = await authorize_operator(request)
     out = await on_screen(request, service_of(request), login)
     return web.json_response(text=out.model_dump_json())
 
 
 async def preview(request: web.Request) -> web.Response:
     """Preview mode: dial the lead on the operator's screen, or skip it (it goes back to the queue)."""
-    login = await authorize(request)
+    login = await authorize_operator(request)
     service = service_of(request)
     _, payload = await read_json(request, 4096)
     body = _body(PreviewIn, payload)
@@ -251,18 +250,15 @@ async def preview(request: web.Request) -> web.Response:
 
 async def dispose(request: web.Request) -> web.Response:
     """Record the outcome of the operator's current call (a callback is pinned to them) and end it."""
-    login = await authorize(request)
+    login = await authorize_operator(request)
     service = service_of(request)
     _, payload = await read_json(request, 16 * 1024)
     body = _body(DispositionIn, payload)
-    if (body.outcome == "callback") != (body.callback_at is not None):
-        error = FieldError(field="callback_at", problem="goes with outcome 'callback', and only with it",
-                           expected="an ISO 8601 instant with its offset")  # fmt: skip
-        raise ProblemError(422, "the disposition was rejected", errors=[error], kind="invalid-input")
-    if body.callback_at is not None and body.callback_at <= utcnow():
-        error = FieldError(field="callback_at", problem="in the past", expected="a future instant")
-        raise ProblemError(422, "the disposition was rejected", errors=[error], kind="invalid-input")
     disposition = Disposition(login, body.outcome, body.notes, body.callback_at, body.amd_review)
+    try:
+        disposition.check(utcnow())
+    except Rejected as exc:
+        raise problem_of(exc, kind="invalid-input") from None
     ended = service.dispose(login, disposition)
     return web.json_response(text=EndedOut(ended=ended).model_dump_json())
 

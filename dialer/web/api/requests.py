@@ -13,12 +13,12 @@ from dialer.accounts.tokens import owner_of
 from dialer.storage import reading
 from dialer.web.api import strict_json
 from dialer.web.api.problems import ProblemError
-from dialer.web.keys import ENGINE
+from dialer.web.keys import DATABASE
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="dialer"'}
 
 
-async def authorize(request: web.Request) -> ProjectRef:
+async def authorize_project(request: web.Request) -> ProjectRef:
     """The project in the path, when the request's bearer token belongs to it.
 
     401 without a valid token; 403 when the token is another project's (whether or not the project
@@ -27,7 +27,7 @@ async def authorize(request: web.Request) -> ProjectRef:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ProblemError(401, "send Authorization: Bearer <token>", headers=_CHALLENGE)
-    async with reading(request.app[ENGINE]) as conn:
+    async with reading(request.app[DATABASE]) as conn:
         owner = await owner_of(conn, token.strip())
     if owner is None:
         raise ProblemError(401, "unknown or revoked token", headers=_CHALLENGE)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sip.media.leg import FRAME, Pcm, RtpLeg
+from sip.streams.leg import FRAME, Pcm, RtpLeg
 
 FLUSH_FRAMES = 50
 

@@ -6,7 +6,7 @@ import asyncio
 
 import numpy as np
 
-from sip.media.leg import FRAME, Pcm, RtpLeg
+from sip.streams.leg import FRAME, Pcm, RtpLeg
 
 
 class Tap:

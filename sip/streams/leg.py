@@ -7,7 +7,7 @@ events go to the DTMF receiver, audio into a jitter buffer. Symmetric RTP (RFC 4
 arrives from an address other than the one the SDP named, we send there, which is how phones behind
 NAT are reached.
 
-On every tick of the shared :class:`~sip.media.clock.MediaClock` the leg first *pulls* one frame from
+On every tick of the shared :class:`~sip.streams.clock.MediaClock` the leg first *pulls* one frame from
 its jitter buffer (``heard``: the payload, or None for a gap) and hands it, decoded, to its listeners
 (recorder, AMD tap); then it *pushes* one frame: whatever its ``source`` gives (a bridge partner's
 frame, a player), else silence. Outgoing SSRC, sequence number and timestamp belong to the leg, so
@@ -29,10 +29,10 @@ import numpy as np
 import numpy.typing as npt
 
 from sip.media import g711
-from sip.media.clock import MediaClock
 from sip.media.dtmf import EventReceiver, event_payloads
 from sip.media.jitter import JitterBuffer
 from sip.media.rtp import RtpError, RtpPacket, is_rtcp, parse, serialize
+from sip.streams.clock import MediaClock
 
 log = logging.getLogger(__name__)
 FRAME = 160  # samples per 20 ms at 8 kHz

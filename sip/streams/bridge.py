@@ -8,7 +8,7 @@ the next client is seamless for the operator's phone (silence in between).
 
 from __future__ import annotations
 
-from sip.media.leg import RtpLeg
+from sip.streams.leg import RtpLeg
 
 
 class Bridge:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sip.media.leg import FRAME, Codec, Pcm, RtpLeg
+from sip.streams.leg import FRAME, Codec, Pcm, RtpLeg
 
 RATE = 8000
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from sip.media.clock import MediaClock
-from sip.media.leg import Codec, RtpLeg
 from sip.sdp import MediaParameters, SdpError, SessionDescription, make_offer, negotiate
 from sip.stack import Address, route_address
-from sip.useragent import Call, CallEvent, CallState, UserAgent
+from sip.streams.clock import MediaClock
+from sip.streams.leg import Codec, RtpLeg
+from sip.useragent import Call, CallProgress, CallState, UserAgent
 
 
 async def offer_leg(
@@ -61,7 +61,7 @@ async def call_with_media(
     ring_timeout: float | None,
     uri: str | None = None,
     address: Address | None = None,
-    listener: Callable[[CallEvent], None] | None = None,
+    listener: Callable[[CallProgress], None] | None = None,
 ) -> tuple[Call, RtpLeg | None]:
     """Place a call whose SDP offer names a new leg and wait for its outcome.
 
