@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -181,6 +182,68 @@ class Tariff(Section):
         return int(first), int(nxt)
 
 
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+Span = tuple[Annotated[float, Field(ge=0.0, le=3600.0)], Annotated[float, Field(ge=0.0, le=3600.0)]]
+
+
+def _ordered(span: tuple[float, float]) -> tuple[float, float]:
+    if span[0] > span[1]:
+        raise ValueError(f"[low, high] seconds with low <= high, got {list(span)}")
+    return span
+
+
+class Outcomes(Section):
+    """Shares of what happens to a call (the rest of 1 is an answer)."""
+
+    busy: Share = 0.10
+    no_answer: Share = 0.35
+    invalid: Share = 0.03
+    congestion: Share = 0.02
+
+    @model_validator(mode="after")
+    def _at_most_one(self) -> Outcomes:
+        total = self.busy + self.no_answer + self.invalid + self.congestion
+        if total > 1.0 + 1e-9:
+            raise ValueError(
+                f"busy + no_answer + invalid + congestion = {total:g}; at most 1 (the rest answers)"
+            )
+        return self
+
+    def shares(self) -> list[tuple[str, float]]:
+        return [("busy", self.busy), ("no_answer", self.no_answer), ("invalid", self.invalid),
+                ("congestion", self.congestion)]  # fmt: skip
+
+
+class PrefixOutcomes(Outcomes):
+    """The shares for numbers starting with ``prefix`` (longest prefix wins)."""
+
+    prefix: Digits
+
+
+class SimulationProfile(Outcomes):
+    """How the built-in simulated carrier behaves (``[trunks.NAME.simulate]``)."""
+
+    machine: Share = Field(default=0.2, description="share of answers that are answering machines")
+    deterministic: bool = Field(
+        default=False, description="the number's last digit decides (0-3, 9 person; 4 machine; 5 busy; "
+        "6 no answer; 7 invalid; 8 congestion): for tests"
+    )  # fmt: skip
+    post_dial_delay: Annotated[Span, AfterValidator(_ordered)] = (0.3, 1.5)
+    ring: Annotated[Span, AfterValidator(_ordered)] = (2.0, 12.0)
+    talk: Annotated[Span, AfterValidator(_ordered)] = (20.0, 90.0)
+    early_media: bool = False
+    registers: bool = Field(
+        default=False, alias="register", description="the trunk registers to the carrier with digest auth"
+    )
+    prefixes: list[PrefixOutcomes] = Field(default_factory=list)
+
+    def shares_for(self, number: str) -> list[tuple[str, float]]:
+        digits = number.lstrip("+")
+        rules = [r for r in self.prefixes if digits.startswith(r.prefix.lstrip("+"))]
+        rule = max(rules, key=lambda r: len(r.prefix)) if rules else self
+        return rule.shares()
+
+
 class TrunkSettings(Section):
     """One carrier connection. ``kind = "simulated"`` is the built-in carrier for trying the product."""
 
@@ -208,6 +271,9 @@ class TrunkSettings(Section):
     blocked_prefixes: list[Digits] = Field(default_factory=list)
     priority: int = Field(default=100, ge=0, le=1_000_000)
     tariffs: list[Tariff] = Field(default_factory=list)
+    simulate: SimulationProfile = Field(
+        default_factory=SimulationProfile, description='how a kind = "simulated" trunk behaves'
+    )
 
     @field_validator("host")
     @classmethod

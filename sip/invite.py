@@ -147,7 +147,7 @@ class InviteClient:
             return []
         if self.cancel_wanted:  # it crossed our CANCEL: take the call and end it at once
             category = Category.NO_ANSWER if self.cancelled_by_timeout else Category.CANCELLED
-            return [SendBye(), *self._settle(CallState.FAILED, status, category)]
+            return [SendBye(), *self._fail(status, category)]
         return [Notify("answered", status), *self._settle(CallState.ANSWERED, status, Category.ANSWERED)]
 
     def failure(self, status: int, *, can_authenticate: bool = False) -> list[Action]:

@@ -2,7 +2,8 @@
 
 :class:`VoiceSide` listens for the operators' phones (the built-in registrar, with the credentials of
 the operator accounts refreshed every 30 s and the bindings remembered across restarts), opens the
-configured trunks as one :class:`~sip.trunks.TrunkPool`, and gives the engine its two seams:
+configured trunks as one :class:`~sip.trunks.TrunkPool` (starting the built-in simulated carrier of
+a ``kind = "simulated"`` trunk first: :mod:`dialer.voice.carrier`), and gives the engine its two seams:
 :attr:`telephony` (None when no SIP trunk is configured) and :attr:`phones`. Its only task, the
 credentials refresh, is kept and awaited on :meth:`stop`, which also waits for the BYEs it sent.
 """
@@ -22,6 +23,7 @@ from dialer.config import Settings
 from dialer.storage import reading
 from dialer.throttle import Throttle
 from dialer.voice import bindings
+from dialer.voice.carrier import SimulatedCarrier
 from dialer.voice.phones import OperatorPhones
 from dialer.voice.telephony import SipTelephony
 from dialer.voice.trunks import advertised, open_agent
@@ -63,6 +65,7 @@ class VoiceSide:
         self._agents: list[UserAgent] = []
         self._bindings: bindings.BindingKeeper | None = None
         self._refreshing: asyncio.Task[None] | None = None
+        self.carriers: dict[str, SimulatedCarrier] = {}  # the built-in simulated carriers, by trunk
         self._stop = asyncio.Event()
 
     async def start(self, on_phone_dropped: Callable[[str], None]) -> None:
@@ -90,17 +93,21 @@ class VoiceSide:
         await self._refresh_secrets()
         self._refreshing = asyncio.create_task(self._keep_secrets(), name="sip-credentials")
         trunks: dict[str, TrunkState] = {}
-        for name, trunk in self.settings.trunks.items():
-            if trunk.kind != "sip" or trunk.host is None:
+        for name, configured in self.settings.trunks.items():
+            trunk = configured
+            if configured.kind == "simulated":
+                carrier = SimulatedCarrier(name, configured, self.clock)
+                await carrier.start()
+                self.carriers[name] = carrier
+                trunk = carrier.trunk()  # reached like any carrier: an ordinary SIP trunk to it
+            elif configured.host is None:
                 continue
             ua = await open_agent(name, trunk, sip)
             self._stacks.append(ua.stack)
             self._agents.append(ua)
             trunks[name] = TrunkState(name, trunk, ua)
         if not trunks:
-            log.warning(
-                "no SIP trunk configured: campaigns will not dial (the simulated carrier has no SIP side)"
-            )
+            log.warning("no trunk configured: campaigns will not dial")
             return
         self.pool = TrunkPool(trunks)
         await self.pool.start()
@@ -123,6 +130,8 @@ class VoiceSide:
         if self.pool is not None:
             await self.pool.stop()
         await asyncio.gather(*(agent.settle(BYE_WAIT) for agent in self._agents))
+        for carrier in self.carriers.values():
+            await carrier.stop()
         for stack in self._stacks:
             stack.close()
         if self._bindings is not None:

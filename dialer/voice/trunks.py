@@ -6,7 +6,8 @@ and SDP name an address the carrier can reach (a socket on 0.0.0.0 would name 0.
 BYE could never come back). Behind NAT, ``[sip] public_address`` is named instead; without it the
 address the carrier reports having seen us at (``received``/``rport``) is learned and registered. The
 presented number goes where the trunk's ``caller_id_in`` says, the From user staying the account.
-The built-in simulated carrier has no SIP side yet and is reported as such.
+A ``kind = "simulated"`` trunk is opened by :mod:`dialer.voice.side`, which starts the built-in
+carrier first and opens the SIP trunk that reaches it here.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class TrunkUnavailable(DialerError):
 async def resolve(name: str, trunk: TrunkSettings) -> Address:
     """The carrier's address for ``trunk``; :class:`TrunkUnavailable` when it cannot be used."""
     if trunk.kind != "sip" or trunk.host is None:
-        raise TrunkUnavailable(f"trunk {name}: the built-in simulated carrier places no SIP calls yet")
+        raise TrunkUnavailable(f"trunk {name}: the built-in simulated carrier runs inside `dialer serve`")
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(trunk.host, trunk.port, type=2)  # SOCK_DGRAM
