@@ -1,5 +1,6 @@
 # Two commands a newcomer needs:
-#   make run    install into .venv, migrate the embedded SQLite database, start the dialer
+#   make run    install into .venv, migrate the embedded SQLite database, start the dialer with the
+#               demo call centre (simulated carrier, virtual operators; `dialer serve` runs without it)
 #   make test   install test tools and the Debian packages the integration tests use, then
 #               ruff, mypy, the import contracts (lint-imports) and pytest (unit and integration)
 SHELL := /bin/bash
@@ -15,7 +16,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check
 .PHONY: help run test lint typecheck pytest system-deps clean
 
 help:
-	@echo "make run    install, migrate and start the dialer on http://127.0.0.1:8080 (Ctrl-C stops it)"
+	@echo "make run    install, migrate and start the dialer with its demo call centre on http://127.0.0.1:8080 (Ctrl-C stops it)"
 	@echo "make test   install everything the tests need and run lint, type checks and all tests"
 
 $(BIN)/python:
@@ -33,7 +34,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 run: $(VENV)/.installed-run
 	$(BIN)/dialer --config $(CONFIG) migrate
-	exec $(BIN)/dialer --config $(CONFIG) serve
+	exec $(BIN)/dialer --config $(CONFIG) demo
 
 system-deps:
 	./tools/apt-deps.sh

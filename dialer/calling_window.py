@@ -135,10 +135,12 @@ PRESETS = {
         "ru-230fz", Hours(time(8), time(22)), Hours(time(9), time(20)), Hours(time(9), time(20))
     ),
     "us": _every_day("us", 8, 21),
+    # no limit: for the demo call centre's simulated clients and for tests, never for real people
+    "any-hour": CallingWindow("any-hour", *[Hours(time(0), time.max)] * 3),
 }
 
 
-PresetName = Literal["daily-9-21", "ru-230fz", "us"]
+PresetName = Literal["daily-9-21", "ru-230fz", "us", "any-hour"]
 assert set(get_args(PresetName)) == set(PRESETS)
 
 

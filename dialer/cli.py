@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from dialer import campaigns
 from dialer.accounts.projects import project_by_slug
 from dialer.cli_common import CliState, run_on_database, state_of, with_database
+from dialer.cli_demo import demo_app_cli
 from dialer.cli_leads import leads_app
 from dialer.cli_operators import operator_app
 from dialer.cli_projects import dnc_app, project_app, token_app
@@ -58,6 +59,7 @@ app.add_typer(leads_app, name="leads")
 app.add_typer(operator_app, name="operator")
 recordings_app = typer.Typer(help="Call recordings.", no_args_is_help=True)
 app.add_typer(recordings_app, name="recordings")
+app.add_typer(demo_app_cli, name="demo")
 
 
 @recordings_app.command("purge")

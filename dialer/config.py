@@ -215,9 +215,13 @@ class Outcomes(Section):
 
 
 class PrefixOutcomes(Outcomes):
-    """The shares for numbers starting with ``prefix`` (longest prefix wins)."""
+    """The shares for numbers starting with ``prefix`` (longest prefix wins); a share not given is 0."""
 
     prefix: Digits
+    busy: Share = 0.0
+    no_answer: Share = 0.0
+    invalid: Share = 0.0
+    congestion: Share = 0.0
 
 
 class SimulationProfile(Outcomes):

@@ -20,11 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialer.config import Settings
 from dialer.engine.service import EngineService
+from dialer.engine.views import TrunkView
 from dialer.errors import DialerError
 from dialer.storage import create_engine, ensure_migrated
 from dialer.throttle import Throttle
-from dialer.voice.side import TrunkView, VoiceSide
-from dialer.web import web_app
+from dialer.voice.side import VoiceSide
+from dialer.web import api, home, web_app
 from dialer.webhooks import WebhookSender
 
 log = structlog.get_logger(__name__)
@@ -121,4 +122,4 @@ async def _started(settings: Settings, throttle: Throttle) -> Runtime:
 
 def create_app(settings: Settings) -> web.Application:
     """The web application serving a runtime for ``settings`` (opened when the server starts)."""
-    return web_app(settings, _started)
+    return web_app(settings, _started, audiences=(home, api))

@@ -59,3 +59,15 @@ class OperatorScreen:
 
     state: str
     shown: OnScreen | None
+
+
+@dataclass(frozen=True)
+class TrunkView:
+    """A trunk as a supervisor sees it."""
+
+    name: str
+    up: bool
+    registered: bool | None  # None: the trunk does not register
+    reason: str  # why it is down, when it is
+    calls: int  # calls in progress on it
+    channels: int

@@ -57,6 +57,11 @@ class Project(SQLModel, table=True):
         sa_column_kwargs={"server_default": sa_false()},
         description="send a number's extension as DTMF once the call is answered",
     )
+    demo: bool = Field(
+        default=False,
+        sa_column_kwargs={"server_default": sa_false()},
+        description="made by `dialer demo`: left out of real reports, removed by `dialer demo reset`",
+    )
 
 
 class ApiToken(SQLModel, table=True):
@@ -261,6 +266,7 @@ class OperatorRow(SQLModel, table=True):
     password_hash: str = Field(max_length=200)
     sip_ha1: str = Field(max_length=64, description="MD5(login:realm:password) for the phone's digest")
     active: bool = Field(default=True)
+    demo: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
 
 

@@ -126,7 +126,7 @@ class SimulatedCarrier:
         delay = self.rng.uniform(*profile.post_dial_delay)
         ring = self.rng.uniform(*profile.ring)
         if fate in ("human", "machine"):
-            talk = self.rng.uniform(*profile.talk) if fate == "human" else self.rng.uniform(20.0, 40.0)
+            talk = self.rng.uniform(*profile.talk)  # then the person (or the voicemail) hangs up
             audio = self._audio(fate)
             return Plan(200, delay=delay, ring=ring, early_media=profile.early_media, talk=talk, audio=audio,
                         label=fate)  # fmt: skip

@@ -13,13 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialer.accounts.operators import SIP_REALM, sip_secrets
 from dialer.config import Settings
+from dialer.engine.views import TrunkView
 from dialer.storage import reading
 from dialer.throttle import Throttle
 from dialer.voice import bindings
@@ -37,18 +37,6 @@ from sip.useragent import UserAgent
 log = structlog.get_logger(__name__)
 SECRETS_EVERY = 30.0  # seconds between two reads of the operators' SIP credentials
 BYE_WAIT = 5.0  # seconds stop() waits for the far ends to answer our BYEs
-
-
-@dataclass(frozen=True)
-class TrunkView:
-    """A trunk as a supervisor sees it."""
-
-    name: str
-    up: bool
-    registered: bool | None  # None: the trunk does not register
-    reason: str  # why it is down, when it is
-    calls: int  # calls in progress on it
-    channels: int
 
 
 class VoiceSide:
@@ -90,7 +78,7 @@ class VoiceSide:
         self._bindings.start()
         self.phones = OperatorPhones(self.registrar, agent, self.clock, on_dropped=on_phone_dropped,
                                      silence_limit=sip.phone_silence_limit)  # fmt: skip
-        await self._refresh_secrets()
+        await self.refresh_credentials()
         self._refreshing = asyncio.create_task(self._keep_secrets(), name="sip-credentials")
         trunks: dict[str, TrunkState] = {}
         for name, configured in self.settings.trunks.items():
@@ -148,7 +136,8 @@ class VoiceSide:
             for name, state in sorted(self.pool.trunks.items())
         ]
 
-    async def _refresh_secrets(self) -> None:
+    async def refresh_credentials(self) -> None:
+        """Read the operators' SIP credentials now (an account was just added: it may register at once)."""
         async with reading(self.db) as conn:
             fresh = await sip_secrets(conn)
         self._secrets.clear()
@@ -161,6 +150,6 @@ class VoiceSide:
             if self._stop.is_set():
                 return
             try:
-                await self._refresh_secrets()
+                await self.refresh_credentials()
             except Exception:
                 log.exception("reading the operators' SIP credentials failed; retrying")

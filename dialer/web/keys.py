@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialer.config import Settings
 from dialer.engine.service import EngineService
+from dialer.engine.views import TrunkView
 from dialer.throttle import Throttle
 from dialer.web.metrics import HttpMetrics
 
@@ -22,6 +23,8 @@ class Served(Protocol):
 
     @property
     def engine(self) -> EngineService | None: ...
+
+    def trunks(self) -> list[TrunkView]: ...
 
     async def stop(self) -> None: ...
 

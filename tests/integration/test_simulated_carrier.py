@@ -126,12 +126,16 @@ async def test_a_200_crossing_our_cancel_leaves_no_call_up_at_the_carrier() -> N
 async def test_five_hundred_calls_each_end_as_the_carrier_decided() -> None:
     profile = SimulationProfile(post_dial_delay=(0.0, 0.1), ring=(0.1, 0.6), talk=(0.2, 0.8), machine=0.2)
     async with carrier(profile, seed=7) as (sim, agent):
+        sink, offer = await agent_offer(
+            agent, sim.clock, agent.trunk, session_id=1
+        )  # one port takes all audio
         calls = []
         for i in range(500):
-            calls.append(await agent.originate(f"+7912{i:07d}", caller_id="1", ring_timeout=1.0))
+            calls.append(await agent.originate(f"+7912{i:07d}", caller_id="1", sdp=offer, ring_timeout=1.0))
             if i % 25 == 24:
                 await asyncio.sleep(0.05)
         await asyncio.gather(*(asyncio.wait_for(c.wait_ended(), 30) for c in calls))
+        sink.close()
     decided = Counter(sim.decided[c.call_id] for c in calls)
     assert set(decided) == set(EXPECTED), decided  # every kind happened
     wrong = [(c.call_id, sim.decided[c.call_id], c.category) for c in calls

@@ -1,0 +1,133 @@
+# ruff: noqa: RUF001  (Russian names and addresses: Cyrillic letters are the point)
+"""The demo call centre's data: a project of loan applications, its campaigns and operators.
+
+:func:`seed` makes (once; again after :func:`reset`) the project «Займы — демо» (``zaimy-demo``,
+flagged ``demo``), a predictive campaign and a callback campaign, a project token, ten virtual
+operators (``demo-op01`` ...) and one operator account for a person (``operator``), all flagged
+``demo``, and a few hundred leads: Russian names in several time zones, each an incomplete loan
+application (number, date, amount, address and the fields still missing). Numbers are made up and
+the demo dials them only through the built-in simulated carrier. :func:`reset` removes every demo row
+(the project's campaigns, leads and calls go with it).
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from dialer import campaigns
+from dialer.accounts.operators import add_operator
+from dialer.accounts.projects import ProjectRef, create_project, project_by_slug
+from dialer.accounts.tokens import create_token
+from dialer.leads import store
+from dialer.storage import reading, writing
+from dialer.storage.tables import OPERATOR, PROJECT
+from dialer.storage.types import utcnow
+
+SLUG = "zaimy-demo"
+NAME = "Займы — демо"
+VIRTUAL = [f"demo-op{n:02d}" for n in range(1, 11)]
+PERSON = "operator"
+FIRST = ["Анна", "Мария", "Елена", "Ольга", "Наталья", "Ирина", "Татьяна", "Светлана", "Иван", "Алексей",
+         "Дмитрий", "Сергей", "Андрей", "Михаил", "Николай", "Павел"]  # fmt: skip
+LAST = [("Иванов", "Иванова"), ("Смирнов", "Смирнова"), ("Кузнецов", "Кузнецова"), ("Попов", "Попова"),
+        ("Васильев", "Васильева"), ("Петров", "Петрова"), ("Соколов", "Соколова"),
+        ("Морозов", "Морозова")]  # fmt: skip
+PLACES = [("Москва", "Europe/Moscow"), ("Калининград", "Europe/Kaliningrad"), ("Самара", "Europe/Samara"),
+          ("Екатеринбург", "Asia/Yekaterinburg"), ("Новосибирск", "Asia/Novosibirsk"),
+          ("Красноярск", "Asia/Krasnoyarsk"), ("Иркутск", "Asia/Irkutsk"),
+          ("Владивосток", "Asia/Vladivostok")]  # fmt: skip
+STREETS = ["ул. Ленина", "ул. Мира", "пр. Победы", "ул. Садовая", "ул. Гагарина", "ул. Советская"]
+MISSING = ["паспорт: кем выдан", "место работы", "доход в месяц", "адрес регистрации", "СНИЛС"]
+FEMALE = {"Анна", "Мария", "Елена", "Ольга", "Наталья", "Ирина", "Татьяна", "Светлана"}
+
+
+@dataclass(frozen=True)
+class Demo:
+    """What the demo made; the passwords and the token are shown once, when it is made."""
+
+    project: ProjectRef
+    token: str | None  # None when the demo existed already (the token was shown then)
+    person_password: str | None
+    virtual_password: str
+    created: bool
+
+
+def virtual_password(project_id: int) -> str:
+    """The virtual operators' password: derived, so a restarted demo can sign them in again."""
+    return f"demo-{project_id}-virtual-operators"
+
+
+def lead(n: int, rng: random.Random) -> dict[str, object]:
+    first = rng.choice(FIRST)
+    last = rng.choice(LAST)[1 if first in FEMALE else 0]
+    city, zone = rng.choice(PLACES)
+    applied = utcnow() - timedelta(hours=rng.uniform(1, 72))
+    missing = rng.sample(MISSING, rng.randint(1, 3))
+    return {
+        "external_id": f"DEMO-{n:05d}",
+        "phones": [f"+7900{n:07d}"],  # made up: only the simulated carrier ever sees them
+        "name": f"{first} {last}",
+        "time_zone": zone,
+        "campaign": "predictive",
+        "data": {
+            "application": f"З-{2026_000 + n}",
+            "applied_at": applied.strftime("%Y-%m-%d %H:%M"),
+            "amount": rng.choice([5000, 10000, 15000, 20000, 30000, 50000]),
+            "address": f"г. {city}, {rng.choice(STREETS)}, д. {rng.randint(1, 99)}, кв. {rng.randint(1, 99)}",
+            "missing": missing,
+        },
+    }
+
+
+async def seed(db: AsyncEngine, *, leads: int = 400, seed_value: int = 2026) -> Demo:
+    """Make the demo's rows unless they exist; start its predictive campaign either way."""
+    async with writing(db) as conn:
+        project = await project_by_slug(conn, SLUG)
+        created = project is None
+        token = person_password = None
+        if project is None:
+            project = await create_project(conn, SLUG, name=NAME, window="any-hour")
+            await conn.execute(update(PROJECT).where(PROJECT.c.id == project.id).values(demo=True))
+            token = await create_token(conn, project.id, "demo")
+            await campaigns.put(conn, project, "predictive", campaigns.CampaignIn(
+                mode=campaigns.CampaignMode.PREDICTIVE, ring_timeout=20.0, wrap_up=5.0, max_attempts=3,
+                calling_window="any-hour", amd=True, amd_sample=0.1))  # fmt: skip
+            await campaigns.put(conn, project, "callbacks", campaigns.CampaignIn(
+                mode=campaigns.CampaignMode.CALLBACK, ring_timeout=20.0, wrap_up=5.0, calling_window="any-hour",
+                callback_grace=120))  # fmt: skip
+            password = virtual_password(project.id)
+            for login in VIRTUAL:
+                await add_operator(conn, login, name=f"Демо-оператор {login[-2:]}", password=password,
+                                   project_ids=[project.id])  # fmt: skip
+            existing = (await conn.execute(select(OPERATOR.c.id).where(OPERATOR.c.login == PERSON))).first()
+            if existing is None:
+                person_password = secrets.token_urlsafe(9)
+                await add_operator(conn, PERSON, name="Оператор (человек)", password=person_password,
+                                   project_ids=[project.id])  # fmt: skip
+            await conn.execute(
+                update(OPERATOR).where(OPERATOR.c.login.in_([*VIRTUAL, PERSON])).values(demo=True)
+            )
+            rng = random.Random(seed_value)
+            await store.upsert_many(conn, project, [lead(n, rng) for n in range(1, leads + 1)])
+        await campaigns.act(conn, project, "predictive", "start")
+        await campaigns.act(conn, project, "callbacks", "start")
+    return Demo(project, token, person_password, virtual_password(project.id), created)
+
+
+async def reset(db: AsyncEngine) -> int:
+    """Remove every demo row; returns how many projects went (their leads, campaigns, calls too)."""
+    async with writing(db) as conn:
+        gone = await conn.execute(delete(PROJECT).where(PROJECT.c.demo.is_(True)))
+        await conn.execute(delete(OPERATOR).where(OPERATOR.c.demo.is_(True)))
+    return int(gone.rowcount or 0)
+
+
+async def exists(db: AsyncEngine) -> bool:
+    async with reading(db) as conn:
+        return await project_by_slug(conn, SLUG) is not None
