@@ -99,8 +99,8 @@ async def seed(db: AsyncEngine, *, leads: int = 400, seed_value: int = 2026) -> 
                 mode=campaigns.CampaignMode.PREDICTIVE, ring_timeout=20.0, wrap_up=5.0, max_attempts=3,
                 calling_window="any-hour", amd=True, amd_sample=0.1))  # fmt: skip
             await campaigns.put(conn, project, "callbacks", campaigns.CampaignIn(
-                mode=campaigns.CampaignMode.CALLBACK, ring_timeout=20.0, wrap_up=5.0, calling_window="any-hour",
-                callback_grace=120))  # fmt: skip
+                mode=campaigns.CampaignMode.CALLBACK, ring_timeout=20.0, wrap_up=5.0,
+                calling_window="any-hour", callback_grace=120))  # fmt: skip
             password = virtual_password(project.id)
             for login in VIRTUAL:
                 await add_operator(conn, login, name=f"Демо-оператор {login[-2:]}", password=password,

@@ -216,7 +216,12 @@ class SipTelephony:
         call.hangup()
 
     async def close(self) -> None:
-        """Finish writing the recordings still open."""
+        """Stop the detections still listening, finish writing the recordings still open."""
+        listening = list(self.detecting.values())
+        for task in listening:
+            task.cancel()
+        await asyncio.gather(*listening, return_exceptions=True)
+        self.detecting.clear()
         for call_id in list(self.recorders):
             self._release(call_id)
         if self._closing:
