@@ -131,7 +131,7 @@ async def test_five_hundred_calls_each_end_as_the_carrier_decided() -> None:
         )  # one port takes all audio
         calls = []
         for i in range(500):
-            calls.append(await agent.originate(f"+7912{i:07d}", caller_id="1", sdp=offer, ring_timeout=1.0))
+            calls.append(await agent.originate(f"+7912{i:07d}", caller_id="1", sdp=offer, ring_timeout=5.0))
             if i % 25 == 24:
                 await asyncio.sleep(0.05)
         await asyncio.gather(*(asyncio.wait_for(c.wait_ended(), 30) for c in calls))
