@@ -236,6 +236,26 @@ class SipStack:
         self._apply(self._clients, key, entry, transaction.start())
         return transaction
 
+    def final_response(
+        self, request: Request, address: Address, on_message: Callable[[Message], None] | None = None
+    ) -> asyncio.Future[Response | None]:
+        """Start a non-INVITE client transaction for ``request``; the future holds its final
+        response, or None when it timed out. ``on_message`` sees every message as it comes."""
+        done: asyncio.Future[Response | None] = asyncio.get_running_loop().create_future()
+
+        def answered(message: Message) -> None:
+            if on_message is not None:
+                on_message(message)
+            if isinstance(message, Response) and message.status >= 200 and not done.done():
+                done.set_result(message)
+
+        def timed_out(_: str) -> None:
+            if not done.done():
+                done.set_result(None)
+
+        self.request(request, address, answered, timed_out)
+        return done
+
     def respond(self, request: Request, response: Response) -> None:
         """Answer a request that reached the request handler (through its server transaction)."""
         key = self._server_key(request)

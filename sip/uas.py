@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sip.message import Message, Request, Response
+from sip.message import Request, Response
 from sip.sdp import SdpError, SessionDescription, make_answer, negotiate
 from sip.stack import Address, SipStack, new_tag, response_to, route_address
 from sip.streams.clock import MediaClock
@@ -67,7 +67,7 @@ class IncomingCall:
     ended_by: str | None = None  # "caller" or "callee" for an answered call
     cancelled: bool = False
     task: asyncio.Task[None] | None = None
-    bye_sent: asyncio.Future[None] | None = None
+    bye_sent: asyncio.Future[Response | None] | None = None
     heard_packets: int = 0  # audio frames that arrived from the caller
 
     @property
@@ -275,18 +275,7 @@ class Answerer:
         h.add("To", invite.headers.get("From") or "")
         h.add("Call-ID", invite.call_id)
         h.add("CSeq", f"{invite.cseq.number + 1} BYE")
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        call.bye_sent = done
-
-        def answered(message: Message) -> None:
-            if isinstance(message, Response) and message.status >= 200 and not done.done():
-                done.set_result(None)
-
-        def timed_out(_: str) -> None:
-            if not done.done():
-                done.set_result(None)
-
-        self.stack.request(bye, call.source, answered, timed_out)
+        call.bye_sent = self.stack.final_response(bye, call.source)
         self._finish(call)
 
     def _finish(self, call: IncomingCall) -> None:

@@ -215,7 +215,7 @@ class UserAgent:
         self.media_ports: tuple[int, int] | None = None
         """The UDP port range for the media of this agent's calls (None: any port)."""
         self.calls: dict[str, Call] = {}
-        self._byes: set[asyncio.Future[int | None]] = set()  # BYE transactions not yet answered
+        self._byes: set[asyncio.Future[Response | None]] = set()  # BYE transactions not yet answered
         self._register_call_id = f"{uuid.uuid4()}"
         self._registered_contact: Address | None = None
         self._register_cseq = 0
@@ -271,20 +271,12 @@ class UserAgent:
 
     async def _transact(self, request: Request) -> Response | None:
         """Run a non-INVITE client transaction; its final response, or None on Timer F."""
-        done: asyncio.Future[Response | None] = asyncio.get_running_loop().create_future()
 
-        def on_message(message: Message) -> None:
+        def learn(message: Message) -> None:
             if isinstance(message, Response):
                 self._learn(message)
-            if isinstance(message, Response) and message.status >= 200 and not done.done():
-                done.set_result(message)
 
-        def on_timeout(_: str) -> None:
-            if not done.done():
-                done.set_result(None)
-
-        self.stack.request(request, self.trunk, on_message, on_timeout)
-        return await done
+        return await self.stack.final_response(request, self.trunk, learn)
 
     # -- registration -----------------------------------------------------------------------------
 
@@ -503,19 +495,9 @@ class UserAgent:
             return
         bye = self._with_via(call.dialog.request("BYE"), call.address)
         call.dialog.state = DialogState.TERMINATED
-        answered: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        answered = self.stack.final_response(bye, call.address)
         self._byes.add(answered)
         answered.add_done_callback(self._byes.discard)
-
-        def on_message(message: Message) -> None:
-            if isinstance(message, Response) and message.status >= 200 and not answered.done():
-                answered.set_result(message.status)
-
-        def on_timeout(_: str) -> None:
-            if not answered.done():
-                answered.set_result(None)
-
-        self.stack.request(bye, call.address, on_message, on_timeout)
 
     async def settle(self, within: float = 5.0) -> None:
         """Wait (``within`` seconds at most) until every BYE sent is answered or has timed out, so

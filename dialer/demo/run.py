@@ -35,8 +35,7 @@ def demo_app(settings: Settings, *, say: Callable[[str], None] = print, leads: i
         runtime = app[RUNTIME]
         if isinstance(runtime, Runtime) and runtime.voice is not None:
             await runtime.voice.refresh_credentials()  # the virtual operators' phones register next
-        host = settings.server.host
-        base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{settings.server.port}"
+        base = f"http://{_reachable(settings.server.host)}:{settings.server.port}"
         _announce(made, base, say)
         if runtime.engine is None:
             say("the engine is off ([sip] enabled = false): the demo seeds its data but nobody dials")
@@ -69,6 +68,11 @@ def demo_app(settings: Settings, *, say: Callable[[str], None] = print, leads: i
 
     app.cleanup_ctx.append(demo)
     return app
+
+
+def _reachable(host: str) -> str:
+    """Where this process reaches a socket of its own bound to ``host`` (all interfaces: loopback)."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::") else host
 
 
 def _announce(made: seed.Demo, base: str, say: Callable[[str], None]) -> None:

@@ -25,7 +25,7 @@ from dialer.accounts.operators import add_operator
 from dialer.accounts.projects import ProjectRef, create_project, project_by_slug
 from dialer.accounts.tokens import create_token
 from dialer.leads import store
-from dialer.storage import reading, writing
+from dialer.storage import writing
 from dialer.storage.tables import OPERATOR, PROJECT
 from dialer.storage.types import utcnow
 
@@ -126,8 +126,3 @@ async def reset(db: AsyncEngine) -> int:
         gone = await conn.execute(delete(PROJECT).where(PROJECT.c.demo.is_(True)))
         await conn.execute(delete(OPERATOR).where(OPERATOR.c.demo.is_(True)))
     return int(gone.rowcount or 0)
-
-
-async def exists(db: AsyncEngine) -> bool:
-    async with reading(db) as conn:
-        return await project_by_slug(conn, SLUG) is not None

@@ -318,6 +318,12 @@ class EngineService:
         return OperatorScreen(state, self.current(login))
 
 
+def _view(operator: Operator, now: float) -> OperatorView:
+    o = operator
+    return OperatorView(o.login, o.state.value, round(now - o.since, 1), o.calls_today, o.pause_reason,
+                        frozenset(o.projects))  # fmt: skip
+
+
 async def lead_card(db: AsyncEngine, lead_id: int) -> dict[str, Any]:
     """The lead as the operator's card shows it."""
     async with reading(db) as conn:

@@ -4,7 +4,6 @@ next (the API docs, the live view, the metrics)."""
 
 from __future__ import annotations
 
-import jinja2
 from aiohttp import web
 from sqlalchemy import select
 
@@ -12,10 +11,7 @@ from dialer import __version__
 from dialer.storage import reading
 from dialer.storage.tables import CAMPAIGN, PROJECT
 from dialer.web.keys import DATABASE, RUNTIME, SETTINGS
-
-_TEMPLATES = jinja2.Environment(
-    loader=jinja2.PackageLoader("dialer.web", "templates"), autoescape=True, undefined=jinja2.StrictUndefined
-)
+from dialer.web.render import TEMPLATES
 
 
 def setup(app: web.Application) -> None:
@@ -35,7 +31,7 @@ async def home(request: web.Request) -> web.Response:
         ).all()  # fmt: skip
     engine = runtime.engine
     operators = engine.operators_by_state() if engine is not None else {}
-    html = _TEMPLATES.get_template("home.html").render(
+    html = TEMPLATES.get_template("home.html").render(
         version=__version__,
         database=request.app[SETTINGS].database.display_url,
         dialing=engine is not None,

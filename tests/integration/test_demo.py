@@ -9,7 +9,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 import wave
 from pathlib import Path
@@ -22,8 +21,7 @@ from dialer.config import DatabaseSettings
 from dialer.storage import create_engine, reading
 from dialer.storage.tables import ATTEMPT, LEAD, OPERATOR, PROJECT
 from tests.integration.servers import free_port
-
-DIALER = [sys.executable, "-m", "dialer"]
+from tests.integration.test_engine_acceptance import DIALER, cli
 
 
 def config(tmp: Path, http: int, sip: int) -> Path:
@@ -54,13 +52,6 @@ price_per_minute = 1.20
 increment = "1/1"
 """)
     return path
-
-
-def cli(config: Path, *args: str) -> str:
-    done = subprocess.run([*DIALER, "--config", str(config), *args], capture_output=True, text=True,
-                          timeout=60, check=False)  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def loud(channel: np.ndarray) -> float:

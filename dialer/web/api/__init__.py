@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import jinja2
 from aiohttp import web
 
 from dialer.web.api import campaigns, dnc, leads, operator_events, operators
 from dialer.web.api.openapi import Operation, add_routes, document
+from dialer.web.render import TEMPLATES
 
 OPERATIONS: list[Operation] = [
     *leads.OPERATIONS,
@@ -22,9 +22,6 @@ DESCRIPTION = (
     "Push loan applications (leads) to be called, follow their calls, manage campaigns and the "
     "do-not-call list. Every path is scoped to a project; authenticate with a project token: "
     "`Authorization: Bearer dlr_...`."
-)
-_TEMPLATES = jinja2.Environment(
-    loader=jinja2.PackageLoader("dialer.web", "templates"), autoescape=True, undefined=jinja2.StrictUndefined
 )
 
 
@@ -65,7 +62,7 @@ async def api_docs(request: web.Request) -> web.Response:
                     "responses": responses,
                 }
             )
-    html = _TEMPLATES.get_template("api_docs.html").render(spec=spec, operations=operations)
+    html = TEMPLATES.get_template("api_docs.html").render(spec=spec, operations=operations)
     return web.Response(text=html, content_type="text/html")
 
 
