@@ -26,7 +26,6 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     StringConstraints,
@@ -40,6 +39,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from dialer.config_base import Section
+from dialer.config_channels import CHANNEL_KINDS, ChannelName, ChannelSettings
 from dialer.errors import ConfigError, ConfigProblem
 
 ENV_PREFIX = "DIALER_"
@@ -48,12 +49,6 @@ DEFAULT_CONFIG_PATH = Path("config.toml")
 
 TrunkName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
 Digits = Annotated[str, StringConstraints(pattern=r"^\+?[0-9]*$")]
-
-
-class Section(BaseModel):
-    """Base of every config section: unknown keys are errors, values are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 class ServerSettings(Section):
@@ -312,6 +307,7 @@ class Settings(BaseSettings):
     recordings: RecordingSettings = Field(default_factory=RecordingSettings)
     sip: SipSettings = Field(default_factory=SipSettings)
     trunks: dict[TrunkName, TrunkSettings] = Field(default_factory=dict)
+    channels: dict[ChannelName, ChannelSettings] = Field(default_factory=dict)
 
     @classmethod
     def settings_customise_sources(
@@ -371,11 +367,13 @@ def load_settings(path: Path | str = DEFAULT_CONFIG_PATH) -> Settings:
     return settings
 
 
-_SECRET_WORDS = ("password", "secret", "token", "url")
+_SECRET_WORDS = ("password", "secret", "token", "url", "apikey")
 
 
 def _problem(source: str, err: Any) -> ConfigProblem:
     loc = tuple(part for part in err["loc"] if part != "[key]")
+    if len(loc) >= 3 and loc[0] == "channels" and loc[2] in CHANNEL_KINDS:
+        loc = loc[:2] + loc[3:]  # the discriminator's tag is not a key the person wrote
     key = ".".join(str(part) for part in loc) or "(top level)"
     env_name = env_var_name(key)
     if env_name in os.environ:
@@ -393,7 +391,7 @@ def _problem(source: str, err: Any) -> ConfigProblem:
         secret = any(word in key.lower() for word in _SECRET_WORDS)
         if not secret and not kind.startswith("value_error") and "input" in err:
             problem += f" (got {err['input']!r})"
-    if key.endswith(".password"):
+    if key.endswith((".password", ".apikey", ".secret")):
         problem += f" [hint: {env_name}]"
     return ConfigProblem(source, key, problem)
 

@@ -1,7 +1,8 @@
 """The composition root: everything one ``dialer serve`` process runs, assembled in one place.
 
-:class:`Runtime` opens the database (migrated, or it refuses to start), starts the webhook outbox's
-sender, and, unless ``[sip] enabled = false``, the dialer's SIP side (:class:`~dialer.voice.side.
+:class:`Runtime` opens the database (migrated, or it refuses to start), starts the senders of the
+webhook and message outboxes (:class:`~sms_email.sender.MessageSender` over the configured channels),
+and, unless ``[sip] enabled = false``, the dialer's SIP side (:class:`~dialer.voice.side.
 VoiceSide`: phones, registrar, trunks) and the engine (:class:`~dialer.engine.service.EngineService`)
 on top of its two seams. It is the only module that knows all of them; the web application holds a
 runtime and asks it, through the engine's frozen views, what is going on. Every task it starts is kept
@@ -27,6 +28,8 @@ from dialer.throttle import Throttle
 from dialer.voice.side import VoiceSide
 from dialer.web import api, home, web_app
 from dialer.webhooks import WebhookSender
+from sms_email.channels import open_gateways
+from sms_email.sender import MessageSender
 
 log = structlog.get_logger(__name__)
 
@@ -41,7 +44,8 @@ class Runtime:
         webhooks: bool = True,
     ) -> None:
         """``db``: an open database to use (the caller disposes of it); None opens the configured one.
-        ``webhooks`` False: no webhook sender (a second process on the same database may send)."""
+        ``webhooks`` False: no webhook or message sender (a second process on the same database may
+        send)."""
         self.settings = settings
         self.throttle = throttle or Throttle()
         self.instance = settings.server.instance or f"{socket.gethostname()}:{settings.server.port}"
@@ -50,7 +54,8 @@ class Runtime:
         self._db: AsyncEngine | None = db
         self.voice: VoiceSide | None = None
         self.engine: EngineService | None = None
-        self._sending: asyncio.Task[None] | None = None
+        self.messages: MessageSender | None = None
+        self._sending: list[asyncio.Task[None]] = []
         self._stop_sending = asyncio.Event()
         self._http: aiohttp.ClientSession | None = None
 
@@ -76,7 +81,10 @@ class Runtime:
         if self._webhooks:
             self._http = aiohttp.ClientSession()
             sender = WebhookSender(self.db, self._http)
-            self._sending = asyncio.create_task(sender.run(self._stop_sending), name="webhooks")
+            self._sending.append(asyncio.create_task(sender.run(self._stop_sending), name="webhooks"))
+            channels = self.settings.channels
+            self.messages = MessageSender(self.db, open_gateways(channels, self._http), channels)
+            self._sending.append(asyncio.create_task(self.messages.run(self._stop_sending), name="messages"))
         if not self.settings.sip.enabled:
             return
         self.voice = VoiceSide(self.settings, self.db, self.instance, self.throttle)
@@ -92,14 +100,14 @@ class Runtime:
 
     async def stop(self) -> None:
         """Stop dialing (calls in progress drain), hang up the phones and trunks, stop sending
-        webhooks, close the database when the runtime opened it."""
+        webhooks and messages, close the database when the runtime opened it."""
         if self.engine is not None:
             await self.engine.stop()
         if self.voice is not None:
             await self.voice.stop()
         self._stop_sending.set()
-        if self._sending is not None:
-            await self._sending
+        for task in self._sending:
+            await task
         if self._http is not None:
             await self._http.close()
         if self._db is not None and self._given_db is None:

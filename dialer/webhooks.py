@@ -24,10 +24,12 @@ import json
 import random
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import aiohttp
 import structlog
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dialer.storage.outbox import Outbox
 from dialer.storage.tables import PROJECT, WEBHOOK_DELIVERY
@@ -35,6 +37,14 @@ from dialer.storage.types import utcnow
 
 log = structlog.get_logger(__name__)
 TIMEOUT = aiohttp.ClientTimeout(total=10)
+
+
+async def queue_webhook(
+    conn: AsyncConnection, project_id: int, payload: dict[str, Any], now: datetime
+) -> None:
+    """Put one event into the project's webhook outbox (in the caller's transaction)."""
+    row = {"project_id": project_id, "payload": payload, "tries": 0, "next_try_at": now, "created_at": now}
+    await conn.execute(insert(WEBHOOK_DELIVERY), [row])
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:

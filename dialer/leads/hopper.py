@@ -33,7 +33,7 @@ from dialer.leads.rules import CAP_PERIODS, Candidate, Policy, judge
 from dialer.leads.schema import NOT_QUEUED, LeadStatus
 from dialer.leads.store import set_status
 from dialer.storage import reading, writing
-from dialer.storage.tables import ATTEMPT, CAMPAIGN, LEAD, PROJECT
+from dialer.storage.tables import ATTEMPT, CAMPAIGN, LEAD, MESSAGE, PROJECT
 from dialer.storage.types import utcnow
 
 DEFAULT_LEASE = timedelta(minutes=2)
@@ -153,6 +153,7 @@ async def _policy(conn: AsyncConnection, campaign_id: int) -> tuple[ProjectRef, 
                 PROJECT.c.caps_per_day,
                 PROJECT.c.caps_per_week,
                 PROJECT.c.caps_per_month,
+                PROJECT.c.sms_counts_as_contact,
             )
             .join(PROJECT, PROJECT.c.id == CAMPAIGN.c.project_id)
             .where(CAMPAIGN.c.id == campaign_id)
@@ -173,6 +174,7 @@ async def _policy(conn: AsyncConnection, campaign_id: int) -> tuple[ProjectRef, 
         holidays=frozenset(date.fromisoformat(d) for d in row.holidays),
         max_attempts=row.max_attempts,
         caps=caps,
+        sms_contacts=row.sms_counts_as_contact,
     )
     project = ProjectRef(
         row.id, row.slug, row.region, row.webhook_url, row.vanity_numbers, row.dial_extensions
@@ -256,7 +258,7 @@ async def _judge_batch(
 ) -> list[Lease]:
     phones = sorted({p for row in rows for p in row.phones})
     listed = await dnc.listed(conn, project.id, phones)
-    contacts, busy, abandons = await _phone_activity(conn, phones, now)
+    contacts, busy, abandons = await _phone_activity(conn, phones, now, sms=policy.sms_contacts)
     leases: list[Lease] = []
     waits: list[dict[str, Any]] = []
     leased: list[dict[str, Any]] = []
@@ -330,9 +332,10 @@ async def _judge_batch(
 
 
 async def _phone_activity(
-    conn: AsyncConnection, phones: list[str], now: datetime
+    conn: AsyncConnection, phones: list[str], now: datetime, *, sms: bool = False
 ) -> tuple[dict[str, list[datetime]], set[str], dict[str, list[datetime]]]:
-    """Per number: contacts in the last 30 days, whether it is in a call now, abandoned calls."""
+    """Per number: contacts in the last 30 days (with the SMS sent to it when ``sms``), whether it is
+    in a call now, abandoned calls."""
     contacts: dict[str, list[datetime]] = defaultdict(list)
     abandons: dict[str, list[datetime]] = defaultdict(list)
     busy: set[str] = set()
@@ -361,4 +364,23 @@ async def _phone_activity(
             contacts[phone].append(answered_at)
             if abandoned:
                 abandons[phone].append(answered_at)
+    if sms:
+        for phone, sent_at in await sent_sms(conn, phones, since):
+            contacts[phone].append(sent_at)
     return contacts, busy, abandons
+
+
+async def sent_sms(
+    conn: AsyncConnection, phones: Sequence[str], since: datetime
+) -> list[tuple[str, datetime]]:
+    """(number, when) of every SMS that left for these numbers since ``since`` (contacts, when the
+    project counts SMS as contacts)."""
+    rows = await conn.execute(
+        select(MESSAGE.c.recipient, MESSAGE.c.sent_at).where(
+            MESSAGE.c.medium == "sms",
+            MESSAGE.c.recipient.in_(list(phones)),
+            MESSAGE.c.sent_at.is_not(None),
+            MESSAGE.c.sent_at > since,
+        )
+    )
+    return [(phone, sent_at) for phone, sent_at in rows.all()]

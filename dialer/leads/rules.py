@@ -43,6 +43,7 @@ class Policy:
     holidays: frozenset[date] = frozenset()
     max_attempts: int = 5
     caps: tuple[tuple[str, int], ...] = ()  # ("day", 1), ("week", 2), ...
+    sms_contacts: bool = False  # an SMS sent to a number counts against its caps like a call
 
     def __post_init__(self) -> None:
         for period, limit in self.caps:

@@ -31,9 +31,10 @@ from dialer.leads.schema import (
     UpsertResult,
     queue_rank,
 )
-from dialer.storage.tables import ATTEMPT, CAMPAIGN, LEAD, WEBHOOK_DELIVERY
+from dialer.storage.tables import ATTEMPT, CAMPAIGN, LEAD
 from dialer.storage.tables import LEAD_EVENT as EVENT
 from dialer.storage.types import utcnow
+from dialer.webhooks import queue_webhook
 
 CHUNK = 500
 _FIELDS = ("phones", "name", "data", "campaign_id", "priority", "time_zone", "expires_at")
@@ -359,18 +360,7 @@ async def set_status(
             "at": now.isoformat(),
             **detail,
         }
-        await conn.execute(
-            insert(WEBHOOK_DELIVERY),
-            [
-                {
-                    "project_id": project.id,
-                    "payload": payload,
-                    "tries": 0,
-                    "next_try_at": now,
-                    "created_at": now,
-                }
-            ],
-        )
+        await queue_webhook(conn, project.id, payload, now)
 
 
 async def attempts(conn: AsyncConnection, project: ProjectRef, external_id: str) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Numeric, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Numeric, Text, UniqueConstraint
 from sqlalchemy import false as sa_false
 from sqlmodel import Field, SQLModel
 
@@ -56,6 +56,11 @@ class Project(SQLModel, table=True):
         default=False,
         sa_column_kwargs={"server_default": sa_false()},
         description="send a number's extension as DTMF once the call is answered",
+    )
+    sms_counts_as_contact: bool = Field(
+        default=False,
+        sa_column_kwargs={"server_default": sa_false()},
+        description="an SMS sent counts against the contact caps like an answered call (and is capped)",
     )
     demo: bool = Field(
         default=False,
@@ -145,6 +150,11 @@ class Lead(SQLModel, table=True):
     next_phone: int = Field(default=0, description="index into phones of the next number to try")
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
     pinned_operator: str | None = Field(default=None, max_length=64)
+    bad_contacts: dict[str, str] = Field(
+        default_factory=dict,
+        sa_column=Column(JSON, nullable=False, server_default="{}"),
+        description="phones and addresses a message could never reach, with the gateway's reason",
+    )
     callback_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
     lease_owner: str | None = Field(default=None, max_length=64)
     lease_expires_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
@@ -251,6 +261,80 @@ class WebhookDelivery(SQLModel, table=True):
     next_try_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
     delivered_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
     last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class MessageTemplate(SQLModel, table=True):
+    """A project's SMS or email text: Jinja2 (sandboxed, strict) over the lead, answers and operator."""
+
+    __tablename__ = "message_template"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", ondelete="CASCADE")
+    name: str = Field(max_length=64)
+    medium: str = Field(max_length=8, description="sms or email")
+    subject: str | None = Field(default=None, max_length=300)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    html: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class Message(SQLModel, table=True):
+    """An SMS or email to a client: a row before anything leaves (the outbox), then its fate.
+
+    ``status``: queued -> sending -> sent -> delivered | failed | expired. The sender claims rows with
+    ``finished_at`` unset and ``next_try_at`` due: queued and sending ones are sent, sent ones are asked
+    for their delivery status (gateways that report it)."""
+
+    __tablename__ = "message"
+    __table_args__ = (
+        UniqueConstraint("project_id", "idempotency_key"),
+        Index("ix_message_due", "finished_at", "next_try_at"),
+        Index("ix_message_recipient", "recipient", "sent_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", ondelete="CASCADE")
+    lead_id: int | None = Field(default=None, foreign_key="lead.id", index=True, ondelete="CASCADE")
+    medium: str = Field(max_length=8)
+    channel: str = Field(max_length=32, description="the configured channel it goes through")
+    template: str | None = Field(default=None, max_length=64)
+    recipient: str = Field(max_length=320)
+    subject: str | None = Field(default=None, max_length=300)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    html: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    attachments: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="queued", max_length=16)
+    idempotency_key: str | None = Field(default=None, max_length=200)
+    operator: str | None = Field(default=None, max_length=64)
+    gateway_id: str | None = Field(default=None, max_length=200)
+    message_id: str | None = Field(default=None, max_length=200, description="SMTP Message-ID, set first")
+    parts: int | None = Field(default=None)
+    encoding: str | None = Field(default=None, max_length=8)
+    cost: Decimal | None = Field(default=None, sa_column=Column(Numeric(12, 4), nullable=True))
+    reason: str | None = Field(default=None, max_length=500, description="why it failed, expired or waits")
+    tries: int = Field(default=0)
+    next_try_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+    not_after: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+
+
+class MessageStop(SQLModel, table=True):
+    """A phone or address that must get no more messages of a medium (the client said stop), for one
+    project or, with no project, for all."""
+
+    __tablename__ = "message_stop"
+    __table_args__ = (UniqueConstraint("project_id", "medium", "address"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int | None = Field(default=None, foreign_key="project.id", ondelete="CASCADE")
+    medium: str = Field(max_length=8)
+    address: str = Field(max_length=320, index=True)
+    reason: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
 
 

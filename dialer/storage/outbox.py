@@ -1,14 +1,16 @@
 """The outbox: messages written in the same transaction as the change they tell of, delivered later,
 at least once, by whichever process claims them first.
 
-An outbox table has ``id``, ``tries``, ``next_try_at``, ``delivered_at`` and ``last_error`` columns
-(``webhook_delivery`` today; messages and invitations next). :meth:`Outbox.claim` takes the due rows
-and pushes their next try ``claim_for`` ahead in one transaction: on PostgreSQL with ``FOR UPDATE
-SKIP LOCKED``, so several processes share the work without taking the same row; on SQLite the single
-writer queue serialises the claims. A process that dies after claiming leaves the rows to be claimed
-again when the claim runs out (restart-safe). :meth:`Outbox.settle` marks what was delivered and
-reschedules what failed with exponential backoff (``first_retry`` doubling, at most ``max_retry``,
-+-20 % jitter so that a receiver that was down is not hit by every retry at once).
+An outbox table has ``id``, ``tries``, ``next_try_at``, ``delivered_at`` (or another ``done``
+column: set when the row needs no more tries) and ``last_error`` columns (``webhook_delivery``;
+``message``, whose sender records its own outcomes instead of calling :meth:`Outbox.settle`).
+:meth:`Outbox.claim` takes the due rows and pushes their next try ``claim_for`` ahead in one
+transaction: on PostgreSQL with ``FOR UPDATE SKIP LOCKED``, so several processes share the work
+without taking the same row; on SQLite the single writer queue serialises the claims. A process that
+dies after claiming leaves the rows to be claimed again when the claim runs out (restart-safe).
+:meth:`Outbox.settle` marks what was delivered and reschedules what failed with exponential backoff
+(``first_retry`` doubling, at most ``max_retry``, +-20 % jitter so that a receiver that was down is
+not hit by every retry at once).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ def retry_delay(tries: int, rng: random.Random, *, first: float = 5.0, most: flo
 @dataclass
 class Outbox:
     table: Table
+    done: str = "delivered_at"
     claim_for: timedelta = CLAIM
     first_retry: float = 5.0
     max_retry: float = 3600.0
@@ -56,7 +59,7 @@ class Outbox:
         if join is not None:
             query = query.join(*join)
         query = (
-            query.where(table.c.delivered_at.is_(None), table.c.next_try_at <= now)
+            query.where(table.c[self.done].is_(None), table.c.next_try_at <= now)
             .order_by(table.c.id)
             .limit(batch)
         )
@@ -101,7 +104,7 @@ class Outbox:
                 await conn.execute(
                     update(table)
                     .where(table.c.id == bindparam("_id"))
-                    .values(delivered_at=delivered_at or now),
+                    .values({self.done: delivered_at or now}),
                     done,
                 )
             if failed:

@@ -48,7 +48,10 @@ def test_unknown_key_names_the_key_and_what_is_allowed(write_config) -> None:
 
 def test_unknown_section_lists_top_level_sections(write_config) -> None:
     (found,) = problems(write_config("[sever]\nport = 1\n"))
-    assert "sever: unknown key; allowed here: database, logging, recordings, server, sip, trunks" in found
+    assert (
+        "sever: unknown key; allowed here: channels, database, logging, recordings, server, sip, trunks"
+        in found
+    )
 
 
 def test_wrong_type_names_key_and_value(write_config) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from dialer.web.api import campaigns, dnc, leads, operator_events, operators
+from dialer.web.api import campaigns, dnc, leads, messages, operator_events, operators
 from dialer.web.api.openapi import Operation, add_routes, document
 from dialer.web.render import TEMPLATES
 
@@ -14,14 +14,15 @@ OPERATIONS: list[Operation] = [
     *leads.OPERATIONS,
     *campaigns.OPERATIONS,
     *dnc.OPERATIONS,
+    *messages.OPERATIONS,
     *operators.OPERATIONS,
     *operator_events.OPERATIONS,
 ]
 SPEC = web.AppKey("openapi", dict[str, Any])
 DESCRIPTION = (
     "Push loan applications (leads) to be called, follow their calls, manage campaigns and the "
-    "do-not-call list. Every path is scoped to a project; authenticate with a project token: "
-    "`Authorization: Bearer dlr_...`."
+    "do-not-call list, send clients SMS and email from templates. Every path is scoped to a project; "
+    "authenticate with a project token: `Authorization: Bearer dlr_...`."
 )
 
 

@@ -80,26 +80,38 @@ def add_routes(app: web.Application, operations: Sequence[Operation]) -> None:
 
 
 def _checking_path(op: Operation) -> Handler:
-    path_params = [p for p in op.params if p.where == "path"]
-    if not path_params:
+    """The handler behind a check of the documented path and query parameters (422 naming each)."""
+    checked = [p for p in op.params if p.where in ("path", "query")]
+    if not checked:
         return op.handler
 
     @functools.wraps(op.handler)
     async def handler(request: web.Request) -> web.StreamResponse:
         errors = []
-        for param in path_params:
-            problem = _schema_problem(request.match_info.get(param.name, ""), param.schema)
-            if problem is not None:
-                errors.append(FieldError(field=f"path.{param.name}", problem=problem[0], expected=problem[1]))
+        for param in checked:
+            if param.where == "path":
+                values = [request.match_info.get(param.name, "")]
+            else:
+                values = request.query.getall(param.name, [])
+                if len(values) > 1:
+                    errors.append(FieldError(field=f"query.{param.name}", problem="given more than once"))
+                    continue
+            for value in values:
+                problem = _schema_problem(value, param.schema)
+                if problem is not None:
+                    field = f"{param.where}.{param.name}"
+                    errors.append(FieldError(field=field, problem=problem[0], expected=problem[1]))
         if errors:
-            raise ProblemError(422, "a path parameter is malformed", errors=errors, kind="invalid-path")
+            raise ProblemError(422, "a parameter is malformed", errors=errors, kind="invalid-path")
         return await op.handler(request)
 
     return handler
 
 
 def _schema_problem(value: str, schema: dict[str, Any]) -> tuple[str, str] | None:
-    """What is wrong with a path segment under a (string) schema, and what is expected."""
+    """What is wrong with a path segment or query value under its schema, and what is expected."""
+    if schema.get("type") == "integer":
+        return _integer_problem(value, schema)
     if "enum" in schema and value not in schema["enum"]:
         return f"{value!r} is not allowed", "one of: " + ", ".join(schema["enum"])
     if len(value) < schema.get("minLength", 0):
@@ -108,6 +120,19 @@ def _schema_problem(value: str, schema: dict[str, Any]) -> tuple[str, str] | Non
         return "too long", f"at most {schema['maxLength']} characters"
     if "pattern" in schema and re.search(schema["pattern"], value) is None:
         return "malformed", f"matching {schema['pattern']}"
+    return None
+
+
+def _integer_problem(value: str, schema: dict[str, Any]) -> tuple[str, str] | None:
+    low, high = schema.get("minimum"), schema.get("maximum")
+    expected = (
+        f"an integer from {low if low is not None else '-inf'} to {high if high is not None else 'inf'}"
+    )
+    if re.fullmatch(r"-?[0-9]{1,18}", value) is None:
+        return "not an integer", expected
+    number = int(value)
+    if (low is not None and number < low) or (high is not None and number > high):
+        return "out of range", expected
     return None
 
 
