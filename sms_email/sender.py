@@ -3,7 +3,8 @@
 Theory of operation
 -------------------
 :meth:`MessageSender.send_due` claims due rows of ``message`` (``finished_at`` unset, ``next_try_at``
-passed; claimed for five minutes, ``SKIP LOCKED`` on PostgreSQL) and handles each one:
+passed; claimed for as long as a try may take, :func:`call_limit`; ``SKIP LOCKED`` on PostgreSQL)
+and handles each one:
 
 - ``sent`` rows of a gateway that reports delivery are asked for their status, every
   ``status_every`` seconds for ``status_for`` seconds, then left as sent;
@@ -47,8 +48,6 @@ from sms_email.gateway import Attachment, Gateway, Outcome, Outgoing
 from sms_email.store import stopped
 
 log = structlog.get_logger(__name__)
-CLAIM = timedelta(minutes=5)
-CALL_LIMIT = 240.0  # seconds one gateway call may take in all (its own timeouts are shorter)
 MISSING_CHANNEL_WAIT = 600.0
 _COLUMNS = tuple(c for c in MESSAGE.c if c.name not in ("id", "tries"))
 
@@ -72,17 +71,17 @@ class MessageSender:
         rng: random.Random | None = None,
         batch: int = 50,
         concurrency: int = 20,
-        call_limit: float = CALL_LIMIT,
     ) -> None:
         self._engine = engine
         self._gateways = gateways
         self._channels = channels
         self._clock = clock
         self._rng = rng or random.Random()
-        self._outbox = Outbox(MESSAGE, done="finished_at", claim_for=CLAIM)
+        self._limits = {name: call_limit(settings) for name, settings in channels.items()}
+        claim = max(self._limits.values(), default=30.0) + 10.0
+        self._outbox = Outbox(MESSAGE, done="finished_at", claim_for=timedelta(seconds=claim))
         self._batch = batch
         self._slots = asyncio.Semaphore(concurrency)
-        self._call_limit = call_limit
         self.parked: dict[str, Parked] = {}
 
     async def run(self, stop: asyncio.Event, *, idle: float = 1.0) -> None:
@@ -163,7 +162,7 @@ class MessageSender:
             )
         if started.rowcount == 0:
             return
-        outcome = await self._call(gateway.send(_outgoing(row)), "send")
+        outcome = await self._call(gateway.send(_outgoing(row)), "send", self._limits[row["channel"]])
         await self._apply(row, project, gateway, outcome, self._clock())
 
     async def _hold(
@@ -189,7 +188,8 @@ class MessageSender:
         if gateway is None or not gateway.reports_delivery:
             await self._finish_sent(row, now)
             return
-        outcome = await self._call(gateway.status(_outgoing(row), row["gateway_id"]), "status")
+        limit = self._limits.get(row["channel"], 30.0)
+        outcome = await self._call(gateway.status(_outgoing(row), row["gateway_id"]), "status", limit)
         if outcome.state in ("delivered", "failed"):
             await self._apply(row, project, gateway, outcome, self._clock())
             return
@@ -204,11 +204,11 @@ class MessageSender:
                 .values(next_try_at=now + timedelta(seconds=every))
             )
 
-    async def _call(self, call: Any, what: str) -> Outcome:
+    async def _call(self, call: Any, what: str, limit: float) -> Outcome:
         try:
-            result: Outcome = await asyncio.wait_for(call, self._call_limit)
+            result: Outcome = await asyncio.wait_for(call, limit)
         except TimeoutError:
-            return Outcome("retry", reason=f"the gateway's {what} took longer than {self._call_limit:.0f} s")
+            return Outcome("retry", reason=f"the gateway's {what} took longer than {limit:.0f} s")
         return result
 
     async def _apply(
@@ -329,6 +329,15 @@ async def _mark_bad(conn: AsyncConnection, lead_id: int, address: str, reason: s
     current = (await conn.execute(select(LEAD.c.bad_contacts).where(LEAD.c.id == lead_id))).scalar() or {}
     marks = {**current, address: reason}
     await conn.execute(update(LEAD).where(LEAD.c.id == lead_id).values(bad_contacts=marks))
+
+
+def call_limit(settings: ChannelSettings) -> float:
+    """Seconds one send may take in all: SMSC may ask the status, send and ask again, each host in
+    turn. A claim lasts this long plus a margin, so a message whose process died is taken up again
+    soon after, and never while its try may still be running."""
+    if isinstance(settings, SmscSettings):
+        return settings.timeout * 3 * len(settings.hosts) + 5.0
+    return settings.timeout + 5.0
 
 
 def _status_timing(settings: ChannelSettings | None) -> tuple[float, float]:
