@@ -25,6 +25,7 @@ from dialer.accounts.projects import project_by_slug
 from dialer.cli_common import CliState, run_on_database, state_of, with_database
 from dialer.cli_demo import demo_app_cli
 from dialer.cli_leads import leads_app
+from dialer.cli_messages import messages_app
 from dialer.cli_operators import operator_app
 from dialer.cli_projects import dnc_app, project_app, token_app
 from dialer.config import DEFAULT_CONFIG_PATH, Settings, SipSettings, TrunkSettings
@@ -56,6 +57,7 @@ app.add_typer(project_app, name="project")
 app.add_typer(token_app, name="token")
 app.add_typer(dnc_app, name="dnc")
 app.add_typer(leads_app, name="leads")
+app.add_typer(messages_app, name="messages")
 app.add_typer(operator_app, name="operator")
 recordings_app = typer.Typer(help="Call recordings.", no_args_is_help=True)
 app.add_typer(recordings_app, name="recordings")
