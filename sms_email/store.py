@@ -23,7 +23,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from dialer.config_channels import ChannelSettings, SmtpSettings
 from dialer.errors import FieldError, NotFound, Rejected
 from dialer.leads.phones import PhoneError, normalize
-from dialer.storage.tables import DNC, LEAD, LEAD_EVENT, MESSAGE, MESSAGE_STOP, MESSAGE_TEMPLATE, PROJECT
+from dialer.storage.tables import (
+    DNC,
+    LEAD,
+    LEAD_EVENT,
+    MESSAGE,
+    MESSAGE_STOP,
+    MESSAGE_TEMPLATE,
+    OPERATOR,
+    PROJECT,
+)
 from dialer.storage.types import utcnow
 from sms_email import templates
 from sms_email.channels import channel_for
@@ -152,13 +161,17 @@ async def _lead_row(conn: AsyncConnection, project_id: int, external_id: str) ->
     return row
 
 
-def _variables(
+async def _variables(
+    conn: AsyncConnection,
     project: Mapping[Any, Any],
     lead: Mapping[Any, Any] | None,
     answers: Mapping[Any, Any],
     operator: str | None,
 ) -> dict[str, Any]:
-    who = {"login": operator or "", "name": operator or ""}
+    name = None
+    if operator:
+        name = (await conn.execute(select(OPERATOR.c.name).where(OPERATOR.c.login == operator))).scalar()
+    who = {"login": operator or "", "name": name or operator or ""}
     return templates.context(lead, answers=answers, operator=who, project=project)
 
 
@@ -168,7 +181,7 @@ async def preview(
     """The template filled for a lead (or with no lead), with the SMS's size."""
     row = await _template_row(conn, project["id"], name)
     lead = await _lead_row(conn, project["id"], request.lead) if request.lead else None
-    variables = _variables(project, lead, request.answers, request.operator)
+    variables = await _variables(conn, project, lead, request.answers, request.operator)
     if lead is None:
         variables["lead"] = _Placeholders("lead")
     out = templates.render(_as_template(row), variables, name=name)
@@ -304,9 +317,8 @@ async def queue_message(
     why = await stopped(conn, project["id"], medium, recipient)
     if why:
         raise Rejected("the client asked not to get these messages", [_no("to", why)])
-    rendered = templates.render(
-        _as_template(template), _variables(project, lead, request.answers, request.operator)
-    )
+    variables = await _variables(conn, project, lead, request.answers, request.operator)
+    rendered = templates.render(_as_template(template), variables)
     channel = channel_for(channels, project["slug"], medium)
     settings = channels[channel]
     row = {

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import json
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -87,9 +87,25 @@ class VirtualPhone:
         self.stack.close()
 
 
+Answered = Callable[[str, dict[str, Any], str], Awaitable[None]]
+
+
 class OperatorBot:
-    def __init__(self, login: str, password: str, base: str, phone: VirtualPhone, *, seed: int = 0) -> None:
+    """A virtual operator on the operator API; ``answered(login, screen, outcome)`` is told of every
+    disposition (the demo sends the client an SMS or email from it, as a script's answer would)."""
+
+    def __init__(
+        self,
+        login: str,
+        password: str,
+        base: str,
+        phone: VirtualPhone,
+        *,
+        seed: int = 0,
+        answered: Answered | None = None,
+    ) -> None:
         self.login = login
+        self.answered = answered
         self.password = password
         self.base = f"{base}/api/v1/operators/{login}"
         self.phone = phone
@@ -144,7 +160,7 @@ class OperatorBot:
                 handled.add(call_id)
                 if talking is not None and not talking.done():
                     talking.cancel()
-                talking = asyncio.create_task(self._talk(http, call_id, bool(screen.get("amd_check"))))
+                talking = asyncio.create_task(self._talk(http, screen))
         finally:
             if talking is not None and not talking.done():
                 talking.cancel()
@@ -169,14 +185,15 @@ class OperatorBot:
                 pass
             await asyncio.sleep(1.0)
 
-    async def _talk(self, http: aiohttp.ClientSession, call_id: str, amd_check: bool) -> None:
+    async def _talk(self, http: aiohttp.ClientSession, screen: dict[str, Any]) -> None:
         try:
-            await self._converse(http, amd_check)
+            await self._converse(http, screen)
         except (aiohttp.ClientError, TimeoutError) as exc:  # the server went away mid-call
             log.info("virtual operator's call ended without a disposition", operator=self.login,
-                     call_id=call_id, error=str(exc))  # fmt: skip
+                     call_id=screen.get("call_id"), error=str(exc))  # fmt: skip
 
-    async def _converse(self, http: aiohttp.ClientSession, amd_check: bool) -> None:
+    async def _converse(self, http: aiohttp.ClientSession, screen: dict[str, Any]) -> None:
+        amd_check = bool(screen.get("amd_check"))
         self.phone.speak()
         await asyncio.sleep(self.rng.uniform(6.0, 20.0))
         outcome = self.rng.choices([o for o, _ in OUTCOMES], [w for _, w in OUTCOMES])[0]
@@ -187,7 +204,13 @@ class OperatorBot:
             body["amd_review"] = "machine" if self.rng.random() < 0.8 else "person"
         async with http.post(f"{self.base}/disposition", json=body, headers=self._auth) as response:
             await response.read()
+            disposed = response.status == 200
         self.calls += 1
+        if disposed and self.answered is not None:
+            try:
+                await self.answered(self.login, screen, outcome)
+            except Exception:  # a message that cannot go must not stop the operator's shift
+                log.exception("virtual operator's message not queued", operator=self.login)
         if self.rng.random() < 0.08:  # a short break now and then
             await asyncio.sleep(6.0)  # after the wrap-up
             await self._state(http, "paused", "перерыв")

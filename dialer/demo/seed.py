@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dialer import campaigns
 from dialer.accounts.operators import add_operator
@@ -28,6 +28,8 @@ from dialer.leads import store
 from dialer.storage import writing
 from dialer.storage.tables import OPERATOR, PROJECT
 from dialer.storage.types import utcnow
+from sms_email import store as messages
+from sms_email.schema import TemplateBody
 
 SLUG = "zaimy-demo"
 NAME = "Займы — демо"
@@ -81,8 +83,35 @@ def lead(n: int, rng: random.Random) -> dict[str, object]:
             "amount": rng.choice([5000, 10000, 15000, 20000, 30000, 50000]),
             "address": f"г. {city}, {rng.choice(STREETS)}, д. {rng.randint(1, 99)}, кв. {rng.randint(1, 99)}",
             "missing": missing,
+            **({"email": f"client{n:05d}@example.net"} if n % 2 else {}),
         },
     }
+
+
+# What the virtual operators' answers send (through the demo's local SMS gateway and mailbox).
+TEMPLATES = {
+    "callback-sms": TemplateBody(
+        medium="sms",
+        body="{{ lead.name }}, перезвоним вам по заявке {{ lead.data.application }}. {{ project.name }}",
+    ),
+    "documents-email": TemplateBody(
+        medium="email",
+        subject="Заявка {{ lead.data.application }}: что осталось заполнить",
+        body="Здравствуйте, {{ lead.name }}!\n\nПо заявке {{ lead.data.application }} на "
+        "{{ lead.data.amount }} ₽ осталось указать:\n{% for item in lead.data.missing %}- {{ item }}\n"
+        "{% endfor %}\nОператор: {{ operator.name }}\n{{ project.name }}",
+        html="<p>Здравствуйте, {{ lead.name }}!</p><p>По заявке <b>{{ lead.data.application }}</b> "
+        "осталось указать:</p><ul>{% for item in lead.data.missing %}<li>{{ item }}</li>{% endfor %}</ul>",
+    ),
+}
+
+
+async def ensure_templates(conn: AsyncConnection, project_id: int) -> None:
+    """The demo's message templates, made when missing (a demo seeded before they existed gets them)."""
+    have = {t.name for t in await messages.list_templates(conn, project_id)}
+    for name, template in TEMPLATES.items():
+        if name not in have:
+            await messages.save_template(conn, project_id, name, template)
 
 
 async def seed(db: AsyncEngine, *, leads: int = 400, seed_value: int = 2026) -> Demo:
@@ -115,6 +144,7 @@ async def seed(db: AsyncEngine, *, leads: int = 400, seed_value: int = 2026) -> 
             )
             rng = random.Random(seed_value)
             await store.upsert_many(conn, project, [lead(n, rng) for n in range(1, leads + 1)])
+        await ensure_templates(conn, project.id)
         await campaigns.act(conn, project, "predictive", "start")
         await campaigns.act(conn, project, "callbacks", "start")
     return Demo(project, token, person_password, virtual_password(project.id), created)

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from dialer.config import DatabaseSettings
 from dialer.storage import create_engine, reading
-from dialer.storage.tables import ATTEMPT, LEAD, OPERATOR, PROJECT
+from dialer.storage.tables import ATTEMPT, LEAD, MESSAGE, OPERATOR, PROJECT
 from tests.integration.servers import free_port
 from tests.integration.test_engine_acceptance import DIALER, cli
 
@@ -98,6 +98,18 @@ async def test_the_demo_dials_connects_records_bills_and_stops_cleanly(tmp_path:
         assert sum(o["state"] != "offline" for o in live["operators"]) == 10, live["operators"]
         assert response.status == 200 and "Займы — демо" in page and "simulated" in page
         assert 'dialer_calls_total{campaign="1",outcome="human"}' in metrics
+        media: set[str] = set()  # the operators' answers sent SMS and email to the local sinks
+        while time.monotonic() < deadline + 60 and media != {"sms", "email"}:
+            await asyncio.sleep(2.0)
+            async with reading(engine) as conn:
+                sent = MESSAGE.c.status.in_(["sent", "delivered"])
+                media = set((await conn.execute(select(MESSAGE.c.medium).where(sent).distinct())).scalars())
+        assert media == {"sms", "email"}, media
+        async with aiohttp.ClientSession() as client:
+            async with client.get(f"{base}/demo/sms/") as response:
+                assert response.status == 200 and "перезвоним вам по заявке" in await response.text()
+            async with client.get(f"{base}/demo/mail/") as response:
+                assert response.status == 200 and "что осталось заполнить" in await response.text()
         demo.send_signal(signal.SIGINT)  # Ctrl-C
         assert demo.wait(timeout=90) == 0, log.read_text()[-3000:]
         assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
