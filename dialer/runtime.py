@@ -29,7 +29,7 @@ from dialer.voice.side import VoiceSide
 from dialer.web import api, home, web_app
 from dialer.webhooks import WebhookSender
 from sms_email.channels import open_gateways
-from sms_email.sender import MessageSender
+from sms_email.sender import ChannelState, MessageSender
 
 log = structlog.get_logger(__name__)
 
@@ -120,6 +120,10 @@ class Runtime:
     def trunks(self) -> list[TrunkView]:
         """The trunks by state (none without the SIP side)."""
         return self.voice.trunks() if self.voice is not None else []
+
+    def channels(self) -> list[ChannelState]:
+        """The message channels with their parking (none when this process sends no messages)."""
+        return self.messages.states() if self.messages is not None else []
 
 
 async def _started(settings: Settings, throttle: Throttle) -> Runtime:

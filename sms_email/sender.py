@@ -58,6 +58,18 @@ class Parked:
     reason: str
 
 
+@dataclass(frozen=True)
+class ChannelState:
+    """A channel as a supervisor sees it: parked (nothing goes through it) until when, and why."""
+
+    name: str
+    medium: str
+    kind: str
+    projects: tuple[str, ...]
+    parked_until: datetime | None
+    reason: str | None
+
+
 class MessageSender:
     """Delivers the message outbox; :meth:`run` until stopped, or :meth:`send_due` once (tests)."""
 
@@ -83,6 +95,21 @@ class MessageSender:
         self._batch = batch
         self._slots = asyncio.Semaphore(concurrency)
         self.parked: dict[str, Parked] = {}
+
+    def states(self) -> list[ChannelState]:
+        """Every configured channel with its parking, by name."""
+        now = self._clock()
+        out = []
+        for name, settings in sorted(self._channels.items()):
+            parked = self.parked.get(name)
+            live = parked is not None and parked.until > now
+            out.append(
+                ChannelState(
+                    name, settings.medium, settings.kind, tuple(settings.projects),
+                    parked.until if live and parked else None, parked.reason if live and parked else None,
+                )
+            )  # fmt: skip
+        return out
 
     async def run(self, stop: asyncio.Event, *, idle: float = 1.0) -> None:
         """Send until ``stop`` is set; sleeps ``idle`` seconds when nothing is due."""

@@ -12,11 +12,13 @@ from dialer.engine.service import EngineService
 from dialer.engine.views import TrunkView
 from dialer.throttle import Throttle
 from dialer.web.metrics import HttpMetrics
+from sms_email.sender import ChannelState
 
 
 class Served(Protocol):
     """What the web needs of the runtime it serves (:class:`dialer.runtime.Runtime`): the database,
-    and the engine when this process dials (None with ``[sip] enabled = false``)."""
+    the engine when this process dials (None with ``[sip] enabled = false``), the trunks' and the
+    message channels' states."""
 
     @property
     def db(self) -> AsyncEngine: ...
@@ -25,6 +27,8 @@ class Served(Protocol):
     def engine(self) -> EngineService | None: ...
 
     def trunks(self) -> list[TrunkView]: ...
+
+    def channels(self) -> list[ChannelState]: ...
 
     async def stop(self) -> None: ...
 

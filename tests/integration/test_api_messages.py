@@ -151,3 +151,24 @@ async def test_stop_list_by_api(api) -> None:
     body = {"medium": "sms", "addresses": ["8 912 345-67-89"], "reason": "STOP"}
     async with client.post(f"{LOANS}/message-stops", json=body, headers=tenants.auth()) as r:
         assert await r.json() == {"medium": "sms", "added": ["+79123456789"], "already": []}
+
+
+async def test_supervisors_see_a_channel_parked_for_lack_of_funds(api, smsc) -> None:
+    client, tenants = api
+    sink, _ = smsc
+    async with client.get(f"{LOANS}/message-channels", headers=tenants.auth()) as r:
+        (channel,) = (await r.json())["channels"]
+    assert channel["name"] == "sms" and channel["parked_until"] is None
+    sink.plan.append(("error", 3))
+    async with client.put(f"{LOANS}/message-templates/hello", json={"medium": "sms", "body": "hi"},
+                          headers=tenants.auth()):  # fmt: skip
+        pass
+    async with client.post(f"{LOANS}/leads/A-1/messages", json={"template": "hello"}, headers=tenants.auth()):
+        pass
+    for _ in range(50):
+        async with client.get(f"{LOANS}/message-channels", headers=tenants.auth()) as r:
+            (channel,) = (await r.json())["channels"]
+        if channel["parked_until"]:
+            break
+        await asyncio.sleep(0.1)
+    assert channel["parked_until"] and "no funds" in channel["reason"]

@@ -4,10 +4,11 @@ project's message list and its stop list. Thin handlers over :mod:`sms_email.sto
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dialer.errors import DialerError, field_errors
@@ -17,7 +18,7 @@ from dialer.web.api.leads import EXTERNAL_ID, IDEMPOTENCY_KEY, PROJECT
 from dialer.web.api.openapi import Operation, Param
 from dialer.web.api.problems import ProblemError, problem_of
 from dialer.web.api.requests import authorize_project, read_json
-from dialer.web.keys import DATABASE, SETTINGS
+from dialer.web.keys import DATABASE, RUNTIME, SETTINGS
 from sms_email import store
 from sms_email.schema import (
     MessageIn,
@@ -54,6 +55,19 @@ READ_MESSAGE = {
         "parameters": {"project": "$request.path.project", "id": "$response.body#/id"},
     }
 }
+
+
+class ChannelOut(BaseModel):
+    name: str
+    medium: str
+    kind: str
+    serves_every_project: bool
+    parked_until: datetime | None = Field(description="nothing goes through it until then (no funds, login)")
+    reason: str | None
+
+
+class ChannelList(BaseModel):
+    channels: list[ChannelOut]
 
 
 class TemplateList(BaseModel):
@@ -212,6 +226,19 @@ async def add_message_stops(request: web.Request) -> web.Response:
     return await _run(request, work, write=True)
 
 
+async def list_message_channels(request: web.Request) -> web.Response:
+    """The channels this project's messages go through, and whether one is parked (and why)."""
+    ref = await authorize_project(request)
+    states = request.app[RUNTIME].channels()
+    out = [
+        ChannelOut(name=c.name, medium=c.medium, kind=c.kind, serves_every_project=not c.projects,
+                   parked_until=c.parked_until, reason=c.reason)
+        for c in states
+        if not c.projects or ref.slug in c.projects
+    ]  # fmt: skip
+    return web.json_response(text=ChannelList(channels=out).model_dump_json())
+
+
 OPERATIONS = [
     Operation("GET", TEMPLATES, list_message_templates, "List message templates", "messages",
               {200: TemplateList}, params=(PROJECT,)),
@@ -246,4 +273,12 @@ OPERATIONS = [
     Operation("POST", "/api/v1/projects/{project}/message-stops", add_message_stops,
               "Stop messages to phones or addresses", "messages", {200: StopAdded}, body=StopIn,
               params=(PROJECT,), errors=(401, 403, 404, 422)),
+    Operation("GET", "/api/v1/projects/{project}/message-channels", list_message_channels,
+              "List the project's message channels", "messages", {200: ChannelList}, params=(PROJECT,),
+              description="A channel is parked when its gateway has no funds or refuses our login: "
+              "messages wait (and expire at their deadline) until it is fixed."),
+    Operation("GET", "/api/v1/projects/{project}/message-channels", list_message_channels,
+              "List the project's message channels", "messages", {200: ChannelList}, params=(PROJECT,),
+              description="A channel is parked when its gateway has no funds or refuses our login: "
+              "messages wait (and expire at their deadline) until it is fixed."),
 ]  # fmt: skip
