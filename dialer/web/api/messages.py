@@ -277,8 +277,4 @@ OPERATIONS = [
               "List the project's message channels", "messages", {200: ChannelList}, params=(PROJECT,),
               description="A channel is parked when its gateway has no funds or refuses our login: "
               "messages wait (and expire at their deadline) until it is fixed."),
-    Operation("GET", "/api/v1/projects/{project}/message-channels", list_message_channels,
-              "List the project's message channels", "messages", {200: ChannelList}, params=(PROJECT,),
-              description="A channel is parked when its gateway has no funds or refuses our login: "
-              "messages wait (and expire at their deadline) until it is fixed."),
 ]  # fmt: skip
