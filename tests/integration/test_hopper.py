@@ -18,7 +18,7 @@ from dialer.leads import dnc, hopper, store
 from dialer.leads.schema import LeadStatus, queue_rank
 from dialer.storage import create_engine, reading, upgrade, writing
 from dialer.storage.models import Attempt, LeadEvent, WebhookDelivery
-from dialer.storage.tables import LEAD
+from dialer.storage.tables import LEAD, MESSAGE, PROJECT
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday 12:00 in Moscow
 
@@ -235,3 +235,25 @@ async def test_abandoned_people_wait_72_hours_unless_their_callback_has_an_opera
             await conn.execute(select(LEAD.c.next_attempt_at).where(LEAD.c.external_id == "dropped"))
         ).scalar()
     assert waiting == an_hour_ago + timedelta(hours=72)
+
+
+async def test_an_sms_counts_against_the_caps_when_the_project_says_so(engine: AsyncEngine) -> None:
+    project, campaign_id = await setup_campaign(engine)
+    await add_leads(engine, project, [{"external_id": "L1", "phones": [landline(1)], "campaign": "main"}])
+    async with writing(engine) as conn:
+        await conn.execute(update(PROJECT).values(caps_per_day=1))
+        await conn.execute(insert(MESSAGE).values(
+            project_id=project.id, medium="sms", channel="sms", recipient=landline(1), body="hi",
+            attachments=[], status="delivered", tries=1, next_try_at=NOW, not_after=NOW, created_at=NOW,
+            sent_at=NOW - timedelta(hours=3), finished_at=NOW,
+        ))  # fmt: skip
+    assert [
+        lease.external_id for lease in await hopper.next_leads(engine, campaign_id, 5, owner="a", now=NOW)
+    ] == ["L1"]  # SMS are not contacts by default
+    async with writing(engine) as conn:
+        await conn.execute(update(PROJECT).values(sms_counts_as_contact=True))
+        await conn.execute(update(LEAD).values(lease_owner=None, lease_expires_at=None))
+    assert await hopper.next_leads(engine, campaign_id, 5, owner="b", now=NOW) == []
+    async with reading(engine) as conn:
+        lead = (await conn.execute(select(LEAD.c.next_attempt_at))).one()
+    assert lead.next_attempt_at == NOW - timedelta(hours=3) + timedelta(days=1)  # when the cap frees
