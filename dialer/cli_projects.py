@@ -97,6 +97,13 @@ def project_update(
             help="Send a number's extension ('доб. 505') as DTMF once the call is answered.",
         ),
     ] = None,
+    sms_counts_as_contact: Annotated[
+        bool | None,
+        typer.Option(
+            "--sms-counts-as-contact/--no-sms-counts-as-contact",
+            help="An SMS sent counts against the contact caps like an answered call (230-FZ).",
+        ),
+    ] = None,
 ) -> None:
     """Change a project's settings; options left out keep their values."""
     problems = _invalid(region=region, time_zone=time_zone, window=window, webhook_url=webhook_url)
@@ -109,6 +116,7 @@ def project_update(
         "webhook_secret": webhook_secret,
         "vanity_numbers": vanity_numbers,
         "dial_extensions": dial_extensions,
+        "sms_counts_as_contact": sms_counts_as_contact,
     }
     values: dict[str, object] = {k: v for k, v in given.items() if v is not None}
     for key in ("webhook_url", "webhook_secret"):

@@ -85,6 +85,8 @@ def test_a_template_is_checked_then_sent_listed_and_stopped(config: Path, capsys
 
     assert run([*c, "list", "loans"]) == 0
     assert "+79123456789" in capsys.readouterr().out
+    assert run(["--config", str(config), "project", "update", "loans", "--sms-counts-as-contact"]) == 0
+    assert "updated: sms_counts_as_contact" in capsys.readouterr().out
 
     assert run([*c, "stop", "+79123456789", "--medium", "sms", "--project", "loans", "--reason", "STOP"]) == 0
     assert "stopped 1, already stopped 0" in capsys.readouterr().out
