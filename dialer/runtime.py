@@ -121,6 +121,11 @@ class Runtime:
         """The trunks by state (none without the SIP side)."""
         return self.voice.trunks() if self.voice is not None else []
 
+    def messages_queued(self) -> None:
+        """Messages were queued in this process: the sender looks at once."""
+        if self.messages is not None:
+            self.messages.wake()
+
     def channels(self) -> list[ChannelState]:
         """The message channels with their parking (none when this process sends no messages)."""
         return self.messages.states() if self.messages is not None else []

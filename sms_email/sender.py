@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -95,6 +94,7 @@ class MessageSender:
         self._batch = batch
         self._slots = asyncio.Semaphore(concurrency)
         self.parked: dict[str, Parked] = {}
+        self._wake = asyncio.Event()
 
     def states(self) -> list[ChannelState]:
         """Every configured channel with its parking, by name."""
@@ -111,8 +111,13 @@ class MessageSender:
             )  # fmt: skip
         return out
 
+    def wake(self) -> None:
+        """Something was queued in this process: look now instead of at the next idle tick."""
+        self._wake.set()
+
     async def run(self, stop: asyncio.Event, *, idle: float = 1.0) -> None:
-        """Send until ``stop`` is set; sleeps ``idle`` seconds when nothing is due."""
+        """Send until ``stop`` is set; when nothing is due, sleeps ``idle`` seconds or until
+        :meth:`wake` (messages queued by another process are seen within ``idle``)."""
         while not stop.is_set():
             try:
                 handled = await self.send_due()
@@ -120,8 +125,17 @@ class MessageSender:
                 log.exception("message sending pass failed; retrying")
                 handled = 0
             if not handled:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), idle)
+                await self._idle(stop, idle)
+
+    async def _idle(self, stop: asyncio.Event, idle: float) -> None:
+        stopping = asyncio.ensure_future(stop.wait())
+        woken = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait((stopping, woken), timeout=idle, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            woken.cancel()
+            self._wake.clear()
 
     async def send_due(self) -> int:
         """Claim and handle every due message once; returns how many were handled."""

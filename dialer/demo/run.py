@@ -70,7 +70,7 @@ def demo_app(settings: Settings, *, say: Callable[[str], None] = print, leads: i
         ]
         await asyncio.gather(*(phone.start() for phone in phones))
         http = aiohttp.ClientSession()
-        answered = functools.partial(send_after_answer, app[DATABASE], settings)
+        answered = functools.partial(send_after_answer, app[DATABASE], settings, runtime.messages_queued)
         bots = [
             OperatorBot(phone.login, made.virtual_password, base, phone, seed=n, answered=answered)
             for n, phone in enumerate(phones)
@@ -90,8 +90,8 @@ def demo_app(settings: Settings, *, say: Callable[[str], None] = print, leads: i
     return app
 
 
-async def send_after_answer(db: AsyncEngine, settings: Settings, login: str, screen: dict[str, Any],
-                            outcome: str) -> None:  # fmt: skip
+async def send_after_answer(db: AsyncEngine, settings: Settings, queued: Callable[[], None], login: str,
+                            screen: dict[str, Any], outcome: str) -> None:  # fmt: skip
     """What a script's answer would send: an SMS for a callback, the missing fields by email for a
     completed application (when the client gave an address). Once per call and template."""
     lead = (screen.get("lead") or {}).get("external_id")
@@ -105,6 +105,7 @@ async def send_after_answer(db: AsyncEngine, settings: Settings, login: str, scr
     async with writing(db) as conn:
         project = await messages.project_row(conn, seed.SLUG)
         await messages.queue_message(conn, settings.channels, project, lead, request)
+    queued()
 
 
 def _with_demo_channels(settings: Settings, sms_url: str, mail_port: int) -> Settings:

@@ -170,7 +170,9 @@ async def send_lead_message(request: web.Request) -> web.Response:
             raise problem_of(exc, kind="invalid-message") from None
         return (201 if created else 200), out.model_dump_json()
 
-    return await once(request, request.app[DATABASE], ref, raw, work)
+    response = await once(request, request.app[DATABASE], ref, raw, work)
+    request.app[RUNTIME].messages_queued()
+    return response
 
 
 def _statuses(request: web.Request) -> list[str]:
