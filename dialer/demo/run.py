@@ -10,9 +10,9 @@ offline first, then the runtime stops as ``dialer serve`` does.
 from __future__ import annotations
 
 import asyncio
-import functools
 import socket
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -70,7 +70,7 @@ def demo_app(settings: Settings, *, say: Callable[[str], None] = print, leads: i
         ]
         await asyncio.gather(*(phone.start() for phone in phones))
         http = aiohttp.ClientSession()
-        answered = functools.partial(send_after_answer, app[DATABASE], settings, runtime.messages_queued)
+        answered = AnswerMessages(app[DATABASE], settings, runtime.messages_queued)
         bots = [
             OperatorBot(phone.login, made.virtual_password, base, phone, seed=n, answered=answered)
             for n, phone in enumerate(phones)
@@ -90,22 +90,29 @@ def demo_app(settings: Settings, *, say: Callable[[str], None] = print, leads: i
     return app
 
 
-async def send_after_answer(db: AsyncEngine, settings: Settings, queued: Callable[[], None], login: str,
-                            screen: dict[str, Any], outcome: str) -> None:  # fmt: skip
+@dataclass(frozen=True)
+class AnswerMessages:
     """What a script's answer would send: an SMS for a callback, the missing fields by email for a
     completed application (when the client gave an address). Once per call and template."""
-    lead = (screen.get("lead") or {}).get("external_id")
-    template = {"callback": "callback-sms", "completed": "documents-email"}.get(outcome)
-    if not lead or template is None:
-        return
-    if template == "documents-email" and not ((screen.get("lead") or {}).get("data") or {}).get("email"):
-        return
-    request = MessageIn(template=template, operator=login, valid_for=3600,
-                        idempotency_key=f"{lead}:{screen.get('call_id')}:{template}")  # fmt: skip
-    async with writing(db) as conn:
-        project = await messages.project_row(conn, seed.SLUG)
-        await messages.queue_message(conn, settings.channels, project, lead, request)
-    queued()
+
+    db: AsyncEngine
+    settings: Settings
+    queued: Callable[[], None]
+
+    async def __call__(self, login: str, screen: dict[str, Any], outcome: str) -> None:
+        card = screen.get("lead") or {}
+        lead = card.get("external_id")
+        template = {"callback": "callback-sms", "completed": "documents-email"}.get(outcome)
+        if not lead or template is None:
+            return
+        if template == "documents-email" and not (card.get("data") or {}).get("email"):
+            return
+        request = MessageIn(template=template, operator=login, valid_for=3600,
+                            idempotency_key=f"{lead}:{screen.get('call_id')}:{template}")  # fmt: skip
+        async with writing(self.db) as conn:
+            project = await messages.project_row(conn, seed.SLUG)
+            await messages.queue_message(conn, self.settings.channels, project, lead, request)
+        self.queued()
 
 
 def _with_demo_channels(settings: Settings, sms_url: str, mail_port: int) -> Settings:
