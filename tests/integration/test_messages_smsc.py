@@ -241,3 +241,18 @@ async def test_bad_input_names_the_field_and_queues_nothing(world) -> None:
         await world.queue(template="gap")
     async with reading(world.engine) as conn:
         assert (await conn.execute(select(MESSAGE.c.id))).first() is None
+
+
+async def test_an_undeliverable_status_fails_the_message_and_marks_the_number(world, smsc) -> None:
+    sink, _ = smsc
+    queued = await world.queue()
+    sender = world.sender()
+    await sender.send_due()
+    sink.statuses[str(queued.id)] = 22  # the network says the number is wrong
+    world.clock.now += timedelta(seconds=61)
+    await sender.send_due()
+    failed = await world.message(queued.id)
+    assert failed.status == "failed" and failed.reason == "SMSC status 22: the number is not valid"
+    assert failed.sent_at is not None and failed.cost == Decimal("2.5000")  # it was sent and paid for
+    async with reading(world.engine) as conn:
+        assert PHONE in (await conn.execute(select(LEAD.c.bad_contacts))).scalar()
