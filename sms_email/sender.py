@@ -51,6 +51,10 @@ MISSING_CHANNEL_WAIT = 600.0
 _COLUMNS = tuple(c for c in MESSAGE.c if c.name not in ("id", "tries"))
 
 
+# The "project" of the console's own emails (invitations, password resets): no webhook, no window.
+CONSOLE: Mapping[str, Any] = {"id": None, "slug": None, "webhook_url": None}
+
+
 @dataclass(frozen=True)
 class Parked:
     until: datetime
@@ -404,8 +408,8 @@ def _outgoing(row: Mapping[Any, Any]) -> Outgoing:
     )
 
 
-async def _projects(conn: AsyncConnection, ids: set[int]) -> dict[int, Mapping[Any, Any]]:
-    rows = await conn.execute(select(PROJECT).where(PROJECT.c.id.in_(list(ids))))
+async def _projects(conn: AsyncConnection, ids: set[int | None]) -> dict[int | None, Mapping[Any, Any]]:
+    rows = await conn.execute(select(PROJECT).where(PROJECT.c.id.in_([i for i in ids if i is not None])))
     return {r["id"]: r for r in rows.mappings().all()}
 
 

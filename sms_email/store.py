@@ -241,7 +241,7 @@ def _bad(lead: Mapping[Any, Any] | None) -> dict[str, str]:
     return dict((lead or {}).get("bad_contacts") or {})
 
 
-async def stopped(conn: AsyncConnection, project_id: int, medium: str, address: str) -> str | None:
+async def stopped(conn: AsyncConnection, project_id: int | None, medium: str, address: str) -> str | None:
     """Why ``address`` may get no ``medium`` message of the project, or None. A phone on the
     do-not-call list gets no SMS either: it asked to be left alone."""
     row = (
@@ -358,6 +358,44 @@ async def queue_message(
             insert(LEAD_EVENT).values(lead_id=lead["id"], at=now, kind="message", detail=detail)
         )
     return await get_message(conn, project["id"], message_id), True
+
+
+async def queue_system_email(
+    conn: AsyncConnection,
+    channels: Mapping[str, ChannelSettings],
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    key: str,
+    valid_for: timedelta = timedelta(hours=72),
+    now: datetime | None = None,
+) -> int:
+    """An email of the console itself (an invitation, a password reset) to a person, through a
+    channel that serves every project; queued in the caller's transaction. Returns its id."""
+    now = now or utcnow()
+    try:
+        address = validate_email(to, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise Rejected("not an email address", [_no("email", f"{to!r}: {exc}")]) from None
+    everyone = sorted(n for n, c in channels.items() if c.medium == "email" and not c.projects)
+    if not everyone:
+        raise Rejected(
+            'no email channel serves the console: add a [channels.NAME] section with kind = "smtp" and '
+            "no projects list to config.toml"
+        )
+    channel = everyone[0]
+    settings = channels[channel]
+    assert isinstance(settings, SmtpSettings)
+    row: dict[str, Any] = {
+        "project_id": None, "lead_id": None, "medium": "email", "channel": channel, "template": None,
+        "recipient": address, "subject": subject, "body": body, "html": None, "attachments": [],
+        "status": "queued", "idempotency_key": key,
+        "message_id": new_message_id(settings),
+        "tries": 0, "next_try_at": now, "not_after": now + valid_for, "created_at": now,
+    }  # fmt: skip
+    inserted = await conn.execute(insert(MESSAGE).values(**row).returning(MESSAGE.c.id))
+    return int(inserted.scalar_one())
 
 
 _OUT_COLUMNS = (*(c for c in MESSAGE.c if c.name not in ("html", "attachments")), LEAD.c.external_id)

@@ -23,7 +23,7 @@ from dialer.storage.types import utcnow
 SIP_REALM = "dialer"
 LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 MIN_PASSWORD = 8
-_hasher = PasswordHasher()
+PASSWORDS = PasswordHasher()
 
 
 def sip_ha1(login: str, password: str) -> str:
@@ -60,7 +60,7 @@ async def add_operator(
         raise DialerError("cannot add the operator:\n  " + "\n  ".join(problems))
     result = await conn.execute(
         insert(OPERATOR).values(
-            login=login, name=name, password_hash=_hasher.hash(password),
+            login=login, name=name, password_hash=PASSWORDS.hash(password),
             sip_ha1=sip_ha1(login, password), active=True, created_at=utcnow(),
         )
     )  # fmt: skip
@@ -82,8 +82,11 @@ async def accounts(conn: AsyncConnection) -> list[OperatorAccount]:
 
 
 async def sip_secrets(conn: AsyncConnection) -> dict[str, str]:
-    """login -> HA1 for every active operator (what the registrar checks phones against)."""
-    query = select(OPERATOR.c.login, OPERATOR.c.sip_ha1).where(OPERATOR.c.active.is_(True))
+    """login -> HA1 for every active operator with a password (what the registrar checks phones
+    against; admins and supervisors have no phone)."""
+    query = select(OPERATOR.c.login, OPERATOR.c.sip_ha1).where(
+        OPERATOR.c.active.is_(True), OPERATOR.c.role == "operator", OPERATOR.c.sip_ha1 != ""
+    )
     return {login: ha1 for login, ha1 in (await conn.execute(query)).all()}
 
 
@@ -95,9 +98,9 @@ async def check_password(conn: AsyncConnection, login: str, password: str) -> bo
         )
     ).first()
     if row is None:
-        _hasher.hash(password)  # same cost whether or not the login exists
+        PASSWORDS.hash(password)  # same cost whether or not the login exists
         return False
     try:
-        return _hasher.verify(row.password_hash, password)
+        return PASSWORDS.verify(row.password_hash, password)
     except (VerificationError, InvalidHashError):
         return False

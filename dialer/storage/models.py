@@ -296,7 +296,9 @@ class Message(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    project_id: int = Field(foreign_key="project.id", ondelete="CASCADE")
+    project_id: int | None = Field(
+        default=None, foreign_key="project.id", ondelete="CASCADE", description="None: the console's own"
+    )
     lead_id: int | None = Field(default=None, foreign_key="lead.id", index=True, ondelete="CASCADE")
     medium: str = Field(max_length=8)
     channel: str = Field(max_length=32, description="the configured channel it goes through")
@@ -339,8 +341,9 @@ class MessageStop(SQLModel, table=True):
 
 
 class OperatorRow(SQLModel, table=True):
-    """A person who takes calls: logs into the workplace (argon2 password) and registers a softphone
-    (SIP digest: only HA1 is kept)."""
+    """A person: an admin, a supervisor or an operator (``role``). Signs in with an argon2 password;
+    an operator also registers a softphone (SIP digest: only HA1 is kept). An invited person who has
+    not chosen a password yet has empty ``password_hash`` and ``sip_ha1`` (nothing matches them)."""
 
     __tablename__ = "operator"
 
@@ -350,6 +353,10 @@ class OperatorRow(SQLModel, table=True):
     password_hash: str = Field(max_length=200)
     sip_ha1: str = Field(max_length=64, description="MD5(login:realm:password) for the phone's digest")
     active: bool = Field(default=True)
+    role: str = Field(default="operator", max_length=16, sa_column_kwargs={"server_default": "operator"})
+    email: str | None = Field(default=None, max_length=320, index=True)
+    email_confirmed_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    locale: str | None = Field(default=None, max_length=8, description="ru or en; None: by the project")
     demo: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
 
@@ -387,3 +394,32 @@ class PhoneBinding(SQLModel, table=True):
     port: int
     user_agent: str | None = Field(default=None, max_length=200)
     expires_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class WebSession(SQLModel, table=True):
+    """A person signed in to the web console (cookie; only its SHA-256 is stored), with the token
+    every form must carry (CSRF). Kept in the database so that a restart signs nobody out."""
+
+    __tablename__ = "web_session"
+
+    token_hash: str = Field(max_length=64, primary_key=True)
+    operator_id: int = Field(foreign_key="operator.id", index=True, ondelete="CASCADE")
+    csrf: str = Field(max_length=64)
+    address: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class Invitation(SQLModel, table=True):
+    """A one-time link by email: ``invite`` (choose a password, confirm the address) or ``reset``."""
+
+    __tablename__ = "invitation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    operator_id: int = Field(foreign_key="operator.id", index=True, ondelete="CASCADE")
+    purpose: str = Field(max_length=8)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    used_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
