@@ -19,11 +19,12 @@ import structlog
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from dialer.accounts import people
 from dialer.config import Settings
 from dialer.engine.service import EngineService
 from dialer.engine.views import TrunkView
 from dialer.errors import DialerError
-from dialer.storage import create_engine, ensure_migrated
+from dialer.storage import create_engine, ensure_migrated, reading
 from dialer.throttle import Throttle
 from dialer.voice.side import VoiceSide
 from dialer.web import api, home, web_app
@@ -78,6 +79,10 @@ class Runtime:
             self._db = create_engine(database)
             await ensure_migrated(self._db, database.display_url)
             log.info("database ready", database=database.display_url)
+        async with reading(self.db) as conn:
+            if not await people.admins(conn):
+                log.warning("no admin can sign in to the web console yet: "
+                            "run `dialer user add LOGIN --role admin` on this server")  # fmt: skip
         if self._webhooks:
             self._http = aiohttp.ClientSession()
             sender = WebhookSender(self.db, self._http)

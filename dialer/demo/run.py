@@ -150,6 +150,8 @@ def _announce(made: seed.Demo, base: str, say: Callable[[str], None]) -> None:
         live = f"{base}/api/v1/projects/{project}/campaigns/predictive/live"
         say(f"  live view: curl -H 'Authorization: Bearer {made.token}' {live}")
     say(f"  messages the demo sends: SMS {base}/demo/sms/ , email {base}/demo/mail/")
+    if made.admin_password is not None:
+        say(f"  web console {base}/ : sign in as {seed.ADMIN}, password {made.admin_password} (shown once)")
     if made.person_password is not None:
         say(f"  your operator account (shown once): login {seed.PERSON}, password {made.person_password}")
     if not made.created:

@@ -21,6 +21,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dialer import campaigns
+from dialer.accounts import people
 from dialer.accounts.operators import add_operator
 from dialer.accounts.projects import ProjectRef, create_project, project_by_slug
 from dialer.accounts.tokens import create_token
@@ -35,6 +36,7 @@ SLUG = "zaimy-demo"
 NAME = "Займы — демо"
 VIRTUAL = [f"demo-op{n:02d}" for n in range(1, 11)]
 PERSON = "operator"
+ADMIN = "admin"
 FIRST = ["Анна", "Мария", "Елена", "Ольга", "Наталья", "Ирина", "Татьяна", "Светлана", "Иван", "Алексей",
          "Дмитрий", "Сергей", "Андрей", "Михаил", "Николай", "Павел"]  # fmt: skip
 LAST = [("Иванов", "Иванова"), ("Смирнов", "Смирнова"), ("Кузнецов", "Кузнецова"), ("Попов", "Попова"),
@@ -58,6 +60,7 @@ class Demo:
     person_password: str | None
     virtual_password: str
     created: bool
+    admin_password: str | None = None  # None when the demo's admin existed already
 
 
 def virtual_password(project_id: int) -> str:
@@ -145,9 +148,23 @@ async def seed(db: AsyncEngine, *, leads: int = 400, seed_value: int = 2026) -> 
             rng = random.Random(seed_value)
             await store.upsert_many(conn, project, [lead(n, rng) for n in range(1, leads + 1)])
         await ensure_templates(conn, project.id)
+        admin_password = await ensure_admin(conn)
         await campaigns.act(conn, project, "predictive", "start")
         await campaigns.act(conn, project, "callbacks", "start")
-    return Demo(project, token, person_password, virtual_password(project.id), created)
+    return Demo(project, token, person_password, virtual_password(project.id), created, admin_password)
+
+
+async def ensure_admin(conn: AsyncConnection) -> str | None:
+    """The demo's admin account (``admin``, flagged demo) with a new random password, shown once;
+    None when it exists already."""
+    if (await conn.execute(select(OPERATOR.c.id).where(OPERATOR.c.login == ADMIN))).first() is not None:
+        return None
+    password = secrets.token_urlsafe(9)
+    await people.add_person(
+        conn, ADMIN, name="Администратор (демо)", role=people.Role.ADMIN, password=password
+    )
+    await conn.execute(update(OPERATOR).where(OPERATOR.c.login == ADMIN).values(demo=True))
+    return password
 
 
 async def reset(db: AsyncEngine) -> int:
