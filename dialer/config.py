@@ -60,6 +60,11 @@ class ServerSettings(Section):
         default=None, max_length=64,
         description="stable name of this dialer process (leases, crash recovery); default host:port",
     )  # fmt: skip
+    public_url: str | None = Field(
+        default=None, pattern=r"^https?://[^\s/]+(/\S*)?$",
+        description="where people reach the console (the links in invitation emails); default: the "
+        "address the inviting person used",
+    )  # fmt: skip
 
 
 class DatabaseSettings(Section):

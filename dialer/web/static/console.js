@@ -1,0 +1,61 @@
+// The console's progressive enhancement: every page works without it.
+// - selects marked data-autosubmit submit their form when changed (the button stays for no-JS);
+// - buttons marked data-confirm ask first;
+// - elements inside [data-live] are filled from the server-sent events of its URL: each event is a
+//   JSON object whose keys name elements by data-field; a list under data-rows renders as table rows.
+"use strict";
+document.documentElement.classList.add("js");
+
+document.addEventListener("change", (event) => {
+  const target = event.target;
+  if (target instanceof HTMLSelectElement && target.hasAttribute("data-autosubmit") && target.form) {
+    target.form.requestSubmit();
+  }
+});
+
+document.addEventListener("submit", (event) => {
+  const button = event.submitter;
+  const question = button && button.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) {
+    event.preventDefault();
+  }
+});
+
+function fill(root, data) {
+  for (const [key, value] of Object.entries(data)) {
+    if (Array.isArray(value)) {
+      const body = root.querySelector(`[data-rows="${key}"]`);
+      if (!body) continue;
+      const template = body.querySelector("template");
+      body.querySelectorAll("tr:not(.empty)").forEach((row) => row.remove());
+      const empty = body.querySelector("tr.empty");
+      if (empty) empty.hidden = value.length > 0;
+      for (const item of value) {
+        const row = template.content.firstElementChild.cloneNode(true);
+        for (const cell of row.querySelectorAll("[data-field]")) {
+          const field = cell.getAttribute("data-field");
+          cell.textContent = item[field] ?? "";
+          if (cell.hasAttribute("data-chip")) cell.className = "chip " + (item[field] ?? "");
+        }
+        body.appendChild(row);
+      }
+      continue;
+    }
+    for (const element of root.querySelectorAll(`[data-field="${key}"]`)) {
+      element.textContent = value ?? "—";
+      if (element.hasAttribute("data-chip")) element.className = "chip " + (value ?? "");
+    }
+  }
+}
+
+for (const root of document.querySelectorAll("[data-live]")) {
+  const source = new EventSource(root.getAttribute("data-live"));
+  const status = root.querySelector("[data-connection]");
+  source.addEventListener("message", (event) => {
+    fill(root, JSON.parse(event.data));
+    if (status) status.textContent = status.getAttribute("data-live-text");
+  });
+  source.addEventListener("error", () => {
+    if (status) status.textContent = status.getAttribute("data-lost-text");
+  });
+}
