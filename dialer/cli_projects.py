@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Annotated
 
-import phonenumbers
 import typer
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from dialer.accounts.project_settings import contact_caps, holiday_dates, invalid_settings
 from dialer.accounts.projects import ProjectRef, create_project, project_by_slug
 from dialer.accounts.tokens import TokenInfo, create_token, list_tokens, revoke
-from dialer.calling_window import PRESETS, zone
+from dialer.calling_window import PRESETS
 from dialer.cli_common import run_on_database
 from dialer.errors import DialerError
 from dialer.leads import dnc
@@ -48,7 +47,7 @@ def project_create(
     webhook_secret: Annotated[str | None, typer.Option(help="HMAC-SHA256 key for the webhook.")] = None,
 ) -> None:
     """Create a project."""
-    problems = _invalid(region=region, time_zone=time_zone, window=window, webhook_url=webhook_url)
+    problems = invalid_settings(region=region, time_zone=time_zone, window=window, webhook_url=webhook_url)
     if not SLUG.match(slug):
         problems.insert(0, f"slug {slug!r}: use 1-64 of a-z, 0-9, '-', '_', starting with a letter or digit")
     if problems:
@@ -106,7 +105,7 @@ def project_update(
     ] = None,
 ) -> None:
     """Change a project's settings; options left out keep their values."""
-    problems = _invalid(region=region, time_zone=time_zone, window=window, webhook_url=webhook_url)
+    problems = invalid_settings(region=region, time_zone=time_zone, window=window, webhook_url=webhook_url)
     given = {
         "name": name,
         "region": region.upper() if region is not None else None,
@@ -125,9 +124,9 @@ def project_update(
     if name is not None and not name.strip():
         problems.append("name: must not be empty")
     if holidays is not None:
-        values["holidays"] = _dates(holidays, problems)
+        values["holidays"] = holiday_dates(holidays, problems)
     if caps is not None:
-        values.update(_caps(caps, problems))
+        values.update(contact_caps(caps, problems))
     if problems:
         raise DialerError("nothing was changed:\n  " + "\n  ".join(problems))
     if not values:
@@ -141,47 +140,6 @@ def project_update(
 
     run_on_database(ctx, work)
     typer.echo(f"project {slug} updated: {', '.join(sorted(values))}")
-
-
-def _invalid(
-    *, region: str | None, time_zone: str | None, window: str | None, webhook_url: str | None
-) -> list[str]:
-    """One line per setting that cannot be used (None: not given)."""
-    problems = []
-    if region is not None and region.upper() not in phonenumbers.SUPPORTED_REGIONS:
-        problems.append(f"region {region!r}: not an ISO 3166 country code phonenumbers knows (e.g. RU, US)")
-    if window is not None and window not in PRESETS:
-        problems.append(f"window {window!r}: presets are {', '.join(PRESETS)}")
-    if time_zone is not None:
-        try:
-            zone(time_zone)
-        except DialerError as exc:
-            problems.append(f"time zone: {exc}")
-    if webhook_url and not webhook_url.startswith(("http://", "https://")):
-        problems.append("webhook url: must start with http:// or https://")
-    return problems
-
-
-def _dates(text: str, problems: list[str]) -> list[str]:
-    out = []
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        try:
-            out.append(date.fromisoformat(part).isoformat())
-        except ValueError:
-            problems.append(f"holiday {part!r}: not a date like 2027-01-07")
-    return sorted(set(out))
-
-
-def _caps(text: str, problems: list[str]) -> dict[str, int | None]:
-    out: dict[str, int | None] = {"caps_per_day": None, "caps_per_week": None, "caps_per_month": None}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        period, _, limit = part.partition("=")
-        key = f"caps_per_{period.strip()}"
-        if key not in out or not limit.strip().isdigit() or int(limit) < 1:
-            problems.append(f"cap {part!r}: expected day=N, week=N or month=N with N >= 1")
-            continue
-        out[key] = int(limit)
-    return out
 
 
 @project_app.command("list")

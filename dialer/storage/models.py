@@ -162,6 +162,9 @@ class Lead(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
 
 
+# The console lists a project's leads newest first, a page at a time (keyset on id).
+Index("ix_lead_project_id_id", Lead.project_id, Lead.id)  # type: ignore[arg-type]
+
 # The hopper reads a campaign's queue in this order (rank, priority high first, age): the index lets
 # the database walk it instead of sorting every waiting lead.
 Index(

@@ -45,7 +45,7 @@ def web_app(
     today; the operators' workplace and the supervisors' pages next) adds its routes with its
     ``setup(app)``."""
     metrics = HttpMetrics()
-    app = web.Application(middlewares=[metrics.middleware(), problems])
+    app = web.Application(middlewares=[metrics.middleware(), problems], client_max_size=40 * 1024 * 1024)
     app[SETTINGS] = settings
     app[METRICS] = metrics
     app[THROTTLE] = Throttle()

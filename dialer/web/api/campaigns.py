@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 
 from dialer import campaigns
 from dialer.errors import NotFound, Rejected, field_errors
@@ -13,6 +13,7 @@ from dialer.web.api.leads import PROJECT
 from dialer.web.api.openapi import Operation, Param
 from dialer.web.api.problems import ProblemError, problem_of
 from dialer.web.api.requests import authorize_project, read_json
+from dialer.web.campaign_live import CampaignLive, live_view
 from dialer.web.keys import DATABASE, RUNTIME
 
 BASE = "/api/v1/projects/{project}/campaigns"
@@ -73,44 +74,6 @@ async def campaign_action(request: web.Request) -> web.Response:
     return web.json_response(text=out.model_dump_json())
 
 
-class OperatorLive(BaseModel):
-    login: str
-    state: str
-    seconds_in_state: float
-    calls_today: int
-    pause_reason: str | None = None
-
-
-class CampaignLive(BaseModel):
-    """What a supervisor watches: the loop's counts, the pacer's last decision, the operators."""
-
-    name: str
-    status: str
-    dialing: bool = Field(
-        description="a loop of this server places new calls for it (false while a stopped campaign's "
-        "last calls go on: see calls_in_progress)"
-    )
-    amd_false_positive_rate: float | None = Field(
-        default=None, description="estimated share of machine verdicts that were people (AMD campaigns)"
-    )
-    amd_hidden_abandons: float | None = Field(
-        default=None, description="people hung up on as machines (estimated), inside the window's abandons"
-    )
-    amd_reviews: int | None = Field(default=None, description="machine verdicts operators have checked")
-    calls_in_progress: int = 0
-    launched: int = 0
-    answered: int = 0
-    connected: int = 0
-    abandoned: int = 0
-    last_decision: str | None = Field(default=None, description="the pacer's one-line reason")
-    dial_level: float | None = Field(default=None, description="calls in progress per operator at work")
-    window_answers: int | None = Field(default=None, description="live answers in the legal window")
-    window_abandons: int | None = None
-    abandon_rate: float | None = Field(default=None, description="abandons per live answer in the window")
-    abandon_budget: float | None = Field(default=None, description="abandons the window can still take")
-    operators: list[OperatorLive] = Field(default_factory=list)
-
-
 async def campaign_live(request: web.Request) -> web.Response:
     """The campaign as it runs now in this server."""
     project = await authorize_project(request)
@@ -120,24 +83,7 @@ async def campaign_live(request: web.Request) -> web.Response:
             campaign_id = (await store.campaign_ids(conn, project.id))[settings.name]
     except (Rejected, NotFound) as exc:
         raise problem_of(exc) from None
-    out = CampaignLive(name=settings.name, status=settings.status.value, dialing=False)
-    runtime = request.app.get(RUNTIME)
-    engine = runtime.engine if runtime is not None else None
-    if engine is not None:
-        out.operators = [
-            OperatorLive(
-                login=o.login,
-                state=o.state,
-                seconds_in_state=o.seconds_in_state,
-                calls_today=o.calls_today,
-                pause_reason=o.pause_reason,
-            )
-            for o in engine.operators(project.id)
-        ]
-        view = engine.campaign_view(campaign_id)
-        if view is not None:
-            fields = {name: getattr(view, name) for name in CampaignLive.model_fields if hasattr(view, name)}
-            out = out.model_copy(update=fields)
+    out = live_view(request.app.get(RUNTIME), project.id, campaign_id, settings)
     return web.json_response(text=out.model_dump_json())
 
 

@@ -1,4 +1,4 @@
-"""people: roles, email, web sessions, invitations
+"""people: roles, email, web sessions, invitations; the console's leads list index
 
 Revision ID: 0010
 Revises: 0009
@@ -74,8 +74,14 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("locale", sa.String(length=8), nullable=True))
         batch_op.create_index(batch_op.f("ix_operator_email"), ["email"], unique=False)
 
+    with op.batch_alter_table("lead", schema=None) as batch_op:
+        batch_op.create_index("ix_lead_project_id_id", ["project_id", "id"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("lead", schema=None) as batch_op:
+        batch_op.drop_index("ix_lead_project_id_id")
+
     with op.batch_alter_table("operator", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_operator_email"))
         batch_op.drop_column("locale")

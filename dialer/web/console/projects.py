@@ -1,0 +1,118 @@
+"""The start page (the projects a person sees), a project's settings, its API tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import func, select, update
+
+from dialer.accounts.people import Role, visible
+from dialer.accounts.project_settings import contact_caps, holiday_dates, invalid_settings
+from dialer.accounts.tokens import create_token, list_tokens, revoke
+from dialer.calling_window import PRESETS
+from dialer.storage import reading, writing
+from dialer.storage.tables import CAMPAIGN, LEAD, PROJECT
+from dialer.web import i18n
+from dialer.web.console.guard import person_of, project_for, render
+from dialer.web.keys import DATABASE
+
+_ = i18n.gettext
+MANAGERS = (Role.ADMIN, Role.SUPERVISOR)
+
+
+async def home(request: web.Request) -> web.StreamResponse:
+    person = person_of(request)
+    ids = visible(person)
+    async with reading(request.app[DATABASE]) as conn:
+        query = select(PROJECT).order_by(PROJECT.c.name)
+        if ids is not None:
+            query = query.where(PROJECT.c.id.in_(list(ids)))
+        projects = (await conn.execute(query)).mappings().all()
+        wanted = [p["id"] for p in projects]
+        campaigns = (
+            await conn.execute(
+                select(CAMPAIGN.c.project_id, CAMPAIGN.c.name, CAMPAIGN.c.status, CAMPAIGN.c.mode)
+                .where(CAMPAIGN.c.project_id.in_(wanted))
+                .order_by(CAMPAIGN.c.priority.desc(), CAMPAIGN.c.name)
+            )
+        ).all()
+        counts = (
+            await conn.execute(
+                select(LEAD.c.project_id, LEAD.c.status, func.count())
+                .where(LEAD.c.project_id.in_(wanted))
+                .group_by(LEAD.c.project_id, LEAD.c.status)
+            )
+        ).all()
+    by_project: dict[int, list[Any]] = {}
+    for row in campaigns:
+        by_project.setdefault(row.project_id, []).append(row)
+    leads: dict[int, dict[str, int]] = {}
+    for project_id, status, count in counts:
+        leads.setdefault(project_id, {})[status] = count
+    return render(request, "console/home.html", projects=projects, campaigns=by_project, leads=leads)
+
+
+async def settings_page(request: web.Request) -> web.StreamResponse:
+    project = await project_for(request, request.match_info["slug"], *MANAGERS)
+    return render(request, "console/project.html", project=project, presets=list(PRESETS), problems=[],
+                  saved=request.query.get("saved") == "1", tab="settings")  # fmt: skip
+
+
+async def save_settings(request: web.Request) -> web.StreamResponse:
+    project = await project_for(request, request.match_info["slug"], *MANAGERS)
+    form = await request.post()
+
+    def text(name: str) -> str:
+        return str(form.get(name, "")).strip()
+
+    problems = invalid_settings(
+        region=text("region"), time_zone=text("time_zone"), window=text("calling_window"),
+        webhook_url=text("webhook_url"),
+    )  # fmt: skip
+    values: dict[str, Any] = {
+        "name": text("name") or project["name"], "region": text("region").upper(),
+        "time_zone": text("time_zone"), "calling_window": text("calling_window"),
+        "webhook_url": text("webhook_url") or None,
+        "sms_counts_as_contact": form.get("sms_counts_as_contact") == "on",
+        "holidays": holiday_dates(text("holidays"), problems),
+        **contact_caps(text("caps"), problems),
+    }  # fmt: skip
+    if problems:
+        return render(request, "console/project.html", status=422, project={**project, **values},
+                      presets=list(PRESETS), problems=problems, saved=False, tab="settings")  # fmt: skip
+    async with writing(request.app[DATABASE]) as conn:
+        await conn.execute(update(PROJECT).where(PROJECT.c.id == project["id"]).values(**values))
+    raise web.HTTPSeeOther(f"/projects/{project['slug']}/settings?saved=1")
+
+
+async def tokens_page(request: web.Request, *, shown: str | None = None) -> web.StreamResponse:
+    project = await project_for(request, request.match_info["slug"], *MANAGERS)
+    async with reading(request.app[DATABASE]) as conn:
+        tokens = await list_tokens(conn, project["id"])
+    return render(request, "console/tokens.html", project=project, tokens=tokens, shown=shown, tab="tokens")
+
+
+async def add_token(request: web.Request) -> web.StreamResponse:
+    project = await project_for(request, request.match_info["slug"], *MANAGERS)
+    form = await request.post()
+    name = str(form.get("name", "")).strip()[:100] or _("console")
+    async with writing(request.app[DATABASE]) as conn:
+        token = await create_token(conn, project["id"], name)
+    return await tokens_page(request, shown=token)
+
+
+async def revoke_token(request: web.Request) -> web.StreamResponse:
+    project = await project_for(request, request.match_info["slug"], *MANAGERS)
+    async with writing(request.app[DATABASE]) as conn:
+        await revoke(conn, project["id"], request.match_info["prefix"])
+    raise web.HTTPSeeOther(f"/projects/{project['slug']}/tokens")
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/", home, name="console_home")
+    app.router.add_get("/projects/{slug}/settings", settings_page)
+    app.router.add_post("/projects/{slug}/settings", save_settings)
+    app.router.add_get("/projects/{slug}/tokens", tokens_page)
+    app.router.add_post("/projects/{slug}/tokens", add_token)
+    app.router.add_post("/projects/{slug}/tokens/{prefix}/revoke", revoke_token)
