@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from dialer.config import DatabaseSettings
 from dialer.storage import create_engine, reading
 from dialer.storage.tables import ATTEMPT, LEAD, MESSAGE, OPERATOR, PROJECT
+from tests.integration.console_client import sign_in
 from tests.integration.servers import free_port
 from tests.integration.test_engine_acceptance import DIALER, cli
 
@@ -84,19 +85,24 @@ async def test_the_demo_dials_connects_records_bills_and_stops_cleanly(tmp_path:
         token = re.search(r"project token \(shown once\): (dlr_\S+)", text)
         assert token is not None, text[-2000:]
         assert re.search(r"login operator, password \S+", text)  # the person's account, shown once
-        async with aiohttp.ClientSession() as client:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as client:
             base = f"http://127.0.0.1:{http}"
             live_url = f"{base}/api/v1/projects/zaimy-demo/campaigns/predictive/live"
             async with client.get(live_url, headers={"Authorization": f"Bearer {token[1]}"}) as response:
                 assert response.status == 200
                 live = await response.json()
             async with client.get(f"{base}/") as response:
-                page = await response.text()
+                assert "/sign-in" in str(response.url)  # the console asks who you are first
+            admin = re.search(r"sign in as admin, password (\S+) \(shown once\)", text)
+            assert admin is not None, text[-2000:]
+            page = await sign_in(client, base, "admin", admin[1])
+            async with client.get(f"{base}/trunks") as response:
+                trunks = await response.text()
             async with client.get(f"{base}/metrics") as response:
                 metrics = await response.text()
         assert live["dialing"] and live["connected"] > 0 and live["abandon_rate"] <= 0.03, live
         assert sum(o["state"] != "offline" for o in live["operators"]) == 10, live["operators"]
-        assert response.status == 200 and "Займы — демо" in page and "simulated" in page
+        assert "Займы — демо" in page and "simulated" in trunks
         assert 'dialer_calls_total{campaign="1",outcome="human"}' in metrics
         media: set[str] = set()  # the operators' answers sent SMS and email to the local sinks
         while time.monotonic() < deadline + 60 and media != {"sms", "email"}:
