@@ -131,6 +131,11 @@ class Runtime:
         if self.messages is not None:
             self.messages.wake()
 
+    async def credentials_changed(self) -> None:
+        """A password, role or account changed: phones use the new credentials at once."""
+        if self.voice is not None:
+            await self.voice.refresh_credentials()
+
     def channels(self) -> list[ChannelState]:
         """The message channels with their parking (none when this process sends no messages)."""
         return self.messages.states() if self.messages is not None else []

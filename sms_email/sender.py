@@ -152,7 +152,7 @@ class MessageSender:
             leads = await _leads(conn, {row.lead_id for row in due if row.lead_id is not None})
         await asyncio.gather(
             *(
-                self._handle(row._mapping, projects[row.project_id], leads.get(row.lead_id), now)
+                self._handle(row._mapping, projects.get(row.project_id, CONSOLE), leads.get(row.lead_id), now)
                 for row in due
             )
         )

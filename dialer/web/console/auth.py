@@ -171,6 +171,7 @@ async def use_link(request: web.Request) -> web.StreamResponse:
                               invalid=str(exc), error=None)  # fmt: skip
         return render(request, "console/link.html", status=422, purpose=purpose.value, invited=person,
                       invalid=None, error=_("The password is too short: at least 8 characters."))  # fmt: skip
+    await request.app[RUNTIME].credentials_changed()
     response = web.HTTPSeeOther("/")
     set_session_cookie(request, response, session_token)
     raise response

@@ -228,6 +228,7 @@ async def change(request: web.Request) -> web.StreamResponse:
         return await people_page(request, problems=[refused], status=422)
     async with writing(request.app[DATABASE]) as conn:
         await people.change_person(conn, target.id, role=role, project_ids=project_ids, active=active)
+    await request.app[RUNTIME].credentials_changed()
     return await people_page(request, done=_("{login} was updated.").format(login=target.login))
 
 

@@ -2,7 +2,8 @@
 // - selects marked data-autosubmit submit their form when changed (the button stays for no-JS);
 // - buttons marked data-confirm ask first;
 // - elements inside [data-live] are filled from the server-sent events of its URL: each event is a
-//   JSON object whose keys name elements by data-field; a list under data-rows renders as table rows.
+//   JSON object whose keys name elements by data-field (data-chip-from names the key whose value is
+//   the element's chip class); a list under data-rows renders as table rows from its <template>.
 "use strict";
 document.documentElement.classList.add("js");
 
@@ -35,7 +36,8 @@ function fill(root, data) {
         for (const cell of row.querySelectorAll("[data-field]")) {
           const field = cell.getAttribute("data-field");
           cell.textContent = item[field] ?? "";
-          if (cell.hasAttribute("data-chip")) cell.className = "chip " + (item[field] ?? "");
+          const chip = cell.getAttribute("data-chip-from");
+          if (chip) cell.className = "chip " + (item[chip] ?? "");
         }
         body.appendChild(row);
       }
@@ -43,7 +45,8 @@ function fill(root, data) {
     }
     for (const element of root.querySelectorAll(`[data-field="${key}"]`)) {
       element.textContent = value ?? "—";
-      if (element.hasAttribute("data-chip")) element.className = "chip " + (value ?? "");
+      const chip = element.getAttribute("data-chip-from");
+      if (chip) element.className = "chip " + (data[chip] ?? "");
     }
   }
 }
