@@ -231,9 +231,10 @@ async def test_invite_accept_create_upload_start_and_watch_while_others_see_noth
         carl = await _accept(browser, box.link_for("carl@example.net"), "carl-password", "ru-RU")
         await expect(carl.get_by_role("link", name="Карты")).to_be_visible()
         await expect(carl.get_by_role("link", name="Займы")).to_have_count(0)
-        for path in ("/projects/loans/campaigns", "/projects/loans/campaigns/incomplete",
-                     "/projects/loans/leads", "/projects/loans/leads/L-1", "/projects/loans/settings",
-                     "/projects/loans/tokens", "/projects/loans/recordings/1", "/projects/nope/leads"):  # fmt: skip
+        paths = ("/projects/loans/campaigns", "/projects/loans/campaigns/incomplete", "/projects/loans/leads",
+                 "/projects/loans/leads/L-1", "/projects/loans/settings", "/projects/loans/tokens",
+                 "/projects/loans/recordings/1", "/projects/nope/leads")  # fmt: skip
+        for path in paths:
             response = await carl.goto(base + path)
             assert response is not None and response.status == 404, path
             body = await carl.content()

@@ -30,7 +30,8 @@ from dialer.web.render import TEMPLATES
 COOKIE = "dialer_session"
 PRE_COOKIE = "dialer_form"  # the sign-in form's double-submit token
 LANGUAGE_COOKIE = "dialer_lang"
-SESSION = "console_session"  # request[SESSION]: the WebSession, or None before sign-in
+SESSION: web.RequestKey[object] = web.RequestKey("console_session", object)  # a WebSession, or None
+PRE_TOKEN: web.RequestKey[str] = web.RequestKey("console_pre_token", str)
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
@@ -98,7 +99,7 @@ async def _csrf_ok(request: web.Request, session: WebSession | None) -> bool:
 
 def session_in(request: web.Request) -> WebSession | None:
     session = request.get(SESSION)
-    return session if isinstance(session, WebSession) else None
+    return session if isinstance(session, WebSession) else None  # mypy: narrowed from object
 
 
 def form_token(request: web.Request) -> str:
@@ -107,7 +108,7 @@ def form_token(request: web.Request) -> str:
     if session is not None:
         return session.csrf
     token = request.cookies.get(PRE_COOKIE) or secrets.token_urlsafe(24)
-    request["pre_token"] = token
+    request[PRE_TOKEN] = token
     return token
 
 
@@ -147,7 +148,7 @@ def render(request: web.Request, template: str, *, status: int = 200, **context:
         path=request.path, Role=Role, **context,
     )  # fmt: skip
     response = web.Response(text=html, content_type="text/html", status=status)
-    if session is None and "pre_token" in request and request.cookies.get(PRE_COOKIE) != token:
+    if session is None and PRE_TOKEN in request and request.cookies.get(PRE_COOKIE) != token:
         response.set_cookie(
             PRE_COOKIE, token, httponly=True, samesite="Strict", secure=request.secure, path="/"
         )
