@@ -45,8 +45,9 @@ async def search(
         query = query.where(LEAD.c.status == found.status)
     if found.campaign_id is not None:
         query = query.where(LEAD.c.campaign_id == found.campaign_id)
-    if found.external_id:
-        query = query.where(LEAD.c.external_id.startswith(found.external_id, autoescape=True))
+    if found.external_id:  # a range, not LIKE: the (project_id, external_id) index serves it
+        prefix = found.external_id
+        query = query.where(LEAD.c.external_id >= prefix, LEAD.c.external_id < prefix + "\U0010ffff")
     digits = "".join(ch for ch in found.phone or "" if ch.isdigit())
     if digits:
         query = query.where(cast(LEAD.c.phones, String).contains(digits, autoescape=True))

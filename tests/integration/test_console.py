@@ -3,22 +3,29 @@ data, spreadsheet formulas, expired links, forms that refuse bad input and keep 
 
 from __future__ import annotations
 
+import asyncio
+import email
+import email.policy
 import html
+import re
 from datetime import timedelta
 
 import aiohttp
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import update
 
 from dialer.accounts import people
 from dialer.accounts.people import Purpose, Role
 from dialer.accounts.projects import project_by_slug
+from dialer.config_channels import SmtpSettings
 from dialer.leads import store
 from dialer.runtime import create_app
 from dialer.storage import create_engine, writing
 from dialer.storage.tables import INVITATION
 from dialer.storage.types import utcnow
 from tests.integration.console_client import csrf_of
+from tests.integration.servers import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -185,3 +192,53 @@ async def test_bad_settings_are_refused_and_what_was_typed_stays(console) -> Non
         page = await r.text()
         assert r.status == 422
     assert "abandon_target" in page and "ring_timeout" in page
+
+
+async def test_a_forgotten_password_is_reset_by_email(aiohttp_client, tenants) -> None:
+    letters: list = []
+
+    class Box:
+        async def handle_DATA(self, server, session, envelope) -> str:
+            letters.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+            return "250 OK"
+
+    port = free_port()
+    controller = Controller(Box(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        channel = SmtpSettings(kind="smtp", host="127.0.0.1", port=port, security="none",
+                               from_address="console@example.net")  # fmt: skip
+        settings = tenants.settings.model_copy(update={"channels": {"mail": channel}})
+        engine = create_engine(settings.database)
+        async with writing(engine) as conn:
+            loans = await project_by_slug(conn, "loans")
+            assert loans is not None
+            await people.add_person(conn, "olga", name="Olga", role=Role.SUPERVISOR, email="olga@example.net",
+                                    project_ids=[loans.id], password="old-password")  # fmt: skip
+        await engine.dispose()
+        client = await aiohttp_client(create_app(settings), cookie_jar=aiohttp.CookieJar(unsafe=True))
+        answers = []
+        for address in ("nobody@example.net", "OLGA@example.net"):
+            async with client.get("/password/forgot") as r:
+                token = csrf_of(await r.text())
+            async with client.post("/password/forgot", data={"email": address, "csrf": token}) as r:
+                answers.append(await r.text())
+        assert answers[0] == answers[1]  # the same words whether or not the address is known
+        for _ in range(100):
+            if letters:
+                break
+            await asyncio.sleep(0.05)
+        (letter,) = letters
+        assert str(letter["To"]) == "olga@example.net"
+        link = re.search(r"http://\S+(/password/reset/\S+)", letter.get_body(("plain",)).get_content())
+        assert link is not None
+        async with client.get(link[1]) as r:
+            token = csrf_of(await r.text())
+        form = {"password": "new-password", "again": "new-password", "csrf": token}
+        async with client.post(link[1], data=form) as r:
+            assert r.status == 200 and "/sign-in" not in str(r.url)
+        async with client.get(link[1]) as r:
+            assert r.status == 410 and "used already" in await r.text()
+    finally:
+        controller.stop()
+    await _sign_in(client, "olga", "old-password", status=401)
