@@ -133,6 +133,26 @@ async def test_an_operator_has_no_supervisor_pages(console) -> None:
             assert r.status in (403, 404), path
     async with console.get("/projects/loans/leads") as r:
         assert r.status == 200 and "Upload leads" not in await r.text()
+    for path in ("/projects/cards/leads", "/projects/cards/campaigns"):  # another project's
+        async with console.get(path) as r:
+            assert r.status == 404, path
+
+
+async def test_an_admin_creates_a_project(console) -> None:
+    await _sign_in(console, "root", "root-password")
+    async with console.get("/") as r:
+        token = csrf_of(await r.text())
+    bad = {"csrf": token, "slug": "Bad Slug!", "name": "X", "region": "ZZ"}
+    async with console.post("/projects", data=bad) as r:
+        page = html.unescape(await r.text())
+        assert r.status == 422 and "region 'ZZ'" in page and "Bad Slug!" not in page.split("<main>")[0]
+    good = {"csrf": token, "slug": "mortgages", "name": "Ипотека", "region": "RU", "time_zone": "Asia/Omsk",
+            "calling_window": "ru-230fz"}  # fmt: skip
+    async with console.post("/projects", data=good) as r:
+        assert r.status == 200 and str(r.url).endswith("/projects/mortgages/settings")
+        assert "Asia/Omsk" in await r.text()
+    async with console.post("/projects", data=good) as r:
+        assert r.status == 422 and "already exists" in await r.text()
 
 
 async def test_wrong_passwords_are_throttled_without_telling_whether_the_login_exists(console) -> None:

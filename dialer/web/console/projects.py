@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aiohttp import web
@@ -9,15 +10,18 @@ from sqlalchemy import func, select, update
 
 from dialer.accounts.people import Role, visible
 from dialer.accounts.project_settings import contact_caps, holiday_dates, invalid_settings
+from dialer.accounts.projects import create_project
 from dialer.accounts.tokens import create_token, list_tokens, revoke
 from dialer.calling_window import PRESETS
+from dialer.errors import DialerError
 from dialer.storage import reading, writing
 from dialer.storage.tables import CAMPAIGN, LEAD, PROJECT
 from dialer.web import i18n
-from dialer.web.console.guard import person_of, project_for, render
+from dialer.web.console.guard import person_of, project_for, render, require
 from dialer.web.keys import DATABASE
 
 _ = i18n.gettext
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 MANAGERS = (Role.ADMIN, Role.SUPERVISOR)
 
 
@@ -50,7 +54,38 @@ async def home(request: web.Request) -> web.StreamResponse:
     leads: dict[int, dict[str, int]] = {}
     for project_id, status, count in counts:
         leads.setdefault(project_id, {})[status] = count
-    return render(request, "console/home.html", projects=projects, campaigns=by_project, leads=leads)
+    return render(request, "console/home.html", status=422 if request.get("problems") else 200,
+                  projects=projects, campaigns=by_project, leads=leads, presets=list(PRESETS),
+                  problems=request.get("problems") or [])  # fmt: skip
+
+
+async def create(request: web.Request) -> web.StreamResponse:
+    """A new project (admins): its slug, name, region, zone and calling window; the rest on its page."""
+    require(request, Role.ADMIN)
+    form = await request.post()
+
+    def text(name: str) -> str:
+        return str(form.get(name, "")).strip()
+
+    slug, name = text("slug").lower(), text("name")
+    problems = invalid_settings(region=text("region") or "RU", time_zone=text("time_zone") or "Europe/Moscow",
+                                window=text("calling_window") or "ru-230fz", webhook_url=None)  # fmt: skip
+    if not SLUG.match(slug):
+        problems.append(
+            _("slug: 1-64 of a-z, 0-9 and -, starting with a letter or digit (it is in API paths)")
+        )
+    if not problems:
+        try:
+            async with writing(request.app[DATABASE]) as conn:
+                await create_project(conn, slug, name=name or slug, region=text("region") or "RU",
+                                     time_zone=text("time_zone") or "Europe/Moscow",
+                                     window=text("calling_window") or "ru-230fz")  # fmt: skip
+        except DialerError as exc:
+            problems.append(str(exc))
+    if problems:
+        request["problems"] = problems
+        return await home(request)
+    raise web.HTTPSeeOther(f"/projects/{slug}/settings")
 
 
 async def settings_page(request: web.Request) -> web.StreamResponse:
@@ -111,6 +146,7 @@ async def revoke_token(request: web.Request) -> web.StreamResponse:
 
 def setup(app: web.Application) -> None:
     app.router.add_get("/", home, name="console_home")
+    app.router.add_post("/projects", create)
     app.router.add_get("/projects/{slug}/settings", settings_page)
     app.router.add_post("/projects/{slug}/settings", save_settings)
     app.router.add_get("/projects/{slug}/tokens", tokens_page)
