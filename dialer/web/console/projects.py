@@ -26,6 +26,10 @@ MANAGERS = (Role.ADMIN, Role.SUPERVISOR)
 
 
 async def home(request: web.Request) -> web.StreamResponse:
+    return await _home(request, [])
+
+
+async def _home(request: web.Request, problems: list[str]) -> web.StreamResponse:
     person = person_of(request)
     ids = visible(person)
     async with reading(request.app[DATABASE]) as conn:
@@ -54,9 +58,8 @@ async def home(request: web.Request) -> web.StreamResponse:
     leads: dict[int, dict[str, int]] = {}
     for project_id, status, count in counts:
         leads.setdefault(project_id, {})[status] = count
-    return render(request, "console/home.html", status=422 if request.get("problems") else 200,
-                  projects=projects, campaigns=by_project, leads=leads, presets=list(PRESETS),
-                  problems=request.get("problems") or [])  # fmt: skip
+    return render(request, "console/home.html", status=422 if problems else 200, projects=projects,
+                  campaigns=by_project, leads=leads, presets=list(PRESETS), problems=problems)  # fmt: skip
 
 
 async def create(request: web.Request) -> web.StreamResponse:
@@ -83,8 +86,7 @@ async def create(request: web.Request) -> web.StreamResponse:
         except DialerError as exc:
             problems.append(str(exc))
     if problems:
-        request["problems"] = problems
-        return await home(request)
+        return await _home(request, problems)
     raise web.HTTPSeeOther(f"/projects/{slug}/settings")
 
 
