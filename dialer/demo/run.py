@@ -116,15 +116,17 @@ class AnswerMessages:
 
 
 def _with_demo_channels(settings: Settings, sms_url: str, mail_port: int) -> Settings:
-    """The demo project's SMS and email go to the local sinks unless a channel already serves it."""
+    """The demo project's SMS go to the local SMSC stand-in unless a channel serves it already; with
+    no email channel at all, every email (the console's invitations too) goes to the demo mailbox."""
     channels = dict(settings.channels)
     served = {c.medium for c in channels.values() if not c.projects or seed.SLUG in c.projects}
     if "sms" not in served:
         channels["demo-sms"] = SmscSettings(kind="smsc", projects=[seed.SLUG], login="demo", password="demo",
                                             hosts=[sms_url], sender="ZaimyDemo", status_every=10)  # fmt: skip
-    if "email" not in served:
+    if not any(c.medium == "email" for c in channels.values()):
+        # every project's and the console's own (invitations, resets): the demo's mailbox shows them
         channels["demo-email"] = SmtpSettings(
-            kind="smtp", projects=[seed.SLUG], host="127.0.0.1", port=mail_port, security="none",
+            kind="smtp", host="127.0.0.1", port=mail_port, security="none",
             from_address="zaimy-demo@example.net", from_name=seed.NAME,
         )  # fmt: skip
     return settings.model_copy(update={"channels": channels})
