@@ -284,7 +284,7 @@ RU = {
     "Trunks and their tariffs are set in config.toml; this page shows how they are doing.": "Транки и тарифы задаются в config.toml; здесь видно их состояние.",
     "Trunk": "Транк",
     "Registered": "Регистрация",
-    "Calls / channels": "Звонки / каналы",
+    "Calls / channels": "Звонки / каналы", "Calls per second / limit": "Вызовов в секунду / предел",
     "up": "работает",
     "down": "не работает",
     "yes": "да",

@@ -71,3 +71,5 @@ class TrunkView:
     reason: str  # why it is down, when it is
     calls: int  # calls in progress on it
     channels: int
+    cps: float = 0.0  # calls launched in the last second
+    max_cps: float = 0.0

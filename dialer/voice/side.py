@@ -129,12 +129,14 @@ class VoiceSide:
         """The trunks by state, for the supervisor's screens."""
         if self.pool is None:
             return []
+        now = asyncio.get_running_loop().time()
         return [
             TrunkView(
-                name, state.up, state.registered, state.reason, len(state.active), state.config.max_channels
+                name, state.up, state.registered, state.reason, len(state.active), state.config.max_channels,
+                cps=float(sum(1 for t in state.launches if t > now - 1.0)), max_cps=state.config.max_cps,
             )
             for name, state in sorted(self.pool.trunks.items())
-        ]
+        ]  # fmt: skip
 
     async def refresh_credentials(self) -> None:
         """Read the operators' SIP credentials now (an account was just added: it may register at once)."""
