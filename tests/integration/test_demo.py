@@ -84,7 +84,8 @@ async def test_the_demo_dials_connects_records_bills_and_stops_cleanly(tmp_path:
         text = log.read_text()
         token = re.search(r"project token \(shown once\): (dlr_\S+)", text)
         assert token is not None, text[-2000:]
-        assert re.search(r"login operator, password \S+", text)  # the person's account, shown once
+        person = re.search(r"login operator, password (\S+)", text)  # the person's account, shown once
+        assert person is not None
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as client:
             base = f"http://127.0.0.1:{http}"
             live_url = f"{base}/api/v1/projects/zaimy-demo/campaigns/predictive/live"
@@ -98,6 +99,10 @@ async def test_the_demo_dials_connects_records_bills_and_stops_cleanly(tmp_path:
             page = await sign_in(client, base, "admin", admin[1])
             async with client.get(f"{base}/trunks") as response:
                 trunks = await response.text()
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as other:
+            operator_page = await sign_in(other, base, "operator", person[1])
+        assert "Займы — демо" in operator_page  # the demo's operator account signs in to the console too
+        async with aiohttp.ClientSession() as client:
             async with client.get(f"{base}/metrics") as response:
                 metrics = await response.text()
         assert live["dialing"] and live["connected"] > 0 and live["abandon_rate"] <= 0.03, live
