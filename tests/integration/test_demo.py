@@ -102,9 +102,8 @@ async def test_the_demo_dials_connects_records_bills_and_stops_cleanly(tmp_path:
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as other:
             operator_page = await sign_in(other, base, "operator", person[1])
         assert "Займы — демо" in operator_page  # the demo's operator account signs in to the console too
-        async with aiohttp.ClientSession() as client:
-            async with client.get(f"{base}/metrics") as response:
-                metrics = await response.text()
+        async with aiohttp.ClientSession() as client, client.get(f"{base}/metrics") as response:
+            metrics = await response.text()
         assert live["dialing"] and live["connected"] > 0 and live["abandon_rate"] <= 0.03, live
         assert sum(o["state"] != "offline" for o in live["operators"]) == 10, live["operators"]
         assert "Займы — демо" in page and "simulated" in trunks
