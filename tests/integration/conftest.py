@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from dialer.config import Settings, SipSettings
+from dialer.demo.smsc_sink import SmscSink
 from dialer.runtime import create_app
 from sip.stack import SipStack
 from tests.integration.api_fixtures import make_tenants, with_operators
@@ -63,3 +64,11 @@ async def stack():
     await sip.open("127.0.0.1", 0)
     yield sip
     sip.close()
+
+
+@pytest.fixture
+async def smsc(aiohttp_server):
+    """The SMSC.ru stand-in on loopback (delivers at once): the sink and its base URL."""
+    sink = SmscSink(deliver_after=0.0)
+    server = await aiohttp_server(sink.app())
+    return sink, str(server.make_url("")).rstrip("/")

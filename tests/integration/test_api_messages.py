@@ -9,18 +9,10 @@ import asyncio
 import pytest
 
 from dialer.config_channels import SmscSettings
-from dialer.demo.smsc_sink import SmscSink
 from dialer.runtime import create_app
 
 pytestmark = pytest.mark.integration
 LOANS = "/api/v1/projects/loans"
-
-
-@pytest.fixture
-async def smsc(aiohttp_server):
-    sink = SmscSink(deliver_after=0.0)
-    server = await aiohttp_server(sink.app())
-    return sink, str(server.make_url("")).rstrip("/")
 
 
 @pytest.fixture

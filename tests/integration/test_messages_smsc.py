@@ -24,13 +24,6 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def smsc(aiohttp_server):
-    sink = SmscSink(deliver_after=0.0)
-    server = await aiohttp_server(sink.app())
-    return sink, str(server.make_url("")).rstrip("/")
-
-
-@pytest.fixture
 async def world(tmp_path, smsc):
     _, url = smsc
     channel = SmscSettings(kind="smsc", login="demo", password="demo", hosts=[url], sender="Zaimy", timeout=2)
