@@ -28,6 +28,7 @@ from dialer.cli_leads import leads_app
 from dialer.cli_messages import messages_app
 from dialer.cli_operators import operator_app
 from dialer.cli_projects import dnc_app, project_app, token_app
+from dialer.cli_scripts import scripts_app
 from dialer.cli_users import users_app
 from dialer.config import DEFAULT_CONFIG_PATH, Settings, SipSettings, TrunkSettings
 from dialer.errors import DialerError, NotFound
@@ -60,6 +61,7 @@ app.add_typer(dnc_app, name="dnc")
 app.add_typer(leads_app, name="leads")
 app.add_typer(messages_app, name="messages")
 app.add_typer(users_app, name="user")
+app.add_typer(scripts_app, name="script")
 app.add_typer(operator_app, name="operator")
 recordings_app = typer.Typer(help="Call recordings.", no_args_is_help=True)
 app.add_typer(recordings_app, name="recordings")

@@ -12,10 +12,12 @@ the demo dials them only through the built-in simulated carrier. :func:`reset` r
 
 from __future__ import annotations
 
+import json
 import random
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -27,8 +29,9 @@ from dialer.accounts.projects import ProjectRef, create_project, project_by_slug
 from dialer.accounts.tokens import create_token
 from dialer.leads import store
 from dialer.storage import writing
-from dialer.storage.tables import OPERATOR, PROJECT
+from dialer.storage.tables import CAMPAIGN, OPERATOR, PROJECT
 from dialer.storage.types import utcnow
+from scripts_crm import store as scripts
 from sms_email import store as messages
 from sms_email.schema import TemplateBody
 
@@ -93,6 +96,11 @@ def lead(n: int, rng: random.Random) -> dict[str, object]:
 
 # What the virtual operators' answers send (through the demo's local SMS gateway and mailbox).
 TEMPLATES = {
+    "finish-link": TemplateBody(
+        medium="sms",
+        body="{{ lead.name }}, завершите заявку {{ lead.data.application }}: "
+        "https://zaimy.example/a/{{ lead.external_id }}",
+    ),
     "callback-sms": TemplateBody(
         medium="sms",
         body="{{ lead.name }}, перезвоним вам по заявке {{ lead.data.application }}. {{ project.name }}",
@@ -148,10 +156,28 @@ async def seed(db: AsyncEngine, *, leads: int = 400, seed_value: int = 2026) -> 
             rng = random.Random(seed_value)
             await store.upsert_many(conn, project, [lead(n, rng) for n in range(1, leads + 1)])
         await ensure_templates(conn, project.id)
+        await ensure_script(conn, project.id)
         admin_password = await ensure_admin(conn)
         await campaigns.act(conn, project, "predictive", "start")
         await campaigns.act(conn, project, "callbacks", "start")
     return Demo(project, token, person_password, virtual_password(project.id), created, admin_password)
+
+
+SCRIPT_FILE = Path(__file__).with_name("loan_script.json")
+
+
+async def ensure_script(conn: AsyncConnection, project_id: int) -> None:
+    """The loan-application script and its CRM fields (``loan_script.json``), used by the demo's
+    campaigns; made when missing."""
+    if any(name == "loan-application" for name, _v, _u in await scripts.list_scripts(conn, project_id)):
+        return
+    script = scripts.parse_script(json.loads(SCRIPT_FILE.read_text(encoding="utf-8")))
+    await scripts.save_script(conn, project_id, script, author="demo")
+    await conn.execute(
+        update(CAMPAIGN)
+        .where(CAMPAIGN.c.project_id == project_id, CAMPAIGN.c.script.is_(None))
+        .values(script=script.name)
+    )
 
 
 async def ensure_admin(conn: AsyncConnection) -> str | None:

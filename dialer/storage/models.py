@@ -426,3 +426,57 @@ class Invitation(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     used_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+
+
+class FieldSetRow(SQLModel, table=True):
+    """A project's CRM fields (the exchange format's ``FieldSet``, as JSON)."""
+
+    __tablename__ = "field_set"
+
+    project_id: int = Field(foreign_key="project.id", primary_key=True, ondelete="CASCADE")
+    body: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class ScriptRow(SQLModel, table=True):
+    """A project's operator script; its text lives in immutable versions."""
+
+    __tablename__ = "script"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", ondelete="CASCADE")
+    name: str = Field(max_length=64)
+    current_version: int = Field(default=1)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class ScriptVersion(SQLModel, table=True):
+    """One saved version of a script, never changed (a call keeps the version it started with)."""
+
+    __tablename__ = "script_version"
+    __table_args__ = (UniqueConstraint("script_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    script_id: int = Field(foreign_key="script.id", ondelete="CASCADE")
+    version: int
+    body: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    author: str | None = Field(default=None, max_length=64)
+    note: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class LeadAnswer(SQLModel, table=True):
+    """One CRM answer given for a lead, with who gave it, when, and the value it replaced."""
+
+    __tablename__ = "lead_answer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="lead.id", index=True, ondelete="CASCADE")
+    field: str = Field(max_length=64)
+    value: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    previous: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    author: str | None = Field(default=None, max_length=64)
+    call_id: str | None = Field(default=None, max_length=200)
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))

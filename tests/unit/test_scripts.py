@@ -6,6 +6,8 @@ and gives each action one key per call (hypothesis-generated graphs)."""
 from __future__ import annotations
 
 import itertools
+import json
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given, settings
@@ -13,6 +15,7 @@ from hypothesis import strategies as st
 
 from scripts_crm.model import FieldSet, Script
 from scripts_crm.runner import NEXT, Given, initial_fields, render, run
+from scripts_crm.schema import text
 from scripts_crm.validate import problems
 
 FIELDS = FieldSet.model_validate({"fields": [
@@ -187,3 +190,14 @@ def test_every_path_ends_answers_follow_the_path_and_actions_fire_once(
     back = run(generated, inputs[:cut])
     assert set(back.answers) <= {g.step for g in inputs[:cut]}
     assert all(final.answers[k] == v for k, v in back.answers.items())
+
+
+def test_the_committed_json_schema_is_the_models_and_the_sample_follows_it() -> None:
+    root = Path(__file__).resolve().parents[2]
+    assert (root / "docs/script.schema.json").read_text(encoding="utf-8") == text(), (
+        "run: python -m scripts_crm.schema > docs/script.schema.json"
+    )
+    sample = Script.model_validate(
+        json.loads((root / "dialer/demo/loan_script.json").read_text(encoding="utf-8"))
+    )
+    assert problems(sample, sample.fields, templates={"finish-link"}) == []

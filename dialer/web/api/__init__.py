@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from dialer.web.api import campaigns, dnc, leads, messages, operator_events, operators
+from dialer.web.api import campaigns, dnc, leads, messages, operator_events, operators, scripts
 from dialer.web.api.openapi import Operation, add_routes, document
 from dialer.web.render import TEMPLATES
 
@@ -15,6 +15,7 @@ OPERATIONS: list[Operation] = [
     *campaigns.OPERATIONS,
     *dnc.OPERATIONS,
     *messages.OPERATIONS,
+    *scripts.OPERATIONS,
     *operators.OPERATIONS,
     *operator_events.OPERATIONS,
 ]

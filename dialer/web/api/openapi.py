@@ -93,6 +93,13 @@ def _checking_path(op: Operation) -> Handler:
                 values = [request.match_info.get(param.name, "")]
             else:
                 values = request.query.getall(param.name, [])
+                if not values and param.required:
+                    errors.append(
+                        FieldError(
+                            field=f"query.{param.name}", problem="required", expected=param.description
+                        )
+                    )
+                    continue
                 if len(values) > 1:
                     errors.append(FieldError(field=f"query.{param.name}", problem="given more than once"))
                     continue
