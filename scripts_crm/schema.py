@@ -1,6 +1,6 @@
 """The JSON Schema of the script format, kept in ``docs/script.schema.json`` and served by the API.
 
-    python -m scripts_crm.schema > docs/script.schema.json     # after changing scripts_crm.model
+python -m scripts_crm.schema > docs/script.schema.json     # after changing scripts_crm.model
 """
 
 from __future__ import annotations
