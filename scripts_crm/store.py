@@ -225,3 +225,68 @@ def diff(older: Script, newer: Script) -> list[str]:
 def _lines(step: Any) -> list[str]:
     plain = step.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
     return json.dumps(plain, ensure_ascii=False, indent=1, sort_keys=True).splitlines()
+
+
+@dataclass(frozen=True)
+class AnswerLine:
+    field: str
+    value: Any
+    previous: Any
+    author: str | None
+    call_id: str | None
+    at: datetime
+
+
+async def record_answers(
+    conn: AsyncConnection,
+    lead_id: int,
+    values: dict[str, Any],
+    *,
+    author: str | None,
+    call_id: str | None = None,
+    now: datetime | None = None,
+) -> list[str]:
+    """Keep the answers that changed (with the value each replaced); returns the fields written. The
+    caller checks them against the field set first (:func:`scripts_crm.fields.checked`)."""
+    now = now or utcnow()
+    current = await current_answers(conn, lead_id)
+    rows = [
+        {"lead_id": lead_id, "field": name, "value": value, "previous": current.get(name), "author": author,
+         "call_id": call_id, "at": now}
+        for name, value in sorted(values.items())
+        if name not in current or current[name] != value
+    ]  # fmt: skip
+    if rows:
+        await conn.execute(insert(LEAD_ANSWER), rows)
+    return [r["field"] for r in rows]
+
+
+async def current_answers(conn: AsyncConnection, lead_id: int) -> dict[str, Any]:
+    """Each field's latest answer for the lead."""
+    rows = await conn.execute(
+        select(LEAD_ANSWER.c.field, LEAD_ANSWER.c.value)
+        .where(LEAD_ANSWER.c.lead_id == lead_id)
+        .order_by(LEAD_ANSWER.c.id)
+    )
+    return dict(rows.all())
+
+
+async def answer_history(conn: AsyncConnection, lead_id: int) -> list[AnswerLine]:
+    rows = await conn.execute(
+        select(LEAD_ANSWER.c.field, LEAD_ANSWER.c.value, LEAD_ANSWER.c.previous, LEAD_ANSWER.c.author,
+               LEAD_ANSWER.c.call_id, LEAD_ANSWER.c.at)
+        .where(LEAD_ANSWER.c.lead_id == lead_id)
+        .order_by(LEAD_ANSWER.c.id)
+    )  # fmt: skip
+    return [AnswerLine(*r) for r in rows.all()]
+
+
+async def lead_id_of(conn: AsyncConnection, project_id: int, external_id: str) -> int:
+    found = (
+        await conn.execute(
+            select(LEAD.c.id).where(LEAD.c.project_id == project_id, LEAD.c.external_id == external_id)
+        )
+    ).scalar()
+    if found is None:
+        raise NotFound(f"no lead {external_id!r} in this project")
+    return int(found)

@@ -150,3 +150,40 @@ def test_the_cli_validates_imports_and_exports_a_script(tmp_path: Path, tenants)
     assert imported.returncode == 0, imported.stderr
     exported = run("export", "loan-application", "--project", "loans")
     assert Script.model_validate(json.loads(exported.stdout)) == Script.model_validate(SAMPLE)
+
+
+async def test_answers_are_checked_against_the_fields_and_kept_with_their_history(api) -> None:
+    client, tenants = api
+    async with client.put(f"{LOANS}/fields", json=SAMPLE["fields"], headers=tenants.auth()) as r:
+        assert r.status == 200
+    url = f"{LOANS}/leads/A-1/answers"
+    bad = {"answers": {"income": "много", "snils": "123", "refusal_reason": "weather", "colour": "red"}}
+    async with client.post(url, json=bad, headers=tenants.auth()) as r:
+        assert r.status == 422
+        found = {e["field"]: e["problem"] for e in (await r.json())["errors"]}
+    assert found == {
+        "income": "'много' is not a number",
+        "snils": "does not match the field's pattern",
+        "refusal_reason": "not a choice: weather",
+        "colour": "the project has no such field",
+    }
+    good = {"answers": {"income": "45 000", "sms_consent": "да", "snils": "123-456-789 01"}, "author": "anna"}
+    async with client.post(url, json=good, headers=tenants.auth()) as r:
+        assert (await r.json())["answers"] == {
+            "income": 45000,
+            "sms_consent": True,
+            "snils": "123-456-789 01",
+        }
+    async with client.post(
+        url, json={"answers": {"income": "50000"}, "author": "boris"}, headers=tenants.auth()
+    ) as r:
+        history = (await r.json())["history"]
+    last = history[-1]
+    assert (last["field"], last["value"], last["previous"], last["author"]) == (
+        "income",
+        50000,
+        45000,
+        "boris",
+    )
+    async with client.get(url, headers=tenants.auth(tenants.other_token)) as r:
+        assert r.status == 403

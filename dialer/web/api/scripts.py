@@ -8,21 +8,23 @@ from datetime import datetime
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from dialer.errors import DialerError, FieldError
+from dialer.errors import DialerError, FieldError, Rejected, field_errors
 from dialer.storage import reading, writing
-from dialer.web.api.leads import PROJECT
+from dialer.web.api.leads import EXTERNAL_ID, PROJECT
 from dialer.web.api.openapi import Operation, Param
-from dialer.web.api.problems import problem_of
+from dialer.web.api.problems import ProblemError, problem_of
 from dialer.web.api.requests import authorize_project, read_json
 from dialer.web.keys import DATABASE
 from scripts_crm import store
+from scripts_crm.fields import checked
 from scripts_crm.model import FieldSet, Script
 from scripts_crm.schema import schema
 
 BASE = "/api/v1/projects/{project}/scripts"
+LEAD_ANSWERS = "/api/v1/projects/{project}/leads/{external_id}/answers"
 LIMIT = 4 * 1024 * 1024
 NAME = Param("name", "path", {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$"}, "script name")
 VERSION = Param("version", "path", {"type": "integer", "minimum": 1, "maximum": 1_000_000}, "version")
@@ -64,6 +66,27 @@ class Versions(BaseModel):
 
 class Diff(BaseModel):
     changes: list[str] = Field(description="step by step: + added, - removed, ~ changed with its lines")
+
+
+class AnswersIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    answers: dict[str, Any] = Field(description="field name -> value (null clears an optional field)")
+    author: str | None = Field(default=None, max_length=64, description="who gave them (an operator's login)")
+
+
+class AnswerLineOut(BaseModel):
+    field: str
+    value: Any
+    previous: Any
+    author: str | None
+    call_id: str | None
+    at: datetime
+
+
+class Answers(BaseModel):
+    answers: dict[str, Any]
+    history: list[AnswerLineOut]
 
 
 Work = Callable[[AsyncConnection, int], Awaitable[tuple[int, BaseModel]]]
@@ -184,6 +207,45 @@ async def put_fields(request: web.Request) -> web.Response:
     return await _run(request, work, write=True)
 
 
+async def _answers(conn: AsyncConnection, lead_id: int) -> Answers:
+    history = await store.answer_history(conn, lead_id)
+    return Answers(answers=await store.current_answers(conn, lead_id),
+                   history=[AnswerLineOut(**line.__dict__) for line in history])  # fmt: skip
+
+
+async def lead_answers(request: web.Request) -> web.Response:
+    """The lead's CRM answers and their history (who, when, the value each replaced)."""
+
+    async def work(conn: AsyncConnection, project_id: int) -> tuple[int, BaseModel]:
+        return 200, await _answers(
+            conn, await store.lead_id_of(conn, project_id, request.match_info["external_id"])
+        )
+
+    return await _run(request, work, write=False)
+
+
+async def put_lead_answers(request: web.Request) -> web.Response:
+    """Record answers for the lead; every value is checked against the project's fields first (422
+    naming each wrong one; nothing kept then)."""
+    ref = await authorize_project(request)
+    try:
+        body = AnswersIn.model_validate(await _body(request))
+    except ValidationError as exc:
+        raise ProblemError(
+            422, "the answers were rejected", errors=field_errors(exc), kind="invalid-answers"
+        ) from None
+
+    async def work(conn: AsyncConnection, project_id: int) -> tuple[int, BaseModel]:
+        lead_id = await store.lead_id_of(conn, project_id, request.match_info["external_id"])
+        clean, problems = checked(await store.get_fields(conn, project_id), body.answers, region=ref.region)
+        if problems:
+            raise Rejected("the answers were rejected; nothing was kept", problems)
+        await store.record_answers(conn, lead_id, clean, author=body.author)
+        return 200, await _answers(conn, lead_id)
+
+    return await _run(request, work, write=True)
+
+
 async def script_schema(request: web.Request) -> web.Response:
     """The JSON Schema of the script format (``docs/script.schema.json``)."""
     return web.json_response(schema())
@@ -210,6 +272,10 @@ OPERATIONS = [
               {200: FieldSet}, params=(PROJECT,)),
     Operation("PUT", "/api/v1/projects/{project}/fields", put_fields, "Replace the CRM fields", "scripts",
               {200: FieldSet}, body=FieldSet, params=(PROJECT,), errors=(401, 403, 409, 422)),
+    Operation("GET", LEAD_ANSWERS, lead_answers, "Read a lead's CRM answers", "scripts", {200: Answers},
+              params=(PROJECT, EXTERNAL_ID)),
+    Operation("POST", LEAD_ANSWERS, put_lead_answers, "Record a lead's CRM answers", "scripts",
+              {200: Answers}, body=AnswersIn, params=(PROJECT, EXTERNAL_ID), errors=(401, 403, 404, 422)),
     Operation("GET", "/api/v1/script.schema.json", script_schema, "The script format's JSON Schema",
               "scripts", {200: None}, errors=(), authenticated=False),
 ]  # fmt: skip
