@@ -26,6 +26,7 @@ from dialer.storage.tables import ATTEMPT, CAMPAIGN, LEAD
 from dialer.web import i18n
 from dialer.web.console.guard import project_for, render
 from dialer.web.keys import DATABASE, SETTINGS
+from scripts_crm import store as scripts
 from sms_email import store as messages
 
 _ = i18n.gettext
@@ -99,10 +100,18 @@ async def lead_page(request: web.Request) -> web.StreamResponse:
             history = await store.history(conn, ref, external_id)
             sent = await messages.list_messages(conn, project["id"], lead=external_id, limit=200)
             listed = await dnc.listed(conn, project["id"], lead.phones)
+            lead_id = await scripts.lead_id_of(conn, project["id"], external_id)
+            answers = await scripts.current_answers(conn, lead_id)
+            answer_history = await scripts.answer_history(conn, lead_id)
+            labels = {
+                f.name: f.label.get(i18n.current.get())
+                for f in (await scripts.get_fields(conn, project["id"])).fields
+            }
     except DialerError:
         raise web.HTTPNotFound(text=_("There is no such page, or it is not yours to see.")) from None
     return render(request, "console/lead.html", project=project, lead=lead, attempts=attempts,
-                  history=history, messages=sent, listed=listed, tab="leads")  # fmt: skip
+                  history=history, messages=sent, listed=listed, tab="leads", answers=answers,
+                  answer_history=answer_history, labels=labels)  # fmt: skip
 
 
 async def cancel_lead(request: web.Request) -> web.StreamResponse:
