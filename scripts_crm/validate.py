@@ -144,15 +144,37 @@ def _placeholders(source: str, fields: dict[str, Any] | None) -> list[str]:
 
 
 def _graph(script: Script, by_id: dict[str, Step]) -> list[FieldError]:
-    found = []
-    reached: set[str] = set()
-    on_way: set[str] = set()
-    reported: set[tuple[str, str]] = set()
+    reached, found = _walk(script.start, by_id)
+    for step in script.steps:
+        if step.id not in reached:
+            found.append(_at(step.id, "no way from the start reaches this step"))
+    coming: dict[str, list[str]] = {}
+    for step in script.steps:
+        for target, _loop in edges(step):
+            coming.setdefault(target, []).append(step.id)
+    leads_to_end = {s.id for s in script.steps if s.kind == "end"}
+    todo = list(leads_to_end)
+    while todo:  # backwards from the ends
+        for source in coming.get(todo.pop(), []):
+            if source not in leads_to_end:
+                leads_to_end.add(source)
+                todo.append(source)
+    for step in script.steps:
+        if step.id in reached and step.id not in leads_to_end:
+            found.append(_at(step.id, "no way from this step reaches an end"))
+    return found
 
-    def visit(step_id: str) -> None:  # depth first: an edge to a step on the way is a loop
-        reached.add(step_id)
-        on_way.add(step_id)
-        for target, loop in edges(by_id[step_id]):
+
+def _walk(start: str, by_id: dict[str, Step]) -> tuple[set[str], list[FieldError]]:
+    """The steps reachable from ``start``, and the loops not marked as such: depth first without
+    recursion (scripts of thousands of steps); an edge to a step still on the way down is a loop."""
+    found: list[FieldError] = []
+    reported: set[tuple[str, str]] = set()
+    reached, on_way = {start}, {start}
+    stack = [(start, iter(list(edges(by_id[start]))))]
+    while stack:
+        step_id, ways = stack[-1]
+        for target, loop in ways:
             if target not in by_id:
                 continue
             if target in on_way and not loop and (step_id, target) not in reported:
@@ -161,26 +183,14 @@ def _graph(script: Script, by_id: dict[str, Step]) -> list[FieldError]:
                     _at(step_id, f"goes back to {target!r}: a loop; mark the way back loop: true if meant")
                 )
             if target not in reached:
-                visit(target)
-        on_way.discard(step_id)
-
-    visit(script.start)
-    for step in script.steps:
-        if step.id not in reached:
-            found.append(_at(step.id, "no way from the start reaches this step"))
-    ends = {s.id for s in script.steps if s.kind == "end"}
-    leads_to_end = set(ends)
-    changed = True
-    while changed:
-        changed = False
-        for step in script.steps:
-            if step.id not in leads_to_end and any(t in leads_to_end for t, _ in edges(step)):
-                leads_to_end.add(step.id)
-                changed = True
-    for step in script.steps:
-        if step.id in reached and step.id not in leads_to_end:
-            found.append(_at(step.id, "no way from this step reaches an end"))
-    return found
+                reached.add(target)
+                on_way.add(target)
+                stack.append((target, iter(list(edges(by_id[target])))))
+                break
+        else:
+            on_way.discard(step_id)
+            stack.pop()
+    return reached, found
 
 
 def _required(script: Script, by_id: dict[str, Step], fields: FieldSet) -> list[FieldError]:

@@ -201,3 +201,12 @@ def test_the_committed_json_schema_is_the_models_and_the_sample_follows_it() -> 
         json.loads((root / "dialer/demo/loan_script.json").read_text(encoding="utf-8"))
     )
     assert problems(sample, sample.fields, templates={"finish-link"}) == []
+
+
+def test_a_script_of_thousands_of_steps_is_checked_without_recursion() -> None:
+    steps = [{"id": f"s{i}", "kind": "say", "text": {"en": "."}, "next": f"s{i + 1}"} for i in range(3000)]
+    steps.append({"id": "s3000", "kind": "end", "disposition": "done"})
+    steps.append({"id": "stray", "kind": "say", "text": {"en": "."}, "next": "stray"})
+    found = problems(script(steps, start="s0"))
+    assert [(p.field, p.problem) for p in found] == [("steps.stray", "no way from the start reaches this step"),
+                                                    ("steps.stray", "no way from this step reaches an end")]  # fmt: skip
