@@ -9,7 +9,7 @@ from pathlib import Path
 from aiohttp import web
 
 from dialer.accounts.people import Role
-from dialer.web.console import auth, campaigns, leads, people_pages, projects
+from dialer.web.console import auth, campaigns, leads, people_pages, projects, scripts
 from dialer.web.console.guard import guard, render, require
 from dialer.web.keys import RUNTIME
 
@@ -25,6 +25,6 @@ async def trunks(request: web.Request) -> web.StreamResponse:
 def setup(app: web.Application) -> None:
     app.middlewares.append(guard)
     app.router.add_static("/static/", STATIC, name="static", append_version=False)
-    for part in (auth, projects, campaigns, leads, people_pages):
+    for part in (auth, projects, campaigns, leads, people_pages, scripts):
         part.setup(app)
     app.router.add_get("/trunks", trunks)

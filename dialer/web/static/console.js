@@ -62,3 +62,21 @@ for (const root of document.querySelectorAll("[data-live]")) {
     if (status) status.textContent = status.getAttribute("data-lost-text");
   });
 }
+
+// The script editor: the diagram and the problems follow the form as it is typed (the server checks it).
+const scriptForm = document.getElementById("script-form");
+if (scriptForm) {
+  let timer = null;
+  const redraw = async () => {
+    const body = new FormData(scriptForm);
+    const response = await fetch(scriptForm.getAttribute("data-check"), { method: "POST", body });
+    if (response.ok) {
+      const holder = document.getElementById("script-check");
+      if (holder) holder.outerHTML = await response.text();
+    }
+  };
+  scriptForm.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(redraw, 400);
+  });
+}
