@@ -19,7 +19,7 @@ from dialer.leads.hopper import Lease
 from dialer.leads.schema import LeadStatus
 from dialer.leads.store import set_status
 from dialer.storage import reading, writing
-from dialer.storage.tables import ATTEMPT, LEAD, LEAD_EVENT
+from dialer.storage.tables import ATTEMPT, CAMPAIGN, LEAD, LEAD_EVENT, SCRIPT
 
 DispositionOutcome = Literal["completed", "not_interested", "wrong_number", "callback"]
 """What the operator says came of a connected call (the one definition: the API takes these)."""
@@ -54,11 +54,18 @@ async def started(
 ) -> int:
     """An attempt row for a call about to be placed (with the Call-ID it will carry); the lead's
     attempt count goes up."""
+    # the campaign's script as it is now: the call keeps this version even if the script changes
+    version = (
+        select(SCRIPT.c.current_version)
+        .join(CAMPAIGN, (CAMPAIGN.c.project_id == SCRIPT.c.project_id) & (CAMPAIGN.c.script == SCRIPT.c.name))
+        .where(CAMPAIGN.c.id == lease.campaign_id)
+        .scalar_subquery()
+    )
     async with writing(engine) as conn:
         result = await conn.execute(
             insert(ATTEMPT).values(
                 lead_id=lease.lead_id, campaign_id=lease.campaign_id, phone=lease.phone, trunk=trunk,
-                call_id=call_id, started_at=at, abandoned=False,
+                call_id=call_id, started_at=at, abandoned=False, script_version=version,
             )
         )  # fmt: skip
         await conn.execute(

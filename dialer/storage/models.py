@@ -221,6 +221,9 @@ class Attempt(SQLModel, table=True):
         default=None, max_length=16, description="the operator's mark: person/machine"
     )
     recording: str | None = Field(default=None, max_length=500)
+    script_version: int | None = Field(
+        default=None, description="the version of the campaign's script the call started with"
+    )
 
 
 class DncEntry(SQLModel, table=True):

@@ -13,10 +13,12 @@ import pytest
 from sqlalchemy import insert, select
 
 from dialer.accounts.projects import project_by_slug
+from dialer.engine import attempts
+from dialer.leads import hopper
 from dialer.leads import store as leads
 from dialer.runtime import create_app
-from dialer.storage import create_engine, writing
-from dialer.storage.tables import LEAD, LEAD_ANSWER
+from dialer.storage import create_engine, reading, writing
+from dialer.storage.tables import ATTEMPT, CAMPAIGN, LEAD, LEAD_ANSWER
 from dialer.storage.types import utcnow
 from scripts_crm.model import Script
 from sms_email import store as messages
@@ -187,3 +189,30 @@ async def test_answers_are_checked_against_the_fields_and_kept_with_their_histor
     )
     async with client.get(url, headers=tenants.auth(tenants.other_token)) as r:
         assert r.status == 403
+
+
+async def test_a_call_keeps_the_script_version_it_started_with(api) -> None:
+    client, tenants = api
+    async with client.put(f"{LOANS}/scripts/loan-application", json=SAMPLE, headers=tenants.auth()) as r:
+        assert r.status == 201
+    body = {"mode": "progressive", "script": "loan-application", "calling_window": "any-hour"}
+    async with client.put(f"{LOANS}/campaigns/main", json=body, headers=tenants.auth()) as r:
+        assert r.status == 201, await r.text()
+    async with client.patch(f"{LOANS}/leads/A-1", json={"campaign": "main"}, headers=tenants.auth()) as r:
+        assert r.status == 200, await r.text()
+    engine = create_engine(tenants.settings.database)
+    try:
+        async with reading(engine) as conn:
+            campaign_id = (await conn.execute(select(CAMPAIGN.c.id))).scalar()
+        (lease,) = await hopper.next_leads(engine, campaign_id, 1, owner="test")
+        first = await attempts.started(engine, lease, "call-1", at=utcnow())
+        async with client.post(f"{LOANS}/scripts/loan-application/restore/1", headers=tenants.auth()) as r:
+            assert (await r.json())["version"] == 2  # the script changes while the call goes on
+        second = await attempts.started(engine, lease, "call-2", at=utcnow())
+        async with reading(engine) as conn:
+            versions = dict((await conn.execute(select(ATTEMPT.c.id, ATTEMPT.c.script_version))).all())
+    finally:
+        await engine.dispose()
+    assert versions == {first: 1, second: 2}
+    async with client.get(f"{LOANS}/leads/A-1/attempts", headers=tenants.auth()) as r:
+        assert [a["script_version"] for a in (await r.json())["attempts"]] == [1, 2]

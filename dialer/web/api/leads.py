@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dialer.accounts.projects import ProjectRef
@@ -91,6 +91,7 @@ class AttemptOut(BaseModel):
     abandoned: bool
     amd_result: str | None
     amd_confidence: float | None
+    script_version: int | None = Field(default=None, description="the campaign's script version of the call")
 
 
 class AttemptList(BaseModel):

@@ -1,4 +1,4 @@
-"""scripts: field sets, versions, lead answers
+"""scripts: field sets, versions, lead answers, the script version of each call
 
 Revision ID: 0011
 Revises: 0010
@@ -76,8 +76,14 @@ def upgrade() -> None:
     with op.batch_alter_table("lead_answer", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_lead_answer_lead_id"), ["lead_id"], unique=False)
 
+    with op.batch_alter_table("attempt", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("script_version", sa.Integer(), nullable=True))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("attempt", schema=None) as batch_op:
+        batch_op.drop_column("script_version")
+
     with op.batch_alter_table("lead_answer", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_lead_answer_lead_id"))
 
