@@ -361,6 +361,8 @@ RU = {
     "Script name": "Название скрипта",
     "Open the editor": "Открыть редактор",
     "Scripts can also be imported as JSON: dialer script import FILE --project": "Скрипты можно загрузить и как JSON: dialer script import ФАЙЛ --project",
+    "What changed in": "Что изменилось в",
+    "The two versions are the same.": "Версии совпадают.",
     "Message channels": "Каналы сообщений",
     "Channel": "Канал",
     "Kind": "Вид",

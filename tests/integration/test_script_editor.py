@@ -90,6 +90,9 @@ async def test_build_check_fix_save_and_try_a_script(base: str) -> None:
         await page.get_by_role("button", name="Сохранить новую версию").click()
         await expect(page.get_by_text("Сохранено как версия 2.")).to_be_visible()
         await expect(page.get_by_role("button", name="Вернуть версию 1")).to_be_visible()
+        await page.get_by_role("link", name="Что изменилось в 2").click()
+        await expect(page.get_by_text("~ step start")).to_be_visible()
+        await page.get_by_role("link", name="Назад в редактор").click()
         await page.get_by_role("button", name="Вернуть версию 1").click()
         await expect(page.get_by_text("Сохранено как версия 3.")).to_be_visible()
         await expect(page.locator("#s0-text_ru")).to_have_value(

@@ -202,6 +202,21 @@ async def try_it(request: web.Request) -> web.StreamResponse:
                   state=state, text=text, sample=sample, steps=steps, tab="scripts")  # fmt: skip
 
 
+async def differences(request: web.Request) -> web.StreamResponse:
+    """What changed between two versions, step by step."""
+    project = await project_for(request, request.match_info["slug"], *MANAGERS)
+    name = request.match_info["name"]
+    try:
+        older_version, newer_version = int(request.query["from"]), int(request.query["to"])
+        async with reading(request.app[DATABASE]) as conn:
+            older, _ = await store.get_script(conn, project["id"], name, older_version)
+            newer, _ = await store.get_script(conn, project["id"], name, newer_version)
+    except (KeyError, ValueError, DialerError):
+        raise web.HTTPNotFound(text=_("There is no such page, or it is not yours to see.")) from None
+    return render(request, "console/script_diff.html", project=project, name=name, older=older_version,
+                  newer=newer_version, changes=store.diff(older, newer), tab="scripts")  # fmt: skip
+
+
 async def restore(request: web.Request) -> web.StreamResponse:
     project = await project_for(request, request.match_info["slug"], *MANAGERS)
     person = person_of(request)
@@ -220,4 +235,5 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/projects/{slug}/scripts/{name}", save)
     app.router.add_post("/projects/{slug}/scripts/{name}/check", diagram_part)
     app.router.add_get("/projects/{slug}/scripts/{name}/try", try_it)
+    app.router.add_get("/projects/{slug}/scripts/{name}/diff", differences)
     app.router.add_post("/projects/{slug}/scripts/{name}/restore/{version:[0-9]{1,7}}", restore)
