@@ -290,3 +290,18 @@ async def lead_id_of(conn: AsyncConnection, project_id: int, external_id: str) -
     if found is None:
         raise NotFound(f"no lead {external_id!r} in this project")
     return int(found)
+
+
+async def answers_of(conn: AsyncConnection, lead_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Each lead's latest answer per field (for exports)."""
+    out: dict[int, dict[str, Any]] = {}
+    if not lead_ids:
+        return out
+    rows = await conn.execute(
+        select(LEAD_ANSWER.c.lead_id, LEAD_ANSWER.c.field, LEAD_ANSWER.c.value)
+        .where(LEAD_ANSWER.c.lead_id.in_(lead_ids))
+        .order_by(LEAD_ANSWER.c.id)
+    )
+    for lead_id, name, value in rows.all():
+        out.setdefault(lead_id, {})[name] = value
+    return out

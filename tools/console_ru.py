@@ -363,6 +363,7 @@ RU = {
     "Scripts can also be imported as JSON: dialer script import FILE --project": "Скрипты можно загрузить и как JSON: dialer script import ФАЙЛ --project",
     "What changed in": "Что изменилось в",
     "The two versions are the same.": "Версии совпадают.",
+    "Export these leads (CSV)": "Выгрузить эти заявки (CSV)",
     "Message channels": "Каналы сообщений",
     "Channel": "Канал",
     "Kind": "Вид",

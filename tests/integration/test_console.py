@@ -24,6 +24,8 @@ from dialer.runtime import create_app
 from dialer.storage import create_engine, writing
 from dialer.storage.tables import INVITATION
 from dialer.storage.types import utcnow
+from scripts_crm import store as scripts
+from scripts_crm.model import FieldSet
 from tests.integration.console_client import csrf_of
 from tests.integration.servers import free_port
 
@@ -262,3 +264,27 @@ async def test_a_forgotten_password_is_reset_by_email(aiohttp_client, tenants) -
     finally:
         controller.stop()
     await _sign_in(client, "olga", "old-password", status=401)
+
+
+async def test_the_leads_export_carries_answers_and_neutralises_formulas(console, tenants) -> None:
+    engine = create_engine(tenants.settings.database)
+    async with writing(engine) as conn:
+        loans = await project_by_slug(conn, "loans")
+        assert loans is not None
+        fields = FieldSet.model_validate(
+            {"fields": [{"name": "employer", "type": "text", "label": {"ru": "Работа"}}]}
+        )
+        await scripts.save_fields(conn, loans.id, fields)
+        lead_id = await scripts.lead_id_of(conn, loans.id, "X-1")
+        await scripts.record_answers(conn, lead_id, {"employer": "=cmd|'/c calc'!A1"}, author="anna")
+    await engine.dispose()
+    await _sign_in(console, "olga", "olga-password")
+    async with console.get("/projects/loans/leads/export.csv?status=new") as r:
+        assert r.status == 200 and r.headers["Content-Type"].startswith("text/csv")
+        text = (await r.read()).decode("utf-8-sig")
+    header, row = text.splitlines()[:2]
+    assert header == "external_id,name,phones,status,campaign,attempts,created_at,employer"
+    assert "X-1" in row and "'=cmd" in row and ",=" not in row
+    await _sign_in(console, "carl", "carl-password")
+    async with console.get("/projects/loans/leads/export.csv") as r:
+        assert r.status == 404
