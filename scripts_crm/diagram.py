@@ -55,6 +55,23 @@ def _ways(step: Step) -> list[tuple[str, str]]:
     return ways
 
 
+def _edges(step: Step, where: dict[str, tuple[float, float]], depth: dict[str, int]) -> list[Edge]:
+    """One arrow to each step this one leads to (several answers to one step share it, labels joined)."""
+    x, y = where[step.id]
+    labels: dict[str, list[str]] = {}
+    for target, label in _ways(step):
+        if target in where:
+            labels.setdefault(target, []).append(label)
+    out = []
+    for target, names in labels.items():
+        tx, ty = where[target]
+        back = depth[target] <= depth[step.id]
+        out.append(
+            Edge(step.id, target, ", ".join(names), x + NODE_W, y + NODE_H / 2, tx, ty + NODE_H / 2, back)
+        )
+    return out
+
+
 def layout(script: Script, *, problem_steps: frozenset[str] = frozenset(), language: str = "ru") -> Diagram:
     """Columns by breadth-first distance from ``start``; steps nobody reaches in a last column."""
     by_id = {s.id: s for s in script.steps}
@@ -83,15 +100,7 @@ def layout(script: Script, *, problem_steps: frozenset[str] = frozenset(), langu
         x, y = where[step.id]
         title = step.title.get(language) if step.title else ""
         nodes.append(Node(step.id, step.kind, title or step.id, x, y, step.id in problem_steps))
-    edges = []
-    for step in script.steps:
-        x, y = where[step.id]
-        for target, label in _ways(step):
-            if target not in where:
-                continue
-            tx, ty = where[target]
-            back = depth[target] <= depth[step.id]
-            edges.append(Edge(step.id, target, label, x + NODE_W, y + NODE_H / 2, tx, ty + NODE_H / 2, back))
+    edges = [edge for step in script.steps for edge in _edges(step, where, depth)]
     width = MARGIN * 2 + (max(columns) + 1) * (NODE_W + GAP_X)
     height = MARGIN * 2 + max(len(ids) for ids in columns.values()) * (NODE_H + GAP_Y)
     return Diagram(nodes, edges, width, height)

@@ -75,6 +75,12 @@ if (scriptForm) {
       if (holder) holder.outerHTML = await response.text();
     }
   };
+  scriptForm.addEventListener("change", (event) => {
+    const select = event.target;
+    if (select instanceof HTMLSelectElement && select.hasAttribute("data-step-kind")) {
+      select.closest("fieldset").setAttribute("data-kind", select.value);
+    }
+  });
   scriptForm.addEventListener("input", () => {
     clearTimeout(timer);
     timer = setTimeout(redraw, 400);
