@@ -31,7 +31,10 @@ FORMAT: Literal["dialer-script/1"] = "dialer-script/1"
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """No unknown keys and no coercion: ``"maximum": false`` or ``"required": 1`` are refused, as the
+    JSON Schema says they should be."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Text(Strict):

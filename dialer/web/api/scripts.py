@@ -24,6 +24,7 @@ from scripts_crm.model import FieldSet, Script
 from scripts_crm.schema import schema
 
 BASE = "/api/v1/projects/{project}/scripts"
+ONE = BASE + "/{name:(?!validate$)[a-z0-9][a-z0-9_-]{0,63}}"  # so that /scripts/validate is only that
 LEAD_ANSWERS = "/api/v1/projects/{project}/leads/{external_id}/answers"
 LIMIT = 4 * 1024 * 1024
 NAME = Param("name", "path", {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$"}, "script name")
@@ -100,7 +101,7 @@ async def _run(request: web.Request, work: Work, *, write: bool) -> web.Response
             status, out = await work(conn, ref.id)
     except DialerError as exc:
         raise problem_of(exc, kind="invalid-script") from None
-    return web.json_response(text=out.model_dump_json(exclude_none=True), status=status)
+    return web.json_response(text=out.model_dump_json(), status=status)
 
 
 async def _body(request: web.Request) -> Any:
@@ -254,11 +255,11 @@ async def script_schema(request: web.Request) -> web.Response:
 OPERATIONS = [
     Operation("GET", BASE, list_scripts, "List scripts", "scripts", {200: ScriptList}, params=(PROJECT,)),
     Operation("PUT", BASE + "/{name}", put_script, "Save a script as its next version", "scripts",
-              {200: Saved, 201: Saved}, body=Script, params=(PROJECT, NAME),
+              {200: Saved, 201: Saved}, body=Script, params=(PROJECT, NAME), route=ONE,
               errors=(401, 403, 404, 409, 422),
               description="Every problem is listed with its step (`steps.ID`) in a 422; nothing is saved."),
     Operation("GET", BASE + "/{name}", get_script, "Read a script", "scripts", {200: Script},
-              params=(PROJECT, NAME, AT)),
+              params=(PROJECT, NAME, AT), route=ONE),
     Operation("POST", BASE + "/validate", validate_script, "Check a script without saving it", "scripts",
               {200: Validation}, body=Script, params=(PROJECT,), errors=(401, 403, 422)),
     Operation("GET", BASE + "/{name}/versions", script_versions, "List a script's versions", "scripts",
