@@ -5,19 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from dialer.errors import DialerError, field_errors
+from dialer.errors import DialerError
 from dialer.storage import reading, writing
 from dialer.web.api.idempotency import once
 from dialer.web.api.leads import EXTERNAL_ID, IDEMPOTENCY_KEY, PROJECT
 from dialer.web.api.openapi import Operation, Param
-from dialer.web.api.problems import ProblemError, problem_of
-from dialer.web.api.requests import authorize_project, read_json
+from dialer.web.api.problems import problem_of
+from dialer.web.api.requests import authorize_project, read_json, validated
 from dialer.web.keys import DATABASE, RUNTIME, SETTINGS
 from sms_email import store
 from sms_email.schema import (
@@ -32,7 +32,8 @@ from sms_email.schema import (
     TemplateOut,
 )
 
-LIMIT = 8 * 1024 * 1024  # a message with attachments (base64) fits
+LIMIT = 8 * 1024 * 1024
+KIND = "invalid-message"  # a message with attachments (base64) fits
 TEMPLATES = "/api/v1/projects/{project}/message-templates"
 MESSAGES = "/api/v1/projects/{project}/messages"
 LEAD_MESSAGES = "/api/v1/projects/{project}/leads/{external_id}/messages"
@@ -74,18 +75,6 @@ class TemplateList(BaseModel):
     templates: list[TemplateOut]
 
 
-M = TypeVar("M", bound=BaseModel)
-
-
-def _model(cls: type[M], payload: Any) -> M:
-    try:
-        return cls.model_validate(payload)
-    except ValidationError as exc:
-        raise ProblemError(
-            422, "the request was rejected", errors=field_errors(exc), kind="invalid-message"
-        ) from None
-
-
 Work = Callable[[AsyncConnection, Any], Awaitable[tuple[int, BaseModel | None]]]
 
 
@@ -115,7 +104,7 @@ async def list_message_templates(request: web.Request) -> web.Response:
 
 async def put_message_template(request: web.Request) -> web.Response:
     """Create or replace a template; refused, with every problem, when it names unknown variables."""
-    body = _model(TemplateBody, (await read_json(request, LIMIT))[1])
+    body = validated(TemplateBody, (await read_json(request, LIMIT))[1], kind=KIND)
     name = request.match_info["name"]
 
     async def work(conn: AsyncConnection, project: Any) -> tuple[int, BaseModel]:
@@ -146,7 +135,7 @@ async def delete_message_template(request: web.Request) -> web.Response:
 
 async def preview_message_template(request: web.Request) -> web.Response:
     """The template filled for a lead (or with placeholders), with the SMS's encoding and parts."""
-    body = _model(PreviewIn, (await read_json(request, LIMIT))[1])
+    body = validated(PreviewIn, (await read_json(request, LIMIT))[1], kind=KIND)
 
     async def work(conn: AsyncConnection, project: Any) -> tuple[int, BaseModel]:
         return 200, await store.preview(conn, project, request.match_info["name"], body)
@@ -158,7 +147,7 @@ async def send_lead_message(request: web.Request) -> web.Response:
     """Queue a template for the lead; the same ``idempotency_key`` again returns the first message."""
     ref = await authorize_project(request)
     raw, payload = await read_json(request, LIMIT)
-    body = _model(MessageIn, payload)
+    body = validated(MessageIn, payload, kind=KIND)
     channels = request.app[SETTINGS].channels
     external_id = request.match_info["external_id"]
 
@@ -220,7 +209,7 @@ async def get_message(request: web.Request) -> web.Response:
 
 async def add_message_stops(request: web.Request) -> web.Response:
     """Record clients' "stop": these phones (SMS) or addresses (email) get no more messages."""
-    body = _model(StopIn, (await read_json(request, LIMIT))[1])
+    body = validated(StopIn, (await read_json(request, LIMIT))[1], kind=KIND)
 
     async def work(conn: AsyncConnection, project: Any) -> tuple[int, BaseModel]:
         return 200, await store.add_stops(conn, project, body)

@@ -15,18 +15,18 @@ from typing import Any, Literal
 
 import structlog
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from dialer.accounts import sessions as operator_sessions
 from dialer.accounts.operators import check_password
 from dialer.engine.attempts import AmdReview, Disposition, DispositionOutcome
 from dialer.engine.service import EngineService, lead_card
-from dialer.errors import DialerError, Rejected, field_errors
+from dialer.errors import DialerError, Rejected
 from dialer.storage import reading, writing
 from dialer.storage.types import utcnow
 from dialer.web.api.openapi import Operation, Param
 from dialer.web.api.problems import ProblemError, problem_of
-from dialer.web.api.requests import read_json
+from dialer.web.api.requests import read_json, validated
 from dialer.web.keys import DATABASE, RUNTIME, THROTTLE
 
 log = structlog.get_logger(__name__)
@@ -155,20 +155,11 @@ async def _session(app: web.Application, token: str) -> Session | None:
     return known
 
 
-def _body(model: type[BaseModel], payload: Any) -> Any:
-    try:
-        return model.model_validate(payload)
-    except ValidationError as exc:
-        raise ProblemError(
-            422, "the request was rejected", errors=field_errors(exc), kind="invalid-input"
-        ) from None
-
-
 async def open_session(request: web.Request) -> web.Response:
     """Check the operator's password and give a bearer token for their own endpoints."""
     login = request.match_info["login"]
     _, payload = await read_json(request, 4096)
-    body = _body(SessionIn, payload)
+    body = validated(SessionIn, payload)
     throttle = request.app[THROTTLE]
     keys = throttle.keys(login, request.remote)
     if throttle.wait(keys) > 0:
@@ -201,7 +192,7 @@ async def set_state(request: web.Request) -> web.Response:
     login = await authorize_operator(request)
     service = service_of(request)
     _, payload = await read_json(request, 4096)
-    body = _body(StateIn, payload)
+    body = validated(StateIn, payload)
     try:
         if body.state == "ready":
             await service.ready(login)
@@ -240,7 +231,7 @@ async def preview(request: web.Request) -> web.Response:
     login = await authorize_operator(request)
     service = service_of(request)
     _, payload = await read_json(request, 4096)
-    body = _body(PreviewIn, payload)
+    body = validated(PreviewIn, payload)
     try:
         call_id = await service.preview(login, body.action)
     except DialerError as exc:
@@ -253,7 +244,7 @@ async def dispose(request: web.Request) -> web.Response:
     login = await authorize_operator(request)
     service = service_of(request)
     _, payload = await read_json(request, 16 * 1024)
-    body = _body(DispositionIn, payload)
+    body = validated(DispositionIn, payload)
     disposition = Disposition(login, body.outcome, body.notes, body.callback_at, body.amd_review)
     try:
         disposition.check(utcnow())

@@ -8,15 +8,15 @@ from datetime import datetime
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from dialer.errors import DialerError, FieldError, Rejected, field_errors
+from dialer.errors import DialerError, FieldError, Rejected
 from dialer.storage import reading, writing
 from dialer.web.api.leads import EXTERNAL_ID, PROJECT
 from dialer.web.api.openapi import Operation, Param
-from dialer.web.api.problems import ProblemError, problem_of
-from dialer.web.api.requests import authorize_project, read_json
+from dialer.web.api.problems import problem_of
+from dialer.web.api.requests import authorize_project, read_json, validated
 from dialer.web.keys import DATABASE
 from scripts_crm import store
 from scripts_crm.fields import checked
@@ -229,12 +229,7 @@ async def put_lead_answers(request: web.Request) -> web.Response:
     """Record answers for the lead; every value is checked against the project's fields first (422
     naming each wrong one; nothing kept then)."""
     ref = await authorize_project(request)
-    try:
-        body = AnswersIn.model_validate(await _body(request))
-    except ValidationError as exc:
-        raise ProblemError(
-            422, "the answers were rejected", errors=field_errors(exc), kind="invalid-answers"
-        ) from None
+    body = validated(AnswersIn, await _body(request), kind="invalid-answers")
 
     async def work(conn: AsyncConnection, project_id: int) -> tuple[int, BaseModel]:
         lead_id = await store.lead_id_of(conn, project_id, request.match_info["external_id"])

@@ -37,7 +37,6 @@ CSP = (
     "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
 )
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-OPEN_PATHS = ("/sign-in", "/password/", "/invitation/", "/static/", "/language")
 
 
 def console_path(path: str) -> bool:
