@@ -22,7 +22,7 @@ from dialer.leads.phones import PhoneError, normalize
 from dialer.leads.schema import LeadStatus
 from dialer.leads.search import LeadFilter, search
 from dialer.storage import reading, writing
-from dialer.storage.tables import ATTEMPT, CAMPAIGN, LEAD
+from dialer.storage.tables import ATTEMPT, LEAD
 from dialer.web import i18n
 from dialer.web.console.guard import project_for, render
 from dialer.web.keys import DATABASE, SETTINGS
@@ -73,13 +73,7 @@ async def leads_page(request: web.Request) -> web.StreamResponse:
     before_raw = request.query.get("before", "")
     before = int(before_raw) if before_raw.isdigit() else None
     async with reading(request.app[DATABASE]) as conn:
-        campaigns = dict(
-            (
-                await conn.execute(
-                    select(CAMPAIGN.c.name, CAMPAIGN.c.id).where(CAMPAIGN.c.project_id == project["id"])
-                )
-            ).all()
-        )
+        campaigns = await store.campaign_ids(conn, project["id"])
         found, problems = _filter(request.query, campaigns)
         rows, next_before = await search(conn, project["id"], found, before=before)
     names = {v: k for k, v in campaigns.items()}
@@ -97,13 +91,7 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
     harmless for spreadsheets), streamed a page at a time."""
     project = await project_for(request, request.match_info["slug"], *MANAGERS)
     async with reading(request.app[DATABASE]) as conn:
-        campaigns = dict(
-            (
-                await conn.execute(
-                    select(CAMPAIGN.c.name, CAMPAIGN.c.id).where(CAMPAIGN.c.project_id == project["id"])
-                )
-            ).all()
-        )
+        campaigns = await store.campaign_ids(conn, project["id"])
         fields = [f.name for f in (await scripts.get_fields(conn, project["id"])).fields]
     found, _problems = _filter(request.query, campaigns)
     names = {v: k for k, v in campaigns.items()}
@@ -227,13 +215,7 @@ async def upload(request: web.Request) -> web.StreamResponse:
         request.app[REPORTS][project["slug"]] = _rejected_csv(report.header, report.rejected)
     async with reading(request.app[DATABASE]) as conn:
         rows, next_before = await search(conn, project["id"], LeadFilter())
-        campaigns = dict(
-            (
-                await conn.execute(
-                    select(CAMPAIGN.c.id, CAMPAIGN.c.name).where(CAMPAIGN.c.project_id == project["id"])
-                )
-            ).all()
-        )
+        campaigns = {v: k for k, v in (await store.campaign_ids(conn, project["id"])).items()}
     return render(request, "console/leads.html", status=422 if problems else 200, project=project, rows=rows,
                   campaigns=campaigns, statuses=[s.value for s in LeadStatus], query={}, problems=problems,
                   next_before=next_before, tab="leads", report=report, paged=False)  # fmt: skip
@@ -256,14 +238,8 @@ def _safe(value: Any) -> str:
 
 
 def _rejected_csv(header: list[str], rows: list[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["line", "reason", *header])
-    for row in rows:
-        writer.writerow(
-            [_safe(row.get("line")), _safe(row.get("reason")), *(_safe(row.get(c)) for c in header)]
-        )
-    return out.getvalue()
+    columns = ["line", "reason", *header]
+    return _csv_line(columns) + "".join(_csv_line([row.get(c) for c in columns]) for row in rows)
 
 
 async def rejected_rows(request: web.Request) -> web.StreamResponse:
