@@ -92,7 +92,7 @@ async def operator_bot(service: EngineService, login: str, stop: asyncio.Event, 
         if on_screen is not None and on_screen.call_id is not None and on_screen.call_id not in seen:
             seen.add(on_screen.call_id)
             await asyncio.sleep(rng.uniform(10.0, 30.0))
-            service.dispose(login, Disposition(login, "completed"))
+            await service.dispose(login, Disposition(login, "completed"))
         await asyncio.sleep(0.5)
 
 

@@ -21,8 +21,9 @@ from dialer.leads.store import set_status
 from dialer.storage import reading, writing
 from dialer.storage.tables import ATTEMPT, CAMPAIGN, LEAD, LEAD_EVENT, SCRIPT
 
-DispositionOutcome = Literal["completed", "not_interested", "wrong_number", "callback"]
-"""What the operator says came of a connected call (the one definition: the API takes these)."""
+DispositionOutcome = Literal["completed", "not_interested", "wrong_number", "callback", "retry"]
+"""What the operator says came of a connected call (the one definition: the API takes these);
+``retry``: call again by the campaign's delays (the person could not talk, nobody recorded anything)."""
 AmdReview = Literal["person", "machine"]
 """Who answered a machine verdict let through for review, as the operator heard it."""
 
@@ -37,6 +38,11 @@ class Disposition:
     callback_at: datetime | None = None
     amd_review: AmdReview | None = None
     """For a machine verdict let through for review: "person" or "machine", as the operator heard it."""
+    code: str | None = None
+    """The project's outcome code (``dialer.workplace_settings``); the outcome itself when None."""
+    reason: str | None = None
+    success: bool = False
+    """The outcome counts as a successful application."""
 
     def check(self, now: datetime) -> None:
         """The rules a disposition must follow; :class:`~dialer.errors.Rejected` naming the field."""
@@ -136,6 +142,7 @@ async def finished(
     trunk: str | None = None,
     cost: Decimal | None = None,
     recording: str | None = None,
+    disposed_at: datetime | None = None,
 ) -> LeadStatus:
     """Close the attempt with ``outcome`` and move its lead on; returns the lead's new status.
 
@@ -151,6 +158,10 @@ async def finished(
         if waited is not None:
             values["wait_to_operator"] = waited
         values |= _review(disposition)
+        if disposition is not None:
+            values |= {"disposition": disposition.code or disposition.outcome, "success": disposition.success,
+                       "disposition_reason": disposition.reason,
+                       "disposed_at": disposed_at or at}  # fmt: skip
         if trunk is not None:
             values["trunk"] = trunk
         if cost is not None:
@@ -165,35 +176,23 @@ async def finished(
                 .where(ATTEMPT.c.id == attempt_id)
             )
         ).one()
+        new, next_at, reason = _next_step(
+            outcome, disposition, row.attempts, max_attempts, retry_delays=retry_delays, at=at
+        )
         pinned: dict[str, object] = {}
-        if outcome == "human" and disposition is not None and disposition.callback_at is not None:
-            new, next_at = LeadStatus.CALLBACK, disposition.callback_at
-            reason = f"callback at {next_at:%Y-%m-%d %H:%M} UTC with {disposition.operator}"
+        if new is LeadStatus.CALLBACK and disposition is not None:
             pinned = {"callback_at": next_at, "pinned_operator": disposition.operator}
-        elif outcome == "human" and disposition is not None and disposition.outcome == "wrong_number":
-            new, next_at = LeadStatus.FAILED, None
-            reason = f"wrong number (operator {disposition.operator})"
-        elif outcome == "human":
-            new, next_at = LeadStatus.DONE, None
-            reason = (
-                f"talked to an operator ({disposition.outcome})" if disposition else "talked to an operator"
-            )
-        elif row.attempts >= max_attempts and outcome != "abandoned":
-            new, next_at = LeadStatus.FAILED, None
-            reason = f"{row.attempts} attempts, the last {outcome}"
-        else:
-            new = LeadStatus.RETRY
-            next_at = at + timedelta(seconds=retry_delay(retry_delays, Outcome(outcome)))
-            reason = f"{outcome}; next attempt at {next_at:%Y-%m-%d %H:%M} UTC"
         mapping = {"id": row.id, "status": row.status, "external_id": row.external_id}
         if new.value != row.status:
             await set_status(conn, project, mapping, new, now=at, reason=reason)
         if disposition is not None:
-            detail = {
+            detail: dict[str, object] = {
                 "operator": disposition.operator,
                 "outcome": disposition.outcome,
                 "notes": disposition.notes,
             }
+            extra = {"code": disposition.code, "reason": disposition.reason, "success": disposition.success}
+            detail |= {key: value for key, value in extra.items() if value}
             await conn.execute(
                 insert(LEAD_EVENT), [{"lead_id": row.id, "at": at, "kind": "disposition", "detail": detail}]
             )
@@ -202,6 +201,35 @@ async def finished(
             values2["next_attempt_at"] = next_at
         await conn.execute(update(LEAD).where(LEAD.c.id == row.id).values(**values2))
         return new
+
+
+def _next_step(  # noqa: PLR0911 (one return per rule)
+    outcome: str, disposition: Disposition | None, made: int, max_attempts: int, *,
+    retry_delays: dict[str, int], at: datetime,
+) -> tuple[LeadStatus, datetime | None, str]:  # fmt: skip
+    """Where the lead goes after an attempt that ended with ``outcome``: its status, when it is due
+    again, and the reason for its history."""
+    said = disposition.code or disposition.outcome if disposition else None
+    if outcome == "human" and disposition is not None and disposition.callback_at is not None:
+        at_time = disposition.callback_at
+        return (
+            LeadStatus.CALLBACK,
+            at_time,
+            f"callback at {at_time:%Y-%m-%d %H:%M} UTC with {disposition.operator}",
+        )
+    if outcome == "human" and disposition is not None and disposition.outcome == "wrong_number":
+        return LeadStatus.FAILED, None, f"wrong number (operator {disposition.operator})"
+    if outcome == "human" and disposition is not None and disposition.outcome == "retry":
+        if made >= max_attempts:
+            return LeadStatus.FAILED, None, f"{made} attempts, the last without a result ({said})"
+        later = at + timedelta(seconds=retry_delay(retry_delays, Outcome.NO_ANSWER))
+        return LeadStatus.RETRY, later, f"talked, to call again ({said}); next at {later:%Y-%m-%d %H:%M} UTC"
+    if outcome == "human":
+        return LeadStatus.DONE, None, f"talked to an operator ({said})" if said else "talked to an operator"
+    if made >= max_attempts and outcome != "abandoned":
+        return LeadStatus.FAILED, None, f"{made} attempts, the last {outcome}"
+    later = at + timedelta(seconds=retry_delay(retry_delays, Outcome(outcome)))
+    return LeadStatus.RETRY, later, f"{outcome}; next attempt at {later:%Y-%m-%d %H:%M} UTC"
 
 
 async def live_answers(

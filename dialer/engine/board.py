@@ -59,6 +59,7 @@ class Operator:
     calls_today: int = 0
     pause_reason: str | None = None
     wrap_up_until: float | None = None
+    owes: str | None = None  # an ended call whose outcome they have not recorded: the wrap-up waits for it
     history: list[tuple[float, OperatorState]] = field(default_factory=list)
     on_move: Callable[[Operator], None] | None = field(default=None, repr=False, compare=False)
 
@@ -77,6 +78,8 @@ class Operator:
         self.idle_since = now if to is S.READY else None
         self.pause_reason = reason if to is S.PAUSED else None
         self.wrap_up_until = None
+        if to is not S.WRAP_UP:
+            self.owes = None
         self.history.append((now, to))
         if self.on_move is not None:
             self.on_move(self)
@@ -121,6 +124,7 @@ class OperatorBoard:
                 operator.state is S.WRAP_UP
                 and operator.wrap_up_until is not None
                 and now >= operator.wrap_up_until
+                and operator.owes is None
             ):
                 operator.move(S.READY, now)
                 back.append(operator)
@@ -128,7 +132,9 @@ class OperatorBoard:
 
     def next_wrap_end(self) -> float | None:
         """When the next wrap-up ends (for the loops' timers), or None."""
-        ends = [o.wrap_up_until for o in self.operators.values() if o.wrap_up_until is not None]
+        ends = [
+            o.wrap_up_until for o in self.operators.values() if o.wrap_up_until is not None and o.owes is None
+        ]
         return min(ends) if ends else None
 
     def ready(self, project: int) -> list[Operator]:

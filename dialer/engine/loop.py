@@ -47,6 +47,7 @@ from dialer.errors import CallNotPlaced, Conflict
 from dialer.leads import hopper
 from dialer.leads.hopper import Lease
 from dialer.storage.types import utcnow
+from dialer.workplace_settings import NO_OUTCOME
 from pacing import CallEvent, Decision, EventKind, Pacer
 
 log = structlog.get_logger(__name__)
@@ -74,6 +75,9 @@ class CampaignSettings:
         "hangup"  # for a machine: "hangup", or "message" (the safe-harbor message, then hang up)
     )
     amd_sample: float = 0.0  # share of machine verdicts let through to an operator for review
+    disposition_limit: float | None = None
+    """Seconds after the wrap-up until a talked call without an outcome is closed as such (the operator
+    is paused); None: an outcome is not awaited, a call that ends without one is closed as talked."""
 
 
 CALLBACK_POLL = 2.0  # seconds between looks for due callbacks
@@ -90,6 +94,24 @@ class LoopStats:
     abandoned: int = 0
     failed: int = 0
     callbacks: int = 0  # placed operator first for a pinned callback
+
+
+@dataclass(frozen=True)
+class Awaiting:
+    """A talked call that has ended before its operator recorded the outcome (the wrap-up is for
+    that): its attempt is closed when the outcome comes, or as without one when it never does."""
+
+    call_id: str
+    attempt_id: int
+    operator: str
+    lead_id: int
+    phone: str
+    ended: float  # on the loop's clock
+    ended_at: datetime
+    status: int | None
+    trunk: str | None
+    cost: Decimal | None
+    recording: str | None
 
 
 @dataclass(frozen=True)
@@ -144,6 +166,7 @@ class CampaignLoop:
         self.callback_reasons: dict[int, str] = {}  # due callback (lead) -> why it waits
         self._callbacks_at = -math.inf
         self.dispositions: dict[str, attempts.Disposition] = {}
+        self.awaiting: dict[str, Awaiting] = {}  # ended talked calls whose outcome is not recorded yet
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self.drain_until: float | None = None
@@ -174,6 +197,7 @@ class CampaignLoop:
         await self._execute([c for c in forwarded if c.call_id in self._attempts], now, wall)
         await self._execute(self.connector.tick(now), now, wall)
         self._wrap_ups_ended(now)
+        await self._outcomes_overdue(now)
         if self.launching:
             await self._callbacks(now, wall)
             if self.campaign.mode == CampaignMode.PREVIEW:
@@ -358,21 +382,33 @@ class CampaignLoop:
             commands = self.connector.ended(call_id, now, wrap_up=self.campaign.wrap_up)
             await self._finish(call_id, wall, update.outcome, update.status)
             await self._execute(commands, now, wall)
-        else:  # ended
-            talked = call_id in self.connector.operator_of
-            for event in self.book.ended(call_id, now):
-                self.pacer.observe(event)
-            if not talked:  # hung up while waiting for an operator: counted as abandoned
-                waited = now - self._answered_at.get(call_id, now)
-                self.pacer.observe(CallEvent(EventKind.ABANDONED, now, waited))
-                self.stats.abandoned += 1
-            operator = self.connector.operator_of.get(call_id)
-            commands = self.connector.ended(call_id, now, wrap_up=self.campaign.wrap_up)
-            if operator is not None and self.board.operators[operator].state is OperatorState.WRAP_UP:
-                self._wrapping[operator] = self.board.operators[operator].since
+        else:
+            await self._ended(update, now, wall)
+
+    async def _ended(self, update: CallUpdate, now: float, wall: datetime) -> None:
+        """The client's call ended after an answer: talked (the outcome applies, or is awaited) or
+        hung up while waiting for an operator (abandoned)."""
+        call_id = update.call_id
+        talked = call_id in self.connector.operator_of
+        lead = self.book.calls.get(call_id)
+        for event in self.book.ended(call_id, now):
+            self.pacer.observe(event)
+        if not talked:  # hung up while waiting for an operator: counted as abandoned
+            waited = now - self._answered_at.get(call_id, now)
+            self.pacer.observe(CallEvent(EventKind.ABANDONED, now, waited))
+            self.stats.abandoned += 1
+        operator = self.connector.operator_of.get(call_id)
+        commands = self.connector.ended(call_id, now, wrap_up=self.campaign.wrap_up)
+        if operator is not None and self.board.operators[operator].state is OperatorState.WRAP_UP:
+            self._wrapping[operator] = self.board.operators[operator].since
+        awaits = self.campaign.disposition_limit is not None and call_id not in self.dispositions
+        if talked and awaits and operator is not None and lead is not None:
+            self._await_outcome(call_id, operator, lead.lead_id, lead.phone, now=now, wall=wall,
+                                status=update.status)  # fmt: skip
+        else:
             await self._finish(call_id, wall, "human" if talked else "abandoned", update.status,
                                abandoned=not talked)  # fmt: skip
-            await self._execute(commands, now, wall)
+        await self._execute(commands, now, wall)
 
     def _sample(self, call_id: str) -> bool:
         """Let this machine verdict through to an operator for review? Only while one is free, so the
@@ -507,6 +543,81 @@ class CampaignLoop:
             if disposition.amd_review is not None:
                 self.review(call_id, disposition.amd_review)
 
+    def _await_outcome(
+        self, call_id: str, operator: str, lead_id: int, phone: str, *, now: float, wall: datetime,
+        status: int | None,
+    ) -> None:  # fmt: skip
+        """The client hung up (or the operator did) before the outcome was recorded: the attempt stays
+        open for it, the operator's wrap-up does not end by itself until it comes."""
+        attempt_id = self._attempts.pop(call_id)
+        self._answered_at.pop(call_id, None)
+        self._pinned.pop(call_id, None)
+        self._talked_to.pop(call_id, None)
+        trunk, cost, recording = self._trunks.pop(call_id, (None, None, None))
+        self.awaiting[call_id] = Awaiting(call_id, attempt_id, operator, lead_id, phone, now, wall, status,
+                                          trunk, cost, recording)  # fmt: skip
+        found = self.board.operators.get(operator)
+        if found is not None and found.state is OperatorState.WRAP_UP:
+            found.owes = call_id
+        self._publish("call.ended", call_id, operator=operator, outcome="human", status=status, awaiting=True)
+
+    async def record_outcome(self, call_id: str, disposition: attempts.Disposition) -> bool:
+        """The outcome of an ended call that waited for it: the attempt is closed and the lead moved
+        on; False when the call is not waiting (recorded already, or not ours)."""
+        waiting = self.awaiting.pop(call_id, None)
+        if waiting is None:
+            return False
+        if disposition.amd_review is not None:
+            self.review(call_id, disposition.amd_review)
+        self.amd_sampled.discard(call_id)
+        self._publish("call.disposed", call_id, operator=waiting.operator, outcome=disposition.outcome)
+        await attempts.finished(
+            self.engine, self.campaign.project, waiting.attempt_id, at=waiting.ended_at, outcome="human",
+            max_attempts=self.campaign.max_attempts, retry_delays=self.campaign.retry_delays,
+            status=waiting.status, disposition=disposition, trunk=waiting.trunk, cost=waiting.cost,
+            recording=waiting.recording, disposed_at=self.wall(),
+        )  # fmt: skip
+        operator = self.board.operators.get(waiting.operator)
+        if operator is not None and operator.owes == call_id:
+            operator.owes = None
+            if operator.state is OperatorState.WRAP_UP and (operator.wrap_up_until or 0) <= self.clock():
+                operator.move(OperatorState.READY, self.clock())  # the wrap-up ran out while they wrote
+        self._wake.set()
+        return True
+
+    async def _outcomes_overdue(self, now: float) -> None:
+        """Calls whose operator recorded nothing within the wrap-up and the limit after it: closed as
+        without an outcome (the lead is called again), the operator paused (they are not there)."""
+        for call_id, waiting in list(self.awaiting.items()):
+            operator = self.board.operators.get(waiting.operator)
+            ends = waiting.ended + self.campaign.wrap_up  # paused meanwhile: the wrap-up it had
+            if operator is not None and operator.owes == call_id and operator.wrap_up_until is not None:
+                ends = operator.wrap_up_until  # extended, perhaps
+            limit = self.campaign.disposition_limit or 0.0
+            if now < ends + limit:
+                continue
+            log.warning("no outcome recorded for a call; closed without one", call_id=call_id,
+                        operator=waiting.operator)  # fmt: skip
+            await self.record_outcome(call_id, attempts.Disposition(
+                waiting.operator, "retry", notes=f"no outcome recorded within {limit:.0f} s of the wrap-up",
+                code=NO_OUTCOME))  # fmt: skip
+            if operator is not None and operator.state in (OperatorState.WRAP_UP, OperatorState.READY):
+                operator.move(OperatorState.PAUSED, self.clock(), reason=NO_OUTCOME)
+
+    async def _settle_outcomes(self, tick: float) -> None:
+        """Stopping: wait for the outcomes still owed (within the drain), then close the rest as
+        without one."""
+        while self.awaiting and (self.drain_until is None or self.clock() < self.drain_until):
+            await self._step_and_wait(tick, None)
+        for call_id, waiting in list(self.awaiting.items()):
+            await self.record_outcome(call_id, attempts.Disposition(
+                waiting.operator, "retry", notes="the dialer stopped before an outcome was recorded",
+                code=NO_OUTCOME))  # fmt: skip
+
+    def screen_of(self, login: str) -> Awaiting | None:
+        """The ended call ``login`` still owes an outcome for, if it is one of ours."""
+        return next((w for w in self.awaiting.values() if w.operator == login), None)
+
     # -- running ----------------------------------------------------------------------------------
 
     @property
@@ -578,5 +689,6 @@ class CampaignLoop:
                 self.engine, self.campaign.project, at=self.wall(), attempt_ids=list(left.values()),
                 reason="campaign stopped; the call's end never came",
             )  # fmt: skip
+        await self._settle_outcomes(tick)
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)

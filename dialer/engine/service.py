@@ -33,7 +33,7 @@ from dialer.engine.bus import EngineEvent, EventBus
 from dialer.engine.callbacks import CallbackPolicy
 from dialer.engine.callbook import CallPhase
 from dialer.engine.connector import Connector
-from dialer.engine.loop import CampaignLoop, CampaignSettings
+from dialer.engine.loop import Awaiting, CampaignLoop, CampaignSettings
 from dialer.engine.telephony import Phones, Telephony
 from dialer.engine.views import CampaignView, OnScreen, OperatorScreen, OperatorView
 from dialer.errors import Conflict, NotFound
@@ -45,6 +45,8 @@ from pacing import make_pacer
 SHUTDOWN_DRAIN = 60.0  # seconds the calls in progress may go on when the process stops
 log = structlog.get_logger(__name__)
 SUPERVISE_EVERY = 2.0  # seconds between two looks at the database for campaigns changed elsewhere
+REMEMBER_DISPOSED = 10_000  # calls whose outcome was recorded, kept to answer a repeated one
+AWAY = "left the workplace"  # the pause reason of an operator whose workplace page closed
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,9 @@ class EngineService:
         self.bus = EventBus()
         self.board.listeners.append(self._operator_moved)
         self.loops: dict[int, RunningCampaign] = {}
+        self.disposed: dict[str, str] = {}  # call -> operator, the outcomes recorded lately (oldest first)
+        self.present: dict[str, int] = {}  # operator -> their workplace pages open
+        self.away: dict[str, float] = {}  # operator -> when they are paused unless they come back
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
         self._supervisor: asyncio.Task[None] | None = None
@@ -114,6 +119,7 @@ class EngineService:
         while not self._stop.is_set():
             self._wake.clear()
             try:
+                self._pause_the_away()
                 await self._sync_campaigns()
             except Exception:
                 log.exception("engine supervision failed; retrying")
@@ -128,7 +134,13 @@ class EngineService:
         async with reading(self.db) as conn:
             rows = (
                 await conn.execute(
-                    select(CAMPAIGN, PROJECT.c.slug, PROJECT.c.region, PROJECT.c.webhook_url)
+                    select(
+                        CAMPAIGN,
+                        PROJECT.c.slug,
+                        PROJECT.c.region,
+                        PROJECT.c.webhook_url,
+                        PROJECT.c.disposition_limit,
+                    )
                     .join(PROJECT, PROJECT.c.id == CAMPAIGN.c.project_id)
                     .where(CAMPAIGN.c.status == "running")
                 )
@@ -160,7 +172,8 @@ class EngineService:
                                       priority=row.priority, wrap_up=row.wrap_up, mode=mode,
                                       callback_grace=float(row.callback_grace),
                                       callback_policy=CallbackPolicy(row.callback_policy), amd=row.amd,
-                                      amd_action=row.amd_action, amd_sample=row.amd_sample),
+                                      amd_action=row.amd_action, amd_sample=row.amd_sample,
+                                      disposition_limit=float(row.disposition_limit)),
         )  # fmt: skip
         stop = asyncio.Event()
         task = asyncio.create_task(loop.run(stop), name=f"campaign-{row.id}")
@@ -184,6 +197,9 @@ class EngineService:
             account = next((a for a in await accounts(conn) if a.login == login and a.active), None)
         if account is None:
             raise NotFound(f"no active operator {login!r}")
+        owed = self._owed(login)
+        if owed is not None:
+            raise Conflict(f"operator {login}: record the outcome of the last call first")
         await self.phones.call(login)
         operator = self.board.log_in(login, account.projects, time.monotonic())
         if operator.state in (OperatorState.OFFLINE, OperatorState.PAUSED, OperatorState.WRAP_UP):
@@ -211,6 +227,14 @@ class EngineService:
                         call_id=on_screen.call_id, why=why)  # fmt: skip
             self.telephony.hangup(on_screen.call_id)
 
+    def _owed(self, login: str) -> tuple[int, Awaiting] | None:
+        """The ended call ``login`` has not recorded the outcome of, with its campaign."""
+        for campaign_id, running in self.loops.items():
+            found = running.loop.screen_of(login)
+            if found is not None:
+                return campaign_id, found
+        return None
+
     def current(self, login: str) -> OnScreen | None:
         # One connector serves every loop: find the operator's calls there once, then their campaign.
         calls = [call_id for call_id, operator in self.connector.operator_of.items() if operator == login]
@@ -225,6 +249,12 @@ class EngineService:
             if preview is not None:
                 lease = preview.lease
                 return OnScreen(None, campaign_id, lease.lead_id, lease.phone, preview=True)
+        owed = self._owed(login)
+        if owed is not None:
+            campaign_id, waiting = owed
+            sampled = waiting.call_id in self.loops[campaign_id].loop.amd_sampled
+            return OnScreen(waiting.call_id, campaign_id, waiting.lead_id, waiting.phone, ended=True,
+                            amd_check=sampled)  # fmt: skip
         return None
 
     async def preview(self, login: str, action: str) -> str | None:
@@ -237,14 +267,83 @@ class EngineService:
                 return None
         raise Conflict(f"operator {login} has no lead in preview")
 
-    def dispose(self, login: str, disposition: Disposition) -> bool:
-        """Record the operator's disposition for their current call and end it; False when none."""
+    async def dispose(self, login: str, disposition: Disposition, call_id: str | None = None) -> str:
+        """Record the operator's outcome for their call: during the call (it is hung up, the outcome
+        applies when it ends) or after it. ``call_id`` names the call the operator saw: the same
+        outcome sent again (a double click, a retry after a timeout) is applied once and never to
+        the next call. Returns ``recorded``, ``already`` (that call's outcome was recorded before)
+        or ``none`` (no call, and none named)."""
         on_screen = self.current(login)
+        if call_id is not None and (on_screen is None or on_screen.call_id != call_id):
+            if self.disposed.get(call_id) == login:
+                return "already"
+            raise Conflict(f"operator {login}: call {call_id} is not on your screen")
         if on_screen is None or on_screen.call_id is None or self.telephony is None:
+            return "none"
+        loop = self.loops[on_screen.campaign].loop
+        self._remember_disposed(on_screen.call_id, login)
+        if on_screen.ended:
+            await loop.record_outcome(on_screen.call_id, disposition)
+        else:
+            loop.dispose(on_screen.call_id, disposition)
+            self.telephony.hangup(on_screen.call_id)
+        return "recorded"
+
+    def _remember_disposed(self, call_id: str, login: str) -> None:
+        self.disposed[call_id] = login
+        while len(self.disposed) > REMEMBER_DISPOSED:
+            del self.disposed[next(iter(self.disposed))]
+
+    def hang_up(self, login: str) -> bool:
+        """The operator ends the call with their client (the wrap-up follows); False when none."""
+        on_screen = self.current(login)
+        if on_screen is None or on_screen.call_id is None or on_screen.ended or self.telephony is None:
             return False
-        self.loops[on_screen.campaign].loop.dispose(on_screen.call_id, disposition)
         self.telephony.hangup(on_screen.call_id)
         return True
+
+    def extend_wrap_up(self, login: str, seconds: float) -> float:
+        """Give the operator ``seconds`` more of wrap-up; returns the seconds left."""
+        operator = self.board.get(login)
+        if operator.state is not OperatorState.WRAP_UP or operator.wrap_up_until is None:
+            raise Conflict(f"operator {login} is not in wrap-up")
+        now = time.monotonic()
+        operator.wrap_up_until = max(operator.wrap_up_until, now) + seconds
+        self._operator_moved(operator)
+        return operator.wrap_up_until - now
+
+    def in_call(self, login: str, *, hold: bool | None = None, mute: bool | None = None,
+                digits: str | None = None) -> None:  # fmt: skip
+        """Hold, mute, or send DTMF digits on the operator's call with the client."""
+        on_screen = self.current(login)
+        if on_screen is None or on_screen.call_id is None or on_screen.ended or self.telephony is None:
+            raise Conflict(f"operator {login} is not on a call")
+        if hold is not None or mute is not None:
+            self.telephony.audio(on_screen.call_id, hold=hold, mute=mute)
+        if digits:
+            self.telephony.send_digits(on_screen.call_id, digits)
+
+    def seen(self, login: str, present: bool, *, away_limit: float) -> None:
+        """The operator's workplace page opened (``present``) or its last one closed: a ready operator
+        away longer than ``away_limit`` seconds is paused (``left the workplace``)."""
+        if present:
+            self.present[login] = self.present.get(login, 0) + 1
+            self.away.pop(login, None)
+            return
+        self.present[login] = max(0, self.present.get(login, 0) - 1)
+        if self.present[login] == 0:
+            self.away[login] = time.monotonic() + away_limit
+
+    def _pause_the_away(self) -> None:
+        now = time.monotonic()
+        for login, until in list(self.away.items()):
+            if now < until:
+                continue
+            del self.away[login]
+            operator = self.board.operators.get(login)
+            if operator is not None and operator.state is OperatorState.READY:
+                operator.move(OperatorState.PAUSED, now, reason=AWAY)
+                log.warning("operator left the workplace; paused", operator=login)
 
     def _operator_moved(self, operator: Operator) -> None:
         data = {"state": operator.state.value, "reason": operator.pause_reason}
@@ -314,8 +413,14 @@ class EngineService:
 
     def screen(self, login: str) -> OperatorScreen:
         operator = self.board.operators.get(login)
-        state = operator.state.value if operator is not None else OperatorState.OFFLINE.value
-        return OperatorScreen(state, self.current(login))
+        if operator is None:
+            return OperatorScreen(OperatorState.OFFLINE.value, self.current(login))
+        now = time.monotonic()
+        left = None
+        if operator.state is OperatorState.WRAP_UP and operator.wrap_up_until is not None:
+            left = round(operator.wrap_up_until - now, 1)
+        return OperatorScreen(operator.state.value, self.current(login), round(now - operator.since, 1),
+                              operator.pause_reason, left, operator.calls_today)  # fmt: skip
 
 
 def _view(operator: Operator, now: float) -> OperatorView:

@@ -95,6 +95,15 @@ class Telephony(Protocol):
         """End the call (or cancel it while it rings)."""
         ...
 
+    def audio(self, call_id: str, *, hold: bool | None = None, mute: bool | None = None) -> None:
+        """Hold (the client hears silence, the operator hears nothing) or mute (the client does not hear
+        the operator) a bridged call; None leaves that setting as it is."""
+        ...
+
+    def send_digits(self, call_id: str, digits: str) -> None:
+        """Send DTMF digits (RFC 4733) to the client (a company's voice menu)."""
+        ...
+
 
 class Phones(Protocol):
     """Operators' softphones: called once when the operator goes ready, then kept for the shift."""

@@ -51,6 +51,7 @@ class OnScreen:
     phone: str
     preview: bool = False
     amd_check: bool = False  # judged a machine, let through: the operator marks person or machine
+    ended: bool = False  # the client's call is over; the operator owes its outcome (wrap-up)
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,10 @@ class OperatorScreen:
 
     state: str
     shown: OnScreen | None
+    seconds_in_state: float = 0.0
+    pause_reason: str | None = None
+    wrap_up_left: float | None = None  # seconds of wrap-up left (negative: overdue), in wrap-up only
+    calls_today: int = 0
 
 
 @dataclass(frozen=True)

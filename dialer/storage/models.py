@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Numeric, Text, UniqueConstraint
 from sqlalchemy import false as sa_false
+from sqlalchemy import true as sa_true
 from sqlmodel import Field, SQLModel
 
 from dialer.storage.types import UtcDateTime, utcnow
@@ -66,6 +67,39 @@ class Project(SQLModel, table=True):
         default=False,
         sa_column_kwargs={"server_default": sa_false()},
         description="made by `dialer demo`: left out of real reports, removed by `dialer demo reset`",
+    )
+    # the operators' workplace (dialer.workplace_settings reads these, with their defaults)
+    dispositions: list[dict[str, Any]] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True), description="the outcomes operators choose from"
+    )
+    pause_reasons: list[dict[str, Any]] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True), description="the reasons operators pause with"
+    )
+    wrap_up_extension: int = Field(
+        default=30, sa_column_kwargs={"server_default": "30"}, description="seconds one press adds"
+    )
+    disposition_limit: int = Field(
+        default=120,
+        sa_column_kwargs={"server_default": "120"},
+        description="seconds after the wrap-up until a call without an outcome is closed as such",
+    )
+    away_limit: int = Field(
+        default=60,
+        sa_column_kwargs={"server_default": "60"},
+        description="seconds a ready operator may be away from the workplace before being paused",
+    )
+    mask_phones: bool = Field(
+        default=True,
+        sa_column_kwargs={"server_default": sa_true()},
+        description="operators see only the last digits of the client's number",
+    )
+    manual_calls: bool = Field(
+        default=False,
+        sa_column_kwargs={"server_default": sa_false()},
+        description="operators may call a lead of the project by hand",
+    )
+    portal_url: str | None = Field(
+        default=None, max_length=2000, description="the lender's portal, {placeholders} from the lead"
     )
 
 
@@ -224,6 +258,10 @@ class Attempt(SQLModel, table=True):
     script_version: int | None = Field(
         default=None, description="the version of the campaign's script the call started with"
     )
+    disposition: str | None = Field(default=None, max_length=32, description="the project's outcome code")
+    disposition_reason: str | None = Field(default=None, max_length=64)
+    success: bool | None = Field(default=None, description="the outcome counts as a successful application")
+    disposed_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
 
 
 class DncEntry(SQLModel, table=True):
@@ -483,3 +521,16 @@ class LeadAnswer(SQLModel, table=True):
     author: str | None = Field(default=None, max_length=64)
     call_id: str | None = Field(default=None, max_length=200)
     at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class WorkplaceDraft(SQLModel, table=True):
+    """What an operator has typed for a call so far (script inputs, CRM fields, notes, the outcome
+    chosen): saved every few seconds, so a reload or a restart loses nothing."""
+
+    __tablename__ = "workplace_draft"
+
+    call_id: str = Field(primary_key=True, max_length=200)
+    operator: str = Field(max_length=64, index=True)
+    lead_id: int = Field(foreign_key="lead.id", index=True, ondelete="CASCADE")
+    body: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))

@@ -17,7 +17,7 @@ import structlog
 
 from dialer.engine.amd import AmdResult, AmdSettings, detect
 from dialer.engine.telephony import CallAnswered, CallEnded, CallFailed, UpdateSink
-from dialer.errors import CallNotPlaced
+from dialer.errors import CallNotPlaced, Conflict
 from dialer.voice.phones import OperatorPhones
 from sip.routing import NoRoute
 from sip.sdp import SdpError
@@ -60,6 +60,7 @@ class SipTelephony:
         self.recordings = recordings
         self.calls: dict[str, tuple[Call, RtpLeg]] = {}
         self.bridges: dict[str, Bridge] = {}
+        self.controls: dict[str, tuple[bool, bool]] = {}  # call -> (on hold, muted)
         self.recorders: dict[str, Recorder] = {}
         self.detecting: dict[str, asyncio.Task[None]] = {}  # calls whose answer AMD is judging
         self.amd = amd or AmdSettings()
@@ -177,6 +178,7 @@ class SipTelephony:
                              amd_confidence=verdict.confidence))  # fmt: skip
 
     def _release(self, call_id: str) -> None:
+        self.controls.pop(call_id, None)
         bridge = self.bridges.pop(call_id, None)
         if bridge is not None:
             bridge.close()
@@ -234,3 +236,23 @@ class SipTelephony:
         found = self.calls.get(call_id)
         if found is not None:
             found[0].hangup()
+
+    def audio(self, call_id: str, *, hold: bool | None = None, mute: bool | None = None) -> None:
+        bridge = self.bridges.get(call_id)
+        if bridge is None:
+            return
+        held, muted = self.controls.get(call_id, (False, False))
+        held = held if hold is None else hold
+        muted = muted if mute is None else mute
+        self.controls[call_id] = (held, muted)
+        # a = the client's leg, b = the operator's: on hold neither hears the other
+        bridge.hearing(a_hears_b=not (held or muted), b_hears_a=not held)
+
+    def send_digits(self, call_id: str, digits: str) -> None:
+        found = self.calls.get(call_id)
+        if found is None:
+            return
+        try:
+            found[1].send_dtmf(digits)
+        except ValueError as exc:  # the far end did not accept telephone-event
+            raise Conflict(f"the client's side does not take DTMF: {exc}") from None

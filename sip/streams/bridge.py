@@ -19,9 +19,17 @@ class Bridge:
             raise ValueError("a leg cannot be bridged to itself")
         self.a = a
         self.b = b
-        a.source = lambda: b.frame_for(a.codec)
-        b.source = lambda: a.frame_for(b.codec)
         self.open = True
+        self.hearing(a_hears_b=True, b_hears_a=True)
+
+    def hearing(self, *, a_hears_b: bool, b_hears_a: bool) -> None:
+        """Who hears whom (hold: neither; mute of ``b``: ``a`` does not hear it); the other way,
+        silence is sent."""
+        if not self.open:
+            return
+        a, b = self.a, self.b
+        a.source = (lambda: b.frame_for(a.codec)) if a_hears_b else None
+        b.source = (lambda: a.frame_for(b.codec)) if b_hears_a else None
 
     def close(self) -> None:
         if self.open:

@@ -47,6 +47,7 @@ class FakeTelephony:
     placed: dict[str, str] = field(default_factory=dict)  # call -> phone
     connects: list[tuple[str, str]] = field(default_factory=list)
     abandons: list[str] = field(default_factory=list)
+    controls: list[tuple[str, object, object]] = field(default_factory=list)
     hangups: list[str] = field(default_factory=list)
     sinks: dict[str, UpdateSink] = field(default_factory=dict)
     extensions: dict[str, str] = field(default_factory=dict)  # call -> digits sent after the answer
@@ -93,6 +94,12 @@ class FakeTelephony:
         self.abandons.append(call_id)
         at = self.clock[0] + 3.0
         self.pending.append((at, CallEnded(call_id, at, by="local"), self.sinks[call_id]))
+
+    def audio(self, call_id: str, *, hold: bool | None = None, mute: bool | None = None) -> None:
+        self.controls.append((call_id, hold, mute))
+
+    def send_digits(self, call_id: str, digits: str) -> None:
+        self.controls.append((call_id, "digits", digits))
 
     def room(self) -> int | None:
         if self.channels is None:
@@ -622,3 +629,60 @@ async def test_sampled_machine_verdicts_are_reviewed_and_counted_against_the_lim
     assert (sampled.amd_sampled, sampled.amd_result, sampled.amd_review, sampled.outcome) == (
         True, "machine", "person", "human",
     )  # fmt: skip
+
+
+@pytest.mark.parametrize("recorded", [True, False])
+async def test_a_call_the_client_ended_waits_for_its_outcome(tmp_path: Path, recorded: bool) -> None:
+    """The client hangs up first: the attempt waits for the operator's outcome, and so does the
+    operator's wrap-up; recorded, it applies; never recorded within the limit, the call is closed as
+    without an outcome (the lead is called again) and the operator paused."""
+    clock = [0.0]
+    phone = "+74950000001"
+    telephony = FakeTelephony({phone: ("human", 3.0)}, clock, talk=5.0)
+    engine = create_engine(DatabaseSettings(path=tmp_path / "db.sqlite3"))
+    try:
+        await upgrade(engine)
+        project, campaign_id = await seed_campaign(engine, [phone], now=WALL0)
+        board = ready_board(project.id, "anna")
+        settings = CampaignSettings(campaign_id, project, wrap_up=2.0, disposition_limit=10.0)
+        loop = progressive_loop(engine, telephony, board, settings, clock)
+
+        async def run_for(seconds: float) -> None:
+            for _ in range(int(seconds / 0.5)):
+                clock[0] += 0.5
+                telephony.deliver(clock[0])
+                board.tick(clock[0])
+                await loop.step()
+                await asyncio.sleep(0)
+
+        await run_for(4.0)
+        (call_id, _) = telephony.connects[0]
+        await run_for(9.0)  # the client hangs up after 5 s; the 2 s of wrap-up are over
+        anna = board.get("anna")
+        assert call_id in loop.awaiting and loop.calls_in_progress == 0
+        assert (anna.state, anna.owes) == (OperatorState.WRAP_UP, call_id)  # not back to ready by time
+        if recorded:
+            outcome = Disposition(
+                "anna", "completed", "all written", code="application_completed", success=True
+            )
+            assert await loop.record_outcome(call_id, outcome)
+            assert not await loop.record_outcome(call_id, outcome)  # the second time: nothing
+            assert anna.state is OperatorState.READY  # the wrap-up had run out: ready at once
+        else:
+            await run_for(12.0)
+            assert (anna.state, anna.pause_reason) == (OperatorState.PAUSED, "no_outcome")
+        async with reading(engine) as conn:
+            attempt = (await conn.execute(select(Attempt.__table__))).one()
+            lead = (await conn.execute(select(LEAD))).one()
+        assert attempt.ended_at < WALL0 + timedelta(seconds=13.0)  # when the client hung up, not later
+        assert attempt.outcome == "human" and attempt.disposed_at > attempt.ended_at
+        if recorded:
+            assert (attempt.disposition, attempt.success, lead.status) == (
+                "application_completed",
+                True,
+                "done",
+            )
+        else:
+            assert (attempt.disposition, attempt.success, lead.status) == ("no_outcome", False, "retry")
+    finally:
+        await engine.dispose()

@@ -104,7 +104,9 @@ async def test_service_dials_a_running_campaign_for_a_ready_operator(tmp_path: P
                         on_screen = on_screen or current
                         await asyncio.sleep(1.0)
                         done = Disposition("anna", "completed", "all documents collected")
-                        assert service.engine.dispose("anna", done)  # the operator records the outcome
+                        assert (
+                            await service.engine.dispose("anna", done) == "recorded"
+                        )  # the operator records the outcome
                         disposed.add(current.call_id)
                     if loop.stats.launched == 2 and loop.calls_in_progress == 0:
                         break

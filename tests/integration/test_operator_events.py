@@ -140,7 +140,7 @@ async def test_the_card_arrives_on_the_stream_when_the_call_is_connected(
         client, anna, stream = place.client, place.anna, place.stream
         assert stream.retry == "3000"
         offline = {"state": "offline", "call_id": None, "campaign": None, "phone": None, "lead": None,
-                   "preview": False, "amd_check": False}  # fmt: skip
+                   "preview": False, "amd_check": False, "ended": False}  # fmt: skip
         assert stream.events[0][1:] == ("current", offline)
         await go_ready(place)
         await asyncio.sleep(3.0)  # longer than the silence limit: a phone that sends audio stays up
@@ -165,7 +165,7 @@ async def test_the_card_arrives_on_the_stream_when_the_call_is_connected(
         polled = await (await client.get(f"{OPS}/anna/current", headers=anna)).json()
         assert polled == connected  # the stream says what /current says
         done = await client.post(f"{OPS}/anna/disposition", json={"outcome": "completed"}, headers=anna)
-        assert await done.json() == {"ended": True}
+        assert await done.json() == {"ended": True, "already": False}
         await until(lambda: stream.events[-1][2]["state"] == "wrap_up", 10, "wrap-up after the disposition")
         assert stream.events[-1][2]["call_id"] is None
         ids = [int(event_id) for event_id, _, _ in stream.events]

@@ -87,6 +87,9 @@ class CurrentOut(BaseModel):
         description="the detector judged this answer a machine and let it through for checking: say "
         "whether a person or a machine answered (amd_review in the disposition)",
     )
+    ended: bool = Field(
+        default=False, description="the client's call is over: the operator records its outcome (wrap-up)"
+    )
 
 
 class PreviewIn(BaseModel):
@@ -110,10 +113,16 @@ class DispositionIn(BaseModel):
         description="for a call shown with amd_check: who answered, as the operator heard it (the share "
         "of people among machine verdicts counts against the abandon limit)",
     )
+    call_id: str | None = Field(
+        default=None, max_length=200,
+        description="the call this outcome is for, as /current showed it: a repeated request is applied "
+        "once, never to the next call",
+    )  # fmt: skip
 
 
 class EndedOut(BaseModel):
-    ended: bool
+    ended: bool = Field(description="an outcome was recorded by this request")
+    already: bool = Field(default=False, description="this call's outcome had been recorded before")
 
 
 def service_of(request: web.Request) -> EngineService:
@@ -216,7 +225,8 @@ async def on_screen(request: web.Request, service: EngineService, login: str) ->
         return CurrentOut(state=state)
     card = await lead_card(request.app[DATABASE], shown.lead_id)
     return CurrentOut(state=state, call_id=shown.call_id, campaign=shown.campaign, phone=shown.phone,
-                      lead=card, preview=shown.preview, amd_check=shown.amd_check)  # fmt: skip
+                      lead=card, preview=shown.preview, amd_check=shown.amd_check,
+                      ended=shown.ended)  # fmt: skip
 
 
 async def current_call(request: web.Request) -> web.Response:
@@ -250,8 +260,12 @@ async def dispose(request: web.Request) -> web.Response:
         disposition.check(utcnow())
     except Rejected as exc:
         raise problem_of(exc, kind="invalid-input") from None
-    ended = service.dispose(login, disposition)
-    return web.json_response(text=EndedOut(ended=ended).model_dump_json())
+    try:
+        result = await service.dispose(login, disposition, body.call_id)
+    except DialerError as exc:
+        raise ProblemError(409, str(exc), kind="operator-state") from None
+    out = EndedOut(ended=result == "recorded", already=result == "already")
+    return web.json_response(text=out.model_dump_json())
 
 
 OPERATIONS = [
@@ -264,5 +278,5 @@ OPERATIONS = [
     Operation("POST", BASE + "/preview", preview, "Dial or skip the lead in preview", "operators",
               {200: PreviewOut}, body=PreviewIn, params=(LOGIN,), errors=(401, 403, 409, 503)),
     Operation("POST", BASE + "/disposition", dispose, "Record the call's outcome and end it", "operators",
-              {200: EndedOut}, body=DispositionIn, params=(LOGIN,), errors=(401, 403, 503)),
+              {200: EndedOut}, body=DispositionIn, params=(LOGIN,), errors=(401, 403, 409, 503)),
 ]  # fmt: skip

@@ -1,0 +1,181 @@
+# ruff: noqa: RUF001
+"""A project's rules for its operators' workplace: the outcomes they record a call with, the reasons
+they pause with, how the client's number is shown, and the lender's portal.
+
+An outcome (*disposition*) has a code the project chooses, words in Russian and English, what it does
+to the lead (``effect``: the engine's :data:`~dialer.engine.attempts.DispositionOutcome`), whether it
+counts as a successful application, and optional reasons (not interested: "the rate is too high").
+A project that set none gets :data:`DEFAULT_DISPOSITIONS`. The portal's address is a template with
+``{external_id}``, ``{name}``, ``{phone}`` and ``{data.KEY}`` placeholders, each filled URL-encoded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+from urllib.parse import quote, urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+
+from dialer.errors import FieldError, Rejected, field_errors
+
+Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+Effect = Literal["completed", "not_interested", "wrong_number", "callback", "retry"]
+NO_OUTCOME = "no_outcome"  # what a call gets when its operator recorded nothing in time
+
+
+class Words(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    ru: str = Field(default="", max_length=100)
+    en: str = Field(default="", max_length=100)
+
+    def get(self, language: str) -> str:
+        return (self.ru or self.en) if language == "ru" else (self.en or self.ru)
+
+
+class Reason(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    code: Code
+    label: Words
+
+
+class DispositionCode(BaseModel):
+    """One outcome an operator can record."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    code: Code
+    label: Words
+    effect: Effect
+    success: bool = False
+    reasons: list[Reason] = Field(default_factory=list, max_length=30)
+
+
+class PauseReason(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    code: Code
+    label: Words
+
+
+def _w(ru: str, en: str) -> Words:
+    return Words(ru=ru, en=en)
+
+
+DEFAULT_DISPOSITIONS: tuple[DispositionCode, ...] = (
+    DispositionCode(code="application_completed", label=_w("Заявка дополнена", "Application completed"),
+                    effect="completed", success=True),
+    DispositionCode(code="callback", label=_w("Перезвонить", "Call back"), effect="callback"),
+    DispositionCode(code="not_interested", label=_w("Не интересно", "Not interested"),
+                    effect="not_interested",
+                    reasons=[Reason(code="rate", label=_w("Высокая ставка", "The rate is too high")),
+                             Reason(code="got_loan", label=_w("Уже взял заём", "Already has a loan")),
+                             Reason(code="did_not_apply", label=_w("Не оставлял заявку", "Did not apply")),
+                             Reason(code="other", label=_w("Другое", "Other"))]),
+    DispositionCode(code="wrong_number", label=_w("Неверный номер", "Wrong number"), effect="wrong_number"),
+    DispositionCode(code="no_person", label=_w("Не тот человек / не может говорить",
+                                               "Not the person / cannot talk"), effect="retry"),
+)  # fmt: skip
+DEFAULT_PAUSE_REASONS: tuple[PauseReason, ...] = (
+    PauseReason(code="break", label=_w("Перерыв", "Break")),
+    PauseReason(code="lunch", label=_w("Обед", "Lunch")),
+    PauseReason(code="training", label=_w("Обучение", "Training")),
+    PauseReason(code="meeting", label=_w("Совещание", "Meeting")),
+    PauseReason(code="technical", label=_w("Технические проблемы", "Technical problem")),
+)
+_DISPOSITIONS = TypeAdapter(list[DispositionCode])
+_PAUSES = TypeAdapter(list[PauseReason])
+PLACEHOLDER = re.compile(r"\{([a-z_]+(?:\.[A-Za-z0-9_-]+)?)\}")
+LEAD_NAMES = {"external_id", "name", "phone"}
+
+
+def dispositions_of(project: Mapping[str, Any]) -> list[DispositionCode]:
+    stored = project.get("dispositions")
+    return _DISPOSITIONS.validate_python(stored) if stored else list(DEFAULT_DISPOSITIONS)
+
+
+def pause_reasons_of(project: Mapping[str, Any]) -> list[PauseReason]:
+    stored = project.get("pause_reasons")
+    return _PAUSES.validate_python(stored) if stored else list(DEFAULT_PAUSE_REASONS)
+
+
+def parse_dispositions(payload: Any) -> list[DispositionCode]:
+    """The project's outcomes from JSON; :class:`Rejected` naming what does not fit."""
+    try:
+        codes = _DISPOSITIONS.validate_python(payload)
+    except ValidationError as exc:
+        raise Rejected("the outcomes were rejected", field_errors(exc)) from None
+    problems = _unique([c.code for c in codes], "dispositions")
+    if not codes:
+        problems.append(FieldError(field="dispositions", problem="at least one outcome is needed"))
+    if problems:
+        raise Rejected("the outcomes were rejected", problems)
+    return codes
+
+
+def parse_pause_reasons(payload: Any) -> list[PauseReason]:
+    try:
+        reasons = _PAUSES.validate_python(payload)
+    except ValidationError as exc:
+        raise Rejected("the pause reasons were rejected", field_errors(exc)) from None
+    problems = _unique([r.code for r in reasons], "pause_reasons")
+    if not reasons:
+        problems.append(FieldError(field="pause_reasons", problem="at least one reason is needed"))
+    if problems:
+        raise Rejected("the pause reasons were rejected", problems)
+    return reasons
+
+
+def _unique(codes: list[str], where: str) -> list[FieldError]:
+    seen: set[str] = set()
+    repeated = sorted({c for c in codes if c in seen or seen.add(c)})  # type: ignore[func-returns-value]
+    return [FieldError(field=where, problem=f"the code {c!r} is used twice") for c in repeated]
+
+
+def check_portal_url(template: str) -> list[FieldError]:
+    """Problems of a portal address template (empty when it is fine)."""
+    problems = []
+    parts = urlsplit(PLACEHOLDER.sub("x", template))
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        example = "https://portal.example.com/applications/{external_id}"
+        problems.append(FieldError(field="portal_url", problem="not an http(s) address", expected=example))
+    if "{" in parts.netloc:
+        problems.append(
+            FieldError(field="portal_url", problem="placeholders are allowed after the host only")
+        )
+    for name in PLACEHOLDER.findall(template):
+        if name not in LEAD_NAMES and not name.startswith("data."):
+            problems.append(FieldError(field="portal_url", problem=f"unknown placeholder {{{name}}}",
+                                       expected="{external_id}, {name}, {phone} or {data.KEY}"))  # fmt: skip
+    return problems
+
+
+def portal_url(template: str, lead: Mapping[str, Any]) -> str:
+    """The portal's address for ``lead`` (its ``external_id``, ``name``, ``phones``, ``data``); a value
+    the lead lacks is left empty."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match[1]
+        if name == "phone":
+            found: Any = (lead.get("phones") or [""])[0]
+        elif name.startswith("data."):
+            found = (lead.get("data") or {}).get(name[5:], "")
+        else:
+            found = lead.get(name) or ""
+        return quote(str(found), safe="")
+
+    return PLACEHOLDER.sub(value, template)
+
+
+def portal_origin(template: str) -> str | None:
+    """``scheme://host[:port]`` of the portal (for the frame policy and ``postMessage``)."""
+    parts = urlsplit(PLACEHOLDER.sub("x", template))
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def masked(phone: str) -> str:
+    """``+7 ••• •••-45-67``: the country code and the last four digits."""
+    digits = phone.lstrip("+")
+    if len(digits) <= 4:
+        return phone
+    country = digits[:1] if digits.startswith("7") or digits.startswith("1") else digits[:2]
+    return f"+{country} ••• •••-{digits[-4:-2]}-{digits[-2:]}"
