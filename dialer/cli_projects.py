@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from dialer import workplace_settings as workplace
 from dialer.accounts.project_settings import contact_caps, holiday_dates, invalid_settings
 from dialer.accounts.projects import ProjectRef, create_project, project_by_slug
 from dialer.accounts.tokens import TokenInfo, create_token, list_tokens, revoke
@@ -140,6 +143,64 @@ def project_update(
 
     run_on_database(ctx, work)
     typer.echo(f"project {slug} updated: {', '.join(sorted(values))}")
+
+
+@project_app.command("workplace")
+def project_workplace(
+    ctx: typer.Context,
+    slug: Annotated[str, typer.Argument(help="Project slug.")],
+    *,
+    portal_url: Annotated[
+        str | None, typer.Option(help="The lender's portal: https://.../{external_id} ('' clears).")
+    ] = None,
+    mask_phones: Annotated[
+        bool | None,
+        typer.Option("--mask-phones/--no-mask-phones", help="Operators see the last digits only."),
+    ] = None,
+    wrap_up_extension: Annotated[int | None, typer.Option(help="Seconds one 'more time' press adds.")] = None,
+    outcome_limit: Annotated[
+        int | None, typer.Option(help="Seconds after the wrap-up before a call without an outcome is closed.")
+    ] = None,
+    away_limit: Annotated[int | None, typer.Option(help="Seconds a ready operator may be away.")] = None,
+    outcomes: Annotated[
+        Path | None, typer.Option(help="The outcomes as JSON (see docs/workplace.md).")
+    ] = None,
+    pause_reasons: Annotated[Path | None, typer.Option(help="The pause reasons as JSON.")] = None,
+) -> None:
+    """Change what a project's operators see and may do on the workplace; options left out keep their
+    values."""
+
+    async def work(engine: AsyncEngine) -> list[str]:
+        async with writing(engine) as conn:
+            row = (await conn.execute(select(PROJECT).where(PROJECT.c.slug == slug))).mappings().first()
+            if row is None:
+                raise DialerError(f"no project {slug!r}")
+            form: dict[str, Any] = {
+                "portal_url": row["portal_url"] or "", "mask_phones": "on" if row["mask_phones"] else "",
+                "wrap_up_extension": str(row["wrap_up_extension"]),
+                "disposition_limit": str(row["disposition_limit"]), "away_limit": str(row["away_limit"]),
+                "dispositions": json.dumps(row["dispositions"]) if row["dispositions"] else "",
+                "pause_reasons": json.dumps(row["pause_reasons"]) if row["pause_reasons"] else "",
+            }  # fmt: skip
+            given = {"portal_url": portal_url, "wrap_up_extension": wrap_up_extension,
+                     "disposition_limit": outcome_limit, "away_limit": away_limit}  # fmt: skip
+            form |= {key: str(value) for key, value in given.items() if value is not None}
+            if mask_phones is not None:
+                form["mask_phones"] = "on" if mask_phones else ""
+            for key, path in (("dispositions", outcomes), ("pause_reasons", pause_reasons)):
+                if path is not None:
+                    form[key] = path.read_text(encoding="utf-8")
+            values, problems = workplace.parse_settings(form)
+            if problems:
+                lines = [
+                    f"{p.field}: {p.problem}" + (f" ({p.expected})" if p.expected else "") for p in problems
+                ]
+                raise DialerError("nothing was changed:\n  " + "\n  ".join(lines))
+            await conn.execute(update(PROJECT).where(PROJECT.c.id == row["id"]).values(**values))
+            return sorted(values)
+
+    run_on_database(ctx, work)
+    typer.echo(f"project {slug}: workplace settings saved")
 
 
 @project_app.command("list")

@@ -27,7 +27,7 @@ from dialer.errors import DialerError
 from dialer.storage import create_engine, ensure_migrated, reading
 from dialer.throttle import Throttle
 from dialer.voice.side import VoiceSide
-from dialer.web import api, console, web_app
+from dialer.web import api, console, web_app, workplace
 from dialer.webhooks import WebhookSender
 from sms_email.channels import open_gateways
 from sms_email.sender import ChannelState, MessageSender
@@ -149,4 +149,4 @@ async def _started(settings: Settings, throttle: Throttle) -> Runtime:
 
 def create_app(settings: Settings) -> web.Application:
     """The web application serving a runtime for ``settings`` (opened when the server starts)."""
-    return web_app(settings, _started, audiences=(console, api))
+    return web_app(settings, _started, audiences=(console, workplace, api))

@@ -11,6 +11,7 @@ A project that set none gets :data:`DEFAULT_DISPOSITIONS`. The portal's address 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
@@ -179,3 +180,54 @@ def masked(phone: str) -> str:
         return phone
     country = digits[:1] if digits.startswith("7") or digits.startswith("1") else digits[:2]
     return f"+{country} ••• •••-{digits[-4:-2]}-{digits[-2:]}"
+
+
+LIMITS = {  # setting -> (least, most) seconds
+    "wrap_up_extension": (5, 600),
+    "disposition_limit": (10, 3600),
+    "away_limit": (10, 3600),
+}
+
+
+def parse_settings(form: Mapping[str, str]) -> tuple[dict[str, Any], list[FieldError]]:
+    """The workplace settings typed in a form (text values; the outcomes and pause reasons as JSON):
+    the values to store and every problem, each naming its setting."""
+    values: dict[str, Any] = {}
+    problems: list[FieldError] = []
+    portal = form.get("portal_url", "").strip()
+    problems += check_portal_url(portal) if portal else []
+    values["portal_url"] = portal or None
+    values["mask_phones"] = form.get("mask_phones") in ("on", "true", "1")
+    for name, (least, most) in LIMITS.items():
+        raw = form.get(name, "").strip()
+        try:
+            number = int(raw)
+        except ValueError:
+            problems.append(FieldError(field=name, problem=f"{raw!r} is not a whole number of seconds"))
+            continue
+        if not least <= number <= most:
+            problems.append(
+                FieldError(field=name, problem=f"{number} is out of range", expected=f"{least}-{most}")
+            )
+        values[name] = number
+    for name, parse in (("dispositions", parse_dispositions), ("pause_reasons", parse_pause_reasons)):
+        raw = form.get(name, "").strip()
+        if not raw:
+            values[name] = None  # the defaults
+            continue
+        try:
+            parsed = parse(json.loads(raw))
+        except json.JSONDecodeError as exc:
+            problems.append(FieldError(field=name, problem=f"not JSON: {exc.msg} at line {exc.lineno}"))
+            continue
+        except Rejected as exc:
+            problems += [FieldError(field=f"{name}.{e.field}", problem=e.problem, expected=e.expected)
+                         for e in exc.errors]  # fmt: skip
+            continue
+        values[name] = [item.model_dump() for item in parsed]
+    return values, problems
+
+
+def as_json(items: list[DispositionCode] | list[PauseReason]) -> str:
+    """The outcomes or reasons as the settings form shows them (indented JSON)."""
+    return json.dumps([item.model_dump() for item in items], ensure_ascii=False, indent=1)

@@ -35,7 +35,7 @@ from dialer.engine.callbook import CallPhase
 from dialer.engine.connector import Connector
 from dialer.engine.loop import Awaiting, CampaignLoop, CampaignSettings
 from dialer.engine.telephony import Phones, Telephony
-from dialer.engine.views import CampaignView, OnScreen, OperatorScreen, OperatorView
+from dialer.engine.views import CampaignView, OnScreen, OperatorScreen, OperatorView, PhoneState
 from dialer.errors import Conflict, NotFound
 from dialer.storage import reading
 from dialer.storage.tables import CAMPAIGN, LEAD, PROJECT
@@ -294,7 +294,7 @@ class EngineService:
         while len(self.disposed) > REMEMBER_DISPOSED:
             del self.disposed[next(iter(self.disposed))]
 
-    def hang_up(self, login: str) -> bool:
+    def hang_up_client(self, login: str) -> bool:
         """The operator ends the call with their client (the wrap-up follows); False when none."""
         on_screen = self.current(login)
         if on_screen is None or on_screen.call_id is None or on_screen.ended or self.telephony is None:
@@ -410,6 +410,10 @@ class EngineService:
             amd_hidden_abandons=round(window.hidden_abandons, 2) if amd else None,
             amd_reviews=loop.amd_reviews if amd else None,
         )  # fmt: skip
+
+    def phone(self, login: str) -> PhoneState:
+        """The operator's phone as the dialer sees it (registered, line up, silent for how long)."""
+        return self.phones.status(login)
 
     def screen(self, login: str) -> OperatorScreen:
         operator = self.board.operators.get(login)

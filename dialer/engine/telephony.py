@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
+from dialer.engine.views import PhoneState
+
 
 @dataclass(frozen=True)
 class CallAnswered:
@@ -115,4 +117,8 @@ class Phones(Protocol):
 
     def hang_up(self, login: str) -> None:
         """End ``login``'s phone line (nothing when none is up)."""
+        ...
+
+    def status(self, login: str) -> PhoneState:
+        """Whether ``login``'s phone is registered, its line up, and how long it has been silent."""
         ...

@@ -78,3 +78,12 @@ class TrunkView:
     channels: int
     cps: float = 0.0  # calls launched in the last second
     max_cps: float = 0.0
+
+
+@dataclass(frozen=True)
+class PhoneState:
+    """An operator's phone: registered with the dialer, its line up, seconds since it last sent audio."""
+
+    registered: bool
+    line_up: bool
+    silent_for: float | None = None  # None: no line

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from dialer.engine.views import PhoneState
 from dialer.errors import PhoneUnavailable
 from sip.registrar import Registrar
 from sip.sdp import SdpError
@@ -107,6 +108,15 @@ class OperatorPhones:
             return self.legs[login].leg
         except KeyError:
             raise PhoneUnavailable(f"operator {login}: no phone leg up") from None
+
+    def status(self, login: str) -> PhoneState:
+        phone = self.legs.get(login)
+        registered = self.registrar.binding(login) is not None
+        if phone is None:
+            return PhoneState(registered, line_up=False)
+        heard = phone.leg.last_received
+        silent = round(time.monotonic() - heard, 1) if heard else None
+        return PhoneState(registered, line_up=True, silent_for=silent)
 
     def hang_up(self, login: str) -> None:
         phone = self.legs.get(login)

@@ -106,7 +106,7 @@ def form_token(request: web.Request) -> str:
     session = session_in(request)
     if session is not None:
         return session.csrf
-    token = request.cookies.get(PRE_COOKIE) or secrets.token_urlsafe(24)
+    token = request.get(PRE_TOKEN) or request.cookies.get(PRE_COOKIE) or secrets.token_urlsafe(24)
     request[PRE_TOKEN] = token
     return token
 
@@ -138,14 +138,21 @@ async def project_for(request: web.Request, slug: str, *roles: Role) -> Mapping[
     return row
 
 
+def render_part(request: web.Request, template: str, **context: Any) -> str:
+    """A template as HTML text, with what every console template may use: the person, the form token,
+    the language and ``context`` (pages, and the parts a stream pushes)."""
+    session = session_in(request)
+    return TEMPLATES.get_template(template).render(
+        person=session.person if session else None, csrf=form_token(request), language=i18n.current.get(),
+        path=request.path, Role=Role, **context,
+    )  # fmt: skip
+
+
 def render(request: web.Request, template: str, *, status: int = 200, **context: Any) -> web.Response:
     """A console page: the template with the person, the form token, the language and ``context``."""
     session = session_in(request)
     token = form_token(request)
-    html = TEMPLATES.get_template(template).render(
-        person=session.person if session else None, csrf=token, language=i18n.current.get(),
-        path=request.path, Role=Role, **context,
-    )  # fmt: skip
+    html = render_part(request, template, **context)
     response = web.Response(text=html, content_type="text/html", status=status)
     if session is None and PRE_TOKEN in request and request.cookies.get(PRE_COOKIE) != token:
         response.set_cookie(

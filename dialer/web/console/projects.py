@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, select, update
 
+from dialer import workplace_settings as workplace
 from dialer.accounts.people import Role, visible
 from dialer.accounts.project_settings import contact_caps, holiday_dates, invalid_settings
 from dialer.accounts.projects import create_project
@@ -26,6 +27,8 @@ MANAGERS = (Role.ADMIN, Role.SUPERVISOR)
 
 
 async def home(request: web.Request) -> web.StreamResponse:
+    if person_of(request).role is Role.OPERATOR:
+        raise web.HTTPSeeOther("/work")  # an operator's start page is the workplace
     return await _home(request, [])
 
 
@@ -123,6 +126,32 @@ async def save_settings(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"/projects/{project['slug']}/settings?saved=1")
 
 
+async def workplace_page(request: web.Request) -> web.StreamResponse:
+    project = await project_for(request, request.match_info["slug"], *MANAGERS)
+    form = {
+        "portal_url": project["portal_url"] or "", "mask_phones": project["mask_phones"],
+        "wrap_up_extension": project["wrap_up_extension"], "disposition_limit": project["disposition_limit"],
+        "away_limit": project["away_limit"],
+        "dispositions": workplace.as_json(workplace.dispositions_of(project)),
+        "pause_reasons": workplace.as_json(workplace.pause_reasons_of(project)),
+    }  # fmt: skip
+    return render(request, "console/project_workplace.html", project=project, form=form, problems=[],
+                  saved=request.query.get("saved") == "1", tab="workplace")  # fmt: skip
+
+
+async def save_workplace(request: web.Request) -> web.StreamResponse:
+    project = await project_for(request, request.match_info["slug"], *MANAGERS)
+    form = {key: str(value) for key, value in (await request.post()).items()}
+    values, problems = workplace.parse_settings(form)
+    if problems:
+        typed = form | {"mask_phones": form.get("mask_phones") == "on"}
+        return render(request, "console/project_workplace.html", status=422, project=project, form=typed,
+                      problems=problems, saved=False, tab="workplace")  # fmt: skip
+    async with writing(request.app[DATABASE]) as conn:
+        await conn.execute(update(PROJECT).where(PROJECT.c.id == project["id"]).values(**values))
+    raise web.HTTPSeeOther(f"/projects/{project['slug']}/workplace?saved=1")
+
+
 async def tokens_page(request: web.Request, *, shown: str | None = None) -> web.StreamResponse:
     project = await project_for(request, request.match_info["slug"], *MANAGERS)
     async with reading(request.app[DATABASE]) as conn:
@@ -148,6 +177,8 @@ async def revoke_token(request: web.Request) -> web.StreamResponse:
 
 def setup(app: web.Application) -> None:
     app.router.add_get("/", home, name="console_home")
+    app.router.add_get("/projects/{slug}/workplace", workplace_page)
+    app.router.add_post("/projects/{slug}/workplace", save_workplace)
     app.router.add_post("/projects", create)
     app.router.add_get("/projects/{slug}/settings", settings_page)
     app.router.add_post("/projects/{slug}/settings", save_settings)
