@@ -139,7 +139,7 @@ def check_portal_url(template: str) -> list[FieldError]:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         example = "https://portal.example.com/applications/{external_id}"
         problems.append(FieldError(field="portal_url", problem="not an http(s) address", expected=example))
-    if "{" in parts.netloc:
+    if "{" in urlsplit(template).netloc:
         problems.append(
             FieldError(field="portal_url", problem="placeholders are allowed after the host only")
         )
@@ -221,8 +221,8 @@ def parse_settings(form: Mapping[str, str]) -> tuple[dict[str, Any], list[FieldE
             problems.append(FieldError(field=name, problem=f"not JSON: {exc.msg} at line {exc.lineno}"))
             continue
         except Rejected as exc:
-            problems += [FieldError(field=f"{name}.{e.field}", problem=e.problem, expected=e.expected)
-                         for e in exc.errors]  # fmt: skip
+            problems += [FieldError(field=e.field if e.field.startswith(name) else f"{name}.{e.field}",
+                                    problem=e.problem, expected=e.expected) for e in exc.errors]  # fmt: skip
             continue
         values[name] = [item.model_dump() for item in parsed]
     return values, problems

@@ -53,7 +53,7 @@ def demo_app(settings: Settings, *, say: Callable[[str], None] = print, leads: i
         runtime = app[RUNTIME]
         if isinstance(runtime, Runtime) and runtime.voice is not None:
             await runtime.voice.refresh_credentials()  # the virtual operators' phones register next
-        _announce(made, base, say)
+        _announce(made, base, say, sip=(_reachable(settings.sip.host), settings.sip.port))
         if runtime.engine is None:
             say("the engine is off ([sip] enabled = false): the demo seeds its data but nobody dials")
             yield
@@ -143,7 +143,7 @@ def _reachable(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "::") else host
 
 
-def _announce(made: seed.Demo, base: str, say: Callable[[str], None]) -> None:
+def _announce(made: seed.Demo, base: str, say: Callable[[str], None], *, sip: tuple[str, int]) -> None:
     project = made.project.slug
     say(f"Demo call centre «{seed.NAME}» (project {project}) is dialling through the simulated carrier.")
     say(f"  open {base}/ for what runs, {base}/api/docs for the API, {base}/metrics for the counters")
@@ -156,6 +156,10 @@ def _announce(made: seed.Demo, base: str, say: Callable[[str], None]) -> None:
         say(f"  web console {base}/ : sign in as {seed.ADMIN}, password {made.admin_password} (shown once)")
     if made.person_password is not None:
         say(f"  your operator account (shown once): login {seed.PERSON}, password {made.person_password}")
+        say(
+            f"  work calls at {base}/work : register a SIP softphone as {seed.PERSON} (same password) "
+            f"at {sip[0]}:{sip[1]} (UDP), then press Ready"
+        )
     if not made.created:
         say("  (made earlier: the token and password were shown then; `dialer demo reset` starts afresh)")
     say("  Ctrl-C stops it; `dialer demo reset` removes the demo's rows.")

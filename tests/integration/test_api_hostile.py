@@ -231,4 +231,7 @@ async def test_a_review_of_a_machine_verdict_is_person_or_machine(engine_client:
     body = await problem(wrong, 422)
     assert body["errors"][0]["field"] == "amd_review"
     fine = await engine_client.post(f"{OPS}/anna/disposition", json={"amd_review": "person"}, headers=anna)
-    assert fine.status == 200 and (await fine.json()) == {"ended": False}  # no call on her screen
+    assert fine.status == 200 and (await fine.json()) == {
+        "ended": False,
+        "already": False,
+    }  # no call on her screen

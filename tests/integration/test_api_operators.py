@@ -29,12 +29,12 @@ async def test_sessions_and_tokens_open_only_the_operators_own_endpoints(engine_
     await problem(await client.get(f"{OPS}/boris/current", headers=anna), 403)
     current = await (await client.get(f"{OPS}/anna/current", headers=anna)).json()
     assert current == {"state": "offline", "call_id": None, "campaign": None, "phone": None, "lead": None,
-                       "preview": False, "amd_check": False}  # fmt: skip
+                       "preview": False, "amd_check": False, "ended": False}  # fmt: skip
     nothing = await client.post(f"{OPS}/anna/preview", json={"action": "dial"}, headers=anna)
     assert "no lead in preview" in (await problem(nothing, 409))["detail"]
     await problem(await client.post(f"{OPS}/anna/preview", json={"action": "call"}, headers=anna), 422)
     done = await client.post(f"{OPS}/anna/disposition", json={"outcome": "completed"}, headers=anna)
-    assert await done.json() == {"ended": False}  # no call on screen
+    assert await done.json() == {"ended": False, "already": False}  # no call on screen
     body = await problem(
         await client.post(f"{OPS}/anna/disposition", json={"outcome": "callback"}, headers=anna), 422
     )

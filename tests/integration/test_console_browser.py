@@ -139,7 +139,7 @@ async def _accept(browser: Browser, link: str, password: str, locale: str) -> Pa
     await page.get_by_label(again).fill(password)
     submit = "Сохранить пароль и войти" if russian else "Set password and sign in"
     await page.get_by_role("button", name=submit).click()
-    await page.wait_for_url(re.compile(r"/$"))
+    await page.wait_for_url(re.compile(r"/(work)?$"))  # operators land on their workplace
     return page
 
 
