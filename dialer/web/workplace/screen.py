@@ -73,8 +73,13 @@ class CallPanel:
 
     @property
     def key(self) -> str:
-        """Changes when the page must draw the panel anew (another call, or the same one ending)."""
-        return f"{self.shown.call_id or 'preview'}:{self.lead_id}:{self.phase}"
+        return key_of(self.shown)
+
+
+def key_of(shown: OnScreen) -> str:
+    """Changes when the page must draw the call panel anew (another call, or the same one ending)."""
+    phase = "preview" if shown.preview else "wrap_up" if shown.ended else "talking"
+    return f"{shown.call_id or 'preview'}:{shown.lead_id}:{phase}"
 
 
 def state_label(state: str) -> str:
@@ -105,7 +110,7 @@ class Bar:
         return found.label.get(language) if found else code
 
 
-async def projects_of(conn: AsyncConnection, login: str) -> list[Mapping[str, Any]]:
+async def projects_of(conn: AsyncConnection, login: str) -> list[dict[str, Any]]:
     """The projects ``login`` works, by name."""
     rows = await conn.execute(
         select(PROJECT)
@@ -117,9 +122,12 @@ async def projects_of(conn: AsyncConnection, login: str) -> list[Mapping[str, An
     return [dict(r) for r in rows.mappings().all()]
 
 
-async def bar(db: AsyncEngine, service: EngineService, login: str) -> Bar:
+async def bar(
+    db: AsyncEngine, service: EngineService, login: str, projects: list[dict[str, Any]] | None = None
+) -> Bar:
+    """The state bar (``projects``: the operator's, when the caller has them already)."""
     async with reading(db) as conn:
-        projects = await projects_of(conn, login)
+        projects = projects if projects is not None else await projects_of(conn, login)
         midnight = _midnight(projects[0]["time_zone"] if projects else "Europe/Moscow")  # the operator's day
         talked, successes = (
             await conn.execute(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -25,6 +26,7 @@ from dialer.web.console.guard import person_of, render_part
 from dialer.web.keys import DATABASE
 from dialer.web.workplace import screen
 from dialer.web.workplace.pages import now_in, service_of
+from sms_email.store import list_messages
 
 KEEP_ALIVE = 15.0
 WHILE_ON_CALL = 3.0  # seconds between two looks at the call's messages
@@ -32,49 +34,61 @@ RETRY_MS = 2000
 STREAMS = web.AppKey("workplace_streams", set[asyncio.Event])
 
 
+@dataclass
+class _Shown:
+    """What this stream last sent: the call panel's key, and where its messages are."""
+
+    key: str | None = None
+    project_id: int | None = None
+    external_id: str | None = None
+    body: str = ""
+    bridged: dict[str, float] = field(default_factory=dict)  # call -> the engine's bridge, epoch ms
+
+
 async def events(request: web.Request) -> web.StreamResponse:
     person = person_of(request)
     service = service_of(request)
     login = person.login
     async with reading(request.app[DATABASE]) as conn:
-        limits = [p["away_limit"] for p in await screen.projects_of(conn, login)]
+        projects = await screen.projects_of(conn, login)
+    away_limit = float(min((p["away_limit"] for p in projects), default=60))
     stop = asyncio.Event()
     request.app[STREAMS].add(stop)
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     )
-    service.seen(login, True, away_limit=float(min(limits, default=60)))
-    bridged: dict[str, float] = {}
+    service.seen(login, True, away_limit=away_limit)
+    last = _Shown()
     try:
         with service.bus.subscribe(lambda event: event.operator == login) as changes:
             await response.prepare(request)
             await response.write(f"retry: {RETRY_MS}\n\n".encode())
-            sent, last_key, last_body = 0, None, ""
+            sent = 0
             while not stop.is_set():
-                payload, key = await _payload(request, service, login, last_key, bridged)
+                payload = await _payload(request, service, login, projects, last)
                 body = json.dumps(payload, ensure_ascii=False, default=str)
-                if body != last_body:
-                    sent, last_body, last_key = sent + 1, body, key
+                if body != last.body:
+                    sent, last.body = sent + 1, body
                     await response.write(f"id: {sent}\nevent: screen\ndata: {body}\n\n".encode())
-                idle = WHILE_ON_CALL if key else KEEP_ALIVE
-                if not await _changed(changes, stop, idle, bridged):
+                idle = WHILE_ON_CALL if last.key else KEEP_ALIVE
+                if not await _changed(changes, stop, idle, last.bridged):
                     await response.write(b": keep-alive\n\n")
     except ConnectionResetError:
         pass  # the page went away
     finally:
         request.app[STREAMS].discard(stop)
-        service.seen(login, False, away_limit=float(min(limits, default=60)))
+        service.seen(login, False, away_limit=away_limit)
     return response
 
 
 async def _payload(
-    request: web.Request, service: EngineService, login: str, last_key: str | None, bridged: dict[str, float]
-) -> tuple[dict[str, Any], str | None]:
+    request: web.Request, service: EngineService, login: str, projects: list[dict[str, Any]], last: _Shown
+) -> dict[str, Any]:
+    """The state bar's values; the call panel only when the call changed (else its messages only)."""
     db = request.app[DATABASE]
-    bar = await screen.bar(db, service, login)
+    bar = await screen.bar(db, service, login, projects)
     shown = bar.screen.shown
-    panel = await screen.call_panel(db, shown, login, i18n.current.get()) if shown else None
-    key = panel.key if panel else None
+    key = screen.key_of(shown) if shown else None
     payload: dict[str, Any] = {
         "state": bar.screen.state,
         "state_label": screen.state_label(bar.screen.state),
@@ -85,24 +99,40 @@ async def _payload(
         "successes_today": bar.successes_today,
         "phone": _phone(bar.phone),
         "call_key": key,
-        "messages": [
-            {"id": m.id, "template": m.template, "status": m.status, "label": i18n.gettext(m.status)}
-            for m in (panel.messages if panel else [])
-        ],
     }
-    if key != last_key:
-        payload["call_html"] = (
-            render_part(request, "console/_work_call.html", panel=panel, now_in=now_in) if panel else ""
+    if key != last.key:
+        panel = await screen.call_panel(db, shown, login, i18n.current.get()) if shown else None
+        last.key = key if panel else None
+        last.project_id, last.external_id = (
+            (panel.project["id"], panel.lead.external_id) if panel else (None, None)
         )
-        payload["portal"] = {"url": panel.portal, "origin": panel.origin} if panel and panel.portal else None
-        payload["lead"] = (
-            {"external_id": panel.lead.external_id, "name": panel.lead.name, "data": panel.lead.data}
-            if panel else None
-        )  # fmt: skip
-        payload["title"] = panel.lead.name or panel.lead.external_id if panel else None
-        if shown is not None and shown.call_id in bridged:
-            payload["bridged_at"] = bridged[shown.call_id]
-    return payload, key
+        payload |= _panel(request, panel)
+        if shown is not None and shown.call_id in last.bridged:
+            payload["bridged_at"] = last.bridged.pop(shown.call_id)
+        sent = panel.messages if panel else []
+    elif last.project_id is not None and last.external_id is not None:
+        async with reading(db) as conn:
+            sent = await list_messages(conn, last.project_id, lead=last.external_id, limit=10)
+    else:
+        sent = []
+    payload["messages"] = [
+        {"id": m.id, "template": m.template, "status": m.status, "label": i18n.gettext(m.status)}
+        for m in sent
+    ]
+    return payload
+
+
+def _panel(request: web.Request, panel: screen.CallPanel | None) -> dict[str, Any]:
+    """The call panel's part of an event: its HTML, the portal, the lead for the portal, the title."""
+    if panel is None:
+        return {"call_html": "", "portal": None, "lead": None, "title": None}
+    lead = panel.lead
+    return {
+        "call_html": render_part(request, "console/_work_call.html", panel=panel, now_in=now_in),
+        "portal": {"url": panel.portal, "origin": panel.origin} if panel.portal else None,
+        "lead": {"external_id": lead.external_id, "name": lead.name, "data": lead.data},
+        "title": lead.name or lead.external_id,
+    }
 
 
 def _phone(phone: Any) -> dict[str, Any]:
