@@ -157,6 +157,10 @@ def project_workplace(
         bool | None,
         typer.Option("--mask-phones/--no-mask-phones", help="Operators see the last digits only."),
     ] = None,
+    manual_calls: Annotated[
+        bool | None,
+        typer.Option("--manual-calls/--no-manual-calls", help="Operators may call a lead by hand."),
+    ] = None,
     wrap_up_extension: Annotated[int | None, typer.Option(help="Seconds one 'more time' press adds.")] = None,
     outcome_limit: Annotated[
         int | None, typer.Option(help="Seconds after the wrap-up before a call without an outcome is closed.")
@@ -177,6 +181,7 @@ def project_workplace(
                 raise DialerError(f"no project {slug!r}")
             form: dict[str, Any] = {
                 "portal_url": row["portal_url"] or "", "mask_phones": "on" if row["mask_phones"] else "",
+                "manual_calls": "on" if row["manual_calls"] else "",
                 "wrap_up_extension": str(row["wrap_up_extension"]),
                 "disposition_limit": str(row["disposition_limit"]), "away_limit": str(row["away_limit"]),
                 "dispositions": json.dumps(row["dispositions"]) if row["dispositions"] else "",
@@ -185,8 +190,9 @@ def project_workplace(
             given = {"portal_url": portal_url, "wrap_up_extension": wrap_up_extension,
                      "disposition_limit": outcome_limit, "away_limit": away_limit}  # fmt: skip
             form |= {key: str(value) for key, value in given.items() if value is not None}
-            if mask_phones is not None:
-                form["mask_phones"] = "on" if mask_phones else ""
+            for key, switch in (("mask_phones", mask_phones), ("manual_calls", manual_calls)):
+                if switch is not None:
+                    form[key] = "on" if switch else ""
             for key, path in (("dispositions", outcomes), ("pause_reasons", pause_reasons)):
                 if path is not None:
                     form[key] = path.read_text(encoding="utf-8")

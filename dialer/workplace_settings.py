@@ -198,6 +198,7 @@ def parse_settings(form: Mapping[str, str]) -> tuple[dict[str, Any], list[FieldE
     problems += check_portal_url(portal) if portal else []
     values["portal_url"] = portal or None
     values["mask_phones"] = form.get("mask_phones") in ("on", "true", "1")
+    values["manual_calls"] = form.get("manual_calls") in ("on", "true", "1")
     for name, (least, most) in LIMITS.items():
         raw = form.get(name, "").strip()
         try:

@@ -294,6 +294,27 @@ class CampaignLoop:
                 return
             self.stats.callbacks += 1
 
+    async def call_now(self, login: str, lead_id: int) -> str:
+        """The operator calls the lead by hand (one of their callbacks early, or any lead when the
+        project allows it): leased if the law allows it now (window, DNC, caps), dialled for them."""
+        operator = self.board.get(login)
+        if operator.state in (OperatorState.PAUSED, OperatorState.WRAP_UP) and operator.owes is None:
+            operator.move(OperatorState.READY, self.clock())  # from a break, or ending the wrap-up early
+        if operator.state is not OperatorState.READY:
+            raise Conflict(f"operator {login} is {operator.state.value}: a call by hand needs them ready")
+        now, wall = self.clock(), self.wall()
+        leases = await hopper.next_leads(self.engine, self.campaign.id, 1, owner=self.owner, now=wall,
+                                         lead_ids=[lead_id], early=True)  # fmt: skip
+        if not leases:
+            raise Conflict("this lead cannot be called now: outside its calling window, on the do-not-call "
+                           "list, over its contact caps, being called, or finished")  # fmt: skip
+        operator.move(OperatorState.RESERVED, now)
+        try:
+            return await self._place(leases[0], now, wall, operator=login)
+        except Exception:
+            await hopper.release(self.engine, [lead_id], self.owner)
+            raise
+
     def _unreserve(self, login: str) -> None:
         operator = self.board.operators.get(login)
         if operator is not None and operator.state is OperatorState.RESERVED:

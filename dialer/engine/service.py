@@ -289,6 +289,15 @@ class EngineService:
             self.telephony.hangup(on_screen.call_id)
         return "recorded"
 
+    async def call_lead(self, login: str, lead_id: int, campaign_id: int) -> str:
+        """The operator calls a lead of ``campaign_id`` by hand; the call's id."""
+        running = self.loops.get(campaign_id)
+        if running is None or not running.loop.launching:
+            raise Conflict("the lead's campaign is not running")
+        if self._owed(login) is not None:
+            raise Conflict(f"operator {login}: record the outcome of the last call first")
+        return await running.loop.call_now(login, lead_id)
+
     def _remember_disposed(self, call_id: str, login: str) -> None:
         self.disposed[call_id] = login
         while len(self.disposed) > REMEMBER_DISPOSED:

@@ -85,10 +85,12 @@ async def next_leads(
     lease_for: timedelta = DEFAULT_LEASE,
     lead_ids: Sequence[int] | None = None,
     pinned_callbacks: bool = True,
+    early: bool = False,
 ) -> list[Lease]:
     """Lease up to ``n`` leads of the campaign that may be dialled now: only ``lead_ids`` when given;
     without the callbacks pinned to an operator when ``pinned_callbacks`` is False (the engine dials
-    those operator first, see :func:`due_callbacks`)."""
+    those operator first, see :func:`due_callbacks`); ``early``: before their next attempt is due (an
+    operator calls one by hand; the calling window, the DNC list and the caps still apply)."""
     if n <= 0 or (lead_ids is not None and not lead_ids):
         return []
     now = now or utcnow()
@@ -99,7 +101,7 @@ async def next_leads(
             wanted = n - len(leases)
             rows = await _candidates(
                 conn, campaign_id, now, limit=max(2 * wanted, 32), lead_ids=lead_ids,
-                pinned_callbacks=pinned_callbacks,
+                pinned_callbacks=pinned_callbacks, early=early and lead_ids is not None,
             )  # fmt: skip
             if not rows:
                 break
@@ -223,13 +225,15 @@ async def _candidates(
     limit: int,
     lead_ids: Sequence[int] | None = None,
     pinned_callbacks: bool = True,
+    early: bool = False,
 ) -> list[Any]:
+    due = [] if early else [LEAD.c.next_attempt_at <= now]
     query = (
         select(*_COLUMNS)
         .where(
             LEAD.c.campaign_id == campaign_id,
             LEAD.c.queue_rank < NOT_QUEUED,
-            LEAD.c.next_attempt_at <= now,
+            *due,
             or_(LEAD.c.lease_expires_at.is_(None), LEAD.c.lease_expires_at <= now),
         )
         .order_by(LEAD.c.queue_rank, LEAD.c.priority.desc(), LEAD.c.created_at, LEAD.c.id)

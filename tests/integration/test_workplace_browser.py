@@ -279,6 +279,7 @@ async def test_an_operator_works_calls_in_the_browser(world: dict[str, Any]) -> 
         await page.get_by_label("Employer").first.fill("Roga i Kopyta")
         await page.get_by_label("Income").fill("45 000")
         await expect(page.get_by_text("Draft saved")).to_be_visible(timeout=10000)
+        await asyncio.sleep(2.0)  # the save 1.5 s after the last key (the reload would send the rest too)
         await page.reload()
         await expect(page.get_by_label("Income")).to_have_value("45 000")
         await page.locator("#script-typed").fill("Roga i Kopyta")
@@ -331,8 +332,19 @@ async def test_an_operator_works_calls_in_the_browser(world: dict[str, Any]) -> 
         assert lead["pinned_operator"] == "anna"
         await page.reload()
         await page.get_by_role("link", name="My callbacks (1)").click()
-        await expect(page.get_by_role("cell", name="Olga Ivanova")).to_be_visible()
+        await expect(page.get_by_role("cell", name="Olga Ivanova", exact=True)).to_be_visible()
         await page.screenshot(path=str(SHOTS / "work-callbacks.png"))
+        # the callback comes back to her: she calls it now, from her list
+        await page.get_by_role("button", name="Call now: Olga Ivanova").click()
+        await page.get_by_role("link", name="Call", exact=True).click()
+        await expect(card).to_have_text("Olga Ivanova", timeout=20000)
+        await expect(page.get_by_text("On the call")).to_be_visible()
+        await page.get_by_role("button", name="Hang up").click()
+        await page.get_by_label("Application completed").check()
+        await page.get_by_role("button", name="Save the outcome").click()
+        await until(lambda: _lead_is(world, "Z-2", "done"), 15, "lead Z-2 done")
+        attempts = await api(world, "GET", "/leads/Z-2/attempts")
+        assert [a["operator"] for a in attempts["attempts"]] == ["anna", "anna"]  # the same operator
         await browser.close()
 
 

@@ -130,6 +130,7 @@ async def workplace_page(request: web.Request) -> web.StreamResponse:
     project = await project_for(request, request.match_info["slug"], *MANAGERS)
     form = {
         "portal_url": project["portal_url"] or "", "mask_phones": project["mask_phones"],
+        "manual_calls": project["manual_calls"],
         "wrap_up_extension": project["wrap_up_extension"], "disposition_limit": project["disposition_limit"],
         "away_limit": project["away_limit"],
         "dispositions": workplace.as_json(workplace.dispositions_of(project)),
@@ -144,7 +145,7 @@ async def save_workplace(request: web.Request) -> web.StreamResponse:
     form = {key: str(value) for key, value in (await request.post()).items()}
     values, problems = workplace.parse_settings(form)
     if problems:
-        typed = form | {"mask_phones": form.get("mask_phones") == "on"}
+        typed = form | {key: form.get(key) == "on" for key in ("mask_phones", "manual_calls")}
         return render(request, "console/project_workplace.html", status=422, project=project, form=typed,
                       problems=problems, saved=False, tab="workplace")  # fmt: skip
     async with writing(request.app[DATABASE]) as conn:

@@ -19,4 +19,5 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/work/script", pages.script_input)
     app.router.add_post("/work/draft", pages.save_draft)
     app.router.add_post("/work/outcome", pages.outcome)
+    app.router.add_post("/work/call", pages.call_lead)
     app.router.add_get("/work/portal-check", portal.check)

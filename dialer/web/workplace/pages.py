@@ -19,7 +19,7 @@ import structlog
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from dialer.accounts.people import Person
+from dialer.accounts.people import Person, sees
 from dialer.engine.attempts import Disposition
 from dialer.engine.service import EngineService
 from dialer.engine.views import OnScreen
@@ -176,6 +176,11 @@ def _explain(exc: DialerError) -> str:
         return _("Your phone did not answer: pick it up when the dialer calls it.")
     if "outcome of the last call" in text:
         return _("Record the outcome of the last call first.")
+    if "cannot be called now" in text:
+        return _("This lead cannot be called now: outside its calling window, on the do-not-call list, "
+                 "over its contact caps, being called, or finished.")  # fmt: skip
+    if "campaign is not running" in text:
+        return _("The lead's campaign is not running.")
     return text
 
 
@@ -439,6 +444,32 @@ def _callback_time(typed: dict[str, Any], code: DispositionCode | None, zone: st
         problems["callback_at"] = _("That time has passed.")
         return None
     return when
+
+
+async def call_lead(request: web.Request) -> web.StreamResponse:
+    """Call a lead by hand: one of the operator's own callbacks (early), or any lead of their project
+    when the project allows calls by hand. A lead of another project is refused as one that does not
+    exist."""
+    person = person_of(request)
+    service = service_of(request)
+    form = await request.post()
+    slug, external_id = str(form.get("project", "")), str(form.get("external_id", "")).strip()
+    try:
+        async with reading(request.app[DATABASE]) as conn:
+            found = await screen.lead_of_project(conn, slug, external_id)
+        if found is None or not sees(person, found["project_id"]):
+            raise Refused({"external_id": _("No such application in your projects.")})
+        own = found["status"] == "callback" and found["pinned_operator"] == person.login
+        if not (own or found["manual_calls"]):
+            raise Refused({"external_id": _("This project does not allow calls by hand.")})
+        if found["campaign_id"] is None:
+            raise Refused({"external_id": _("This application is in no campaign.")})
+        await service.call_lead(person.login, found["id"], found["campaign_id"])
+    except Refused as refused:
+        return await _refused(request, person, Refused({"": next(iter(refused.problems.values()))}))
+    except DialerError as exc:
+        return await _refused(request, person, Refused({"": _explain(exc)}))
+    return _back(request)
 
 
 # -- helpers -----------------------------------------------------------------------------------------

@@ -102,6 +102,7 @@ class Bar:
     successes_today: int
     pause_reasons: list[PauseReason]
     projects: list[str]
+    by_hand: list[tuple[str, str]] = field(default_factory=list)  # (slug, name): calls by hand allowed
 
     def pause_label(self, language: str) -> str | None:
         """The pause's reason in words: the project's label for its code, else the code itself."""
@@ -139,7 +140,8 @@ async def bar(
     for project in projects:  # every project's reasons, once each
         reasons += [r for r in pause_reasons_of(project) if r.code not in {x.code for x in reasons}]
     return Bar(service.screen(login), service.phone(login), int(talked or 0), int(successes or 0),
-               reasons, [p["name"] for p in projects])  # fmt: skip
+               reasons, [p["name"] for p in projects],
+               [(p["slug"], p["name"]) for p in projects if p["manual_calls"]])  # fmt: skip
 
 
 def _midnight(zone: str) -> datetime:
@@ -166,6 +168,19 @@ async def project_of_call(conn: AsyncConnection, campaign_id: int) -> dict[str, 
     if row is None:
         raise NotFound(f"no campaign {campaign_id}")
     return dict(row)
+
+
+async def lead_of_project(conn: AsyncConnection, slug: str, external_id: str) -> dict[str, Any] | None:
+    """The lead ``external_id`` of project ``slug`` with the project's ``manual_calls``; None: none."""
+    row = (
+        await conn.execute(
+            select(LEAD.c.id, LEAD.c.project_id, LEAD.c.campaign_id, LEAD.c.status, LEAD.c.pinned_operator,
+                   PROJECT.c.manual_calls)
+            .join(PROJECT, PROJECT.c.id == LEAD.c.project_id)
+            .where(PROJECT.c.slug == slug, LEAD.c.external_id == external_id)
+        )
+    ).mappings().one_or_none()  # fmt: skip
+    return dict(row) if row is not None else None
 
 
 async def lead_row(conn: AsyncConnection, lead_id: int) -> dict[str, Any]:
