@@ -17,6 +17,7 @@ from dialer.storage.tables import LEAD, PROJECT
 class Callback:
     lead_id: int
     project: str  # slug
+    project_name: str
     project_zone: str
     external_id: str
     name: str | None
@@ -34,7 +35,8 @@ async def pinned_to(
     if not project_ids:
         return []
     rows = await conn.execute(
-        select(LEAD.c.id, PROJECT.c.slug, PROJECT.c.time_zone, LEAD.c.external_id, LEAD.c.name,
+        select(LEAD.c.id, PROJECT.c.slug, PROJECT.c.name.label("project_name"), PROJECT.c.time_zone,
+               LEAD.c.external_id, LEAD.c.name,
                LEAD.c.callback_at, LEAD.c.time_zone.label("lead_zone"))
         .join(PROJECT, PROJECT.c.id == LEAD.c.project_id)
         .where(LEAD.c.pinned_operator == login, LEAD.c.status == LeadStatus.CALLBACK.value,

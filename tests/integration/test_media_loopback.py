@@ -81,6 +81,37 @@ async def test_bridged_parties_hear_each_other_across_codecs_and_the_recording_h
     assert operator.stats.malformed == client.stats.malformed == 0
 
 
+async def test_mute_and_hold_silence_the_right_directions() -> None:
+    """Mute: the client no longer hears the operator, the operator still hears the client. Hold: the
+    client hears silence (never the operator), and so does the operator; resumed, both hear again."""
+    clock = MediaClock()
+    client, client_phone = await pair(clock)
+    operator, operator_phone = await pair(clock)
+    client_phone.source = Player(client_phone, tone(440, 20))._next
+    operator_phone.source = Player(operator_phone, tone(1000, 20))._next
+    bridge = Bridge(client, operator)
+
+    async def loudness() -> tuple[float, float]:
+        """How loud each side hears the other over the next half second."""
+        await asyncio.sleep(0.2)  # the jitter buffers drain what was on its way
+        by_client, by_operator = Tap(client_phone, 0.5), Tap(operator_phone, 0.5)
+        heard = await asyncio.wait_for(asyncio.gather(by_client.audio, by_operator.audio), 5)
+        return tuple(float(np.abs(pcm).max()) for pcm in heard)  # type: ignore[return-value]
+
+    await asyncio.sleep(0.3)
+    assert min(await loudness()) > 4000  # both hear each other
+    bridge.hearing(a_hears_b=False, b_hears_a=True)  # the operator muted
+    client_hears, operator_hears = await loudness()
+    assert client_hears < 100 and operator_hears > 4000
+    bridge.hearing(a_hears_b=False, b_hears_a=False)  # on hold
+    assert max(await loudness()) < 100
+    bridge.hearing(a_hears_b=True, b_hears_a=True)  # resumed
+    assert min(await loudness()) > 4000
+    bridge.close()
+    for leg in (client, client_phone, operator, operator_phone):
+        leg.close()
+
+
 async def test_a_played_message_arrives_intact(tmp_path: Path) -> None:
     message = np.concatenate([tone(600, 0.5), tone(900, 0.7), tone(1200, 0.3)])
     path = tmp_path / "safe_harbor.wav"

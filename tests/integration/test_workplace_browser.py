@@ -274,6 +274,15 @@ async def test_an_operator_works_calls_in_the_browser(world: dict[str, Any]) -> 
         await asyncio.sleep(3.0)  # the state's clock runs in the page
         assert await page.locator('[data-w="state-timer"]').text_content() not in ("0:00", "0:01")
         await page.screenshot(path=str(SHOTS / "work-talking.png"))
+        russian = await browser.new_context(viewport={"width": 1366, "height": 768}, locale="ru-RU")
+        second = await russian.new_page()  # the same call in another window, in Russian
+        await second.goto(base + "/sign-in")
+        await second.get_by_label("Логин").fill("anna")
+        await second.get_by_label("Пароль").fill("anna-password")
+        await second.get_by_role("button", name="Войти").click()
+        await expect(second.get_by_role("button", name="Завершить звонок")).to_be_visible()
+        await second.screenshot(path=str(SHOTS / "work-talking-ru.png"))
+        await russian.close()
         # the script: next, a typed answer, then the CRM form typed and reloaded mid-call
         await page.get_by_role("button", name="Next").click()
         await page.get_by_label("Employer").first.fill("Roga i Kopyta")

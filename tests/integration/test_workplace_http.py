@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
 
@@ -47,6 +48,7 @@ class Place:
     anna: aiohttp.ClientSession  # signed in to the console
     boris: aiohttp.ClientSession  # an operator of another project
     base: str
+    portal: str  # the lender's portal (a page that refuses to be framed)
 
 
 async def signed_in(base: str, login: str, password: str) -> aiohttp.ClientSession:
@@ -87,7 +89,7 @@ async def until(check: Any, seconds: float, what: str) -> Any:
 
 
 @contextlib.asynccontextmanager
-async def place(aiohttp_client: Any, tmp_path: Path) -> AsyncIterator[Place]:
+async def place(aiohttp_client: Any, aiohttp_server: Any, tmp_path: Path) -> AsyncIterator[Place]:
     database = DatabaseSettings(path=tmp_path / "db.sqlite3")
     engine = create_engine(database)
     try:
@@ -107,6 +109,11 @@ async def place(aiohttp_client: Any, tmp_path: Path) -> AsyncIterator[Place]:
                               post_dial_delay=(0.1, 0.2), ring=(0.2, 0.3), talk=(600.0, 900.0))  # fmt: skip
     settings = Settings(database=database, sip=SipSettings(host="127.0.0.1", port=sip_port),
                         trunks={"simulated": TrunkSettings(kind="simulated", simulate=quiet)})  # fmt: skip
+    locked = web.Application()
+    locked.router.add_get(
+        "/locked/{id}", lambda _: web.Response(text="no", headers={"X-Frame-Options": "DENY"})
+    )
+    portal = await aiohttp_server(locked)
     client: TestClient = await aiohttp_client(create_app(settings))
     base = str(client.make_url("")).rstrip("/")
     phone = VirtualPhone("anna", "anna-secret-1", ("127.0.0.1", sip_port), MediaClock(), Voices.load())
@@ -114,7 +121,7 @@ async def place(aiohttp_client: Any, tmp_path: Path) -> AsyncIterator[Place]:
     anna = await signed_in(base, "anna", "anna-secret-1")
     boris = await signed_in(base, "boris", "boris-secret-1")
     try:
-        yield Place(client, anna, boris, base)
+        yield Place(client, anna, boris, base, str(portal.make_url("")).rstrip("/"))
     finally:
         await anna.close()
         await boris.close()
@@ -137,9 +144,9 @@ async def start_calling(place: Place) -> str:
 
 
 async def test_an_outcome_sent_twice_is_applied_once_and_never_to_the_next_call(
-    aiohttp_client: Any, tmp_path: Path
+    aiohttp_client: Any, aiohttp_server: Any, tmp_path: Path
 ) -> None:
-    async with place(aiohttp_client, tmp_path) as p:
+    async with place(aiohttp_client, aiohttp_server, tmp_path) as p:
         first = await start_calling(p)
         # refused: no outcome chosen; nothing recorded, the problem named
         status, answer = await post(p.anna, p.base, "/work/outcome", call_id=first, notes="typed")
@@ -179,6 +186,16 @@ async def test_an_outcome_sent_twice_is_applied_once_and_never_to_the_next_call(
         status, _ = await post(p.boris, p.base, "/work/hang-up", call_id=second)
         assert status == 422
         assert CALL.search(await page(p.anna, p.base))[1] == second  # still talking
+        # the lender's portal refuses to be framed: the server reads it off the portal's headers
+        async with writing(p.client.app[DATABASE]) as conn:
+            await conn.execute(update(PROJECT).where(PROJECT.c.slug == "loans")
+                               .values(portal_url=p.portal + "/locked/{external_id}"))  # fmt: skip
+        async with p.anna.get(f"{p.base}/work/portal-check") as response:
+            assert await response.json() == {
+                "framable": False,
+                "reason": "the portal refuses to be framed (X-Frame-Options: DENY)",
+            }
+        assert CALL.search(await page(p.anna, p.base)) is not None
         # a draft typed for the call comes back with the page
         status, _ = await post(p.anna, p.base, "/work/draft", call_id=second, notes="call at six")
         assert status == 200
@@ -191,9 +208,9 @@ async def _next_call(p: Place, first: str) -> str | None:
 
 
 async def test_an_operator_whose_workplace_closed_is_paused_after_the_limit(
-    aiohttp_client: Any, tmp_path: Path
+    aiohttp_client: Any, aiohttp_server: Any, tmp_path: Path
 ) -> None:
-    async with place(aiohttp_client, tmp_path) as p:
+    async with place(aiohttp_client, aiohttp_server, tmp_path) as p:
         status, _ = await post(p.anna, p.base, "/work/state", state="ready")
         assert status == 200
         service = p.client.app[RUNTIME].engine

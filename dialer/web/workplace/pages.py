@@ -66,6 +66,9 @@ def wants_json(request: web.Request) -> bool:
 
 async def page(request: web.Request) -> web.StreamResponse:
     person = person_of(request)
+    runtime = request.app.get(RUNTIME)
+    if runtime is None or runtime.engine is None:  # [sip] enabled = false: nothing to work
+        return render(request, "console/work_off.html")
     return await _page(request, person, {})
 
 
