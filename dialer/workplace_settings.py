@@ -101,29 +101,26 @@ def pause_reasons_of(project: Mapping[str, Any]) -> list[PauseReason]:
 
 def parse_dispositions(payload: Any) -> list[DispositionCode]:
     """The project's outcomes from JSON; :class:`Rejected` naming what does not fit."""
-    try:
-        codes = _DISPOSITIONS.validate_python(payload)
-    except ValidationError as exc:
-        raise Rejected("the outcomes were rejected", field_errors(exc)) from None
-    problems = _unique([c.code for c in codes], "dispositions")
-    if not codes:
-        problems.append(FieldError(field="dispositions", problem="at least one outcome is needed"))
-    if problems:
-        raise Rejected("the outcomes were rejected", problems)
-    return codes
+    return _parse_list(_DISPOSITIONS, payload, "dispositions", "outcome")
 
 
 def parse_pause_reasons(payload: Any) -> list[PauseReason]:
+    """The project's pause reasons from JSON; :class:`Rejected` naming what does not fit."""
+    return _parse_list(_PAUSES, payload, "pause_reasons", "reason")
+
+
+def _parse_list(adapter: TypeAdapter[list[Any]], payload: Any, where: str, what: str) -> list[Any]:
+    """A non-empty list of items with codes used once each."""
     try:
-        reasons = _PAUSES.validate_python(payload)
+        items = adapter.validate_python(payload)
     except ValidationError as exc:
-        raise Rejected("the pause reasons were rejected", field_errors(exc)) from None
-    problems = _unique([r.code for r in reasons], "pause_reasons")
-    if not reasons:
-        problems.append(FieldError(field="pause_reasons", problem="at least one reason is needed"))
+        raise Rejected(f"the {where} were rejected", field_errors(exc)) from None
+    problems = _unique([item.code for item in items], where)
+    if not items:
+        problems.append(FieldError(field=where, problem=f"at least one {what} is needed"))
     if problems:
-        raise Rejected("the pause reasons were rejected", problems)
-    return reasons
+        raise Rejected(f"the {where} were rejected", problems)
+    return items
 
 
 def _unique(codes: list[str], where: str) -> list[FieldError]:

@@ -6,14 +6,18 @@ the integration tests really ran against real peers.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
-from collections.abc import Iterator
+import tomllib
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -163,3 +167,34 @@ def postgres_cluster() -> Iterator[Postgres]:
         ) from exc
     finally:
         shutil.rmtree(datadir, ignore_errors=True)
+
+
+@contextlib.asynccontextmanager
+async def dialer_serve(config: Path, log: Path, *, cwd: Path | None = None) -> AsyncIterator[str]:
+    """``dialer serve`` with ``config`` in a child process (its output in ``log``), answering on
+    ``/healthz``; its base URL. Stopped with SIGINT (a clean stop), killed if it hangs."""
+    import aiohttp
+
+    settings = tomllib.loads(config.read_text())  # noqa: ASYNC240 (a few bytes, before anything runs)
+    base = f"http://127.0.0.1:{settings['server']['port']}"
+    command = [sys.executable, "-m", "dialer", "--config", str(config), "serve"]
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, cwd=cwd, stdout=output, stderr=subprocess.STDOUT,  # noqa: ASYNC220
+                                   env=dict(os.environ))  # fmt: skip
+        try:
+            async with aiohttp.ClientSession() as probe:
+                for _ in range(150):
+                    try:
+                        async with probe.get(f"{base}/healthz") as response:
+                            if response.status == 200:
+                                break
+                    except aiohttp.ClientError:
+                        pass
+                    await asyncio.sleep(0.2)
+            yield base
+        finally:
+            process.send_signal(signal.SIGINT)
+            try:
+                await asyncio.to_thread(process.wait, 30)
+            except subprocess.TimeoutExpired:
+                process.kill()

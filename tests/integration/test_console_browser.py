@@ -9,9 +9,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
-import os
 import re
-import signal
 import socket
 import subprocess
 from pathlib import Path
@@ -24,7 +22,7 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 from dialer.demo.operators import OperatorBot, VirtualPhone
 from dialer.voice.carrier import Voices
 from sip.streams.clock import MediaClock
-from tests.integration.servers import free_port
+from tests.integration.servers import dialer_serve, free_port
 from tests.integration.test_engine_acceptance import DIALER, cli
 
 pytestmark = pytest.mark.integration
@@ -101,28 +99,8 @@ talk = [5.0, 10.0]
         subprocess.run, command, input="root-password\n", capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
-    log = (tmp_path / "serve.log").open("wb")
-    process = subprocess.Popen([*DIALER, "--config", str(config), "serve"],  # noqa: ASYNC220
-                               stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))  # fmt: skip
-    base = f"http://127.0.0.1:{http}"
-    try:
-        async with aiohttp.ClientSession() as probe:
-            for _ in range(150):
-                try:
-                    async with probe.get(f"{base}/healthz") as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.2)
+    async with dialer_serve(config, tmp_path / "serve.log") as base:
         yield base, sip, tmp_path
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            await asyncio.to_thread(process.wait, 30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
     text = (tmp_path / "serve.log").read_text()
     assert "Traceback" not in text, text[-3000:]
 

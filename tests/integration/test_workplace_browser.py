@@ -11,9 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import socket
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +24,9 @@ from playwright.async_api import Page, async_playwright, expect
 from dialer.demo.operators import VirtualPhone
 from dialer.voice.carrier import Voices
 from sip.streams.clock import MediaClock
-from tests.integration.servers import free_port
+from tests.integration.servers import dialer_serve, free_port
 from tests.integration.test_console_browser import CHROMIUM, Inbox
-from tests.integration.test_engine_acceptance import DIALER, cli
+from tests.integration.test_engine_acceptance import cli
 
 pytestmark = pytest.mark.integration
 SHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -139,32 +137,17 @@ ring = [0.3, 0.6]
 talk = [600.0, 900.0]
 """)
     await asyncio.to_thread(setup_project, config, tmp_path, portal_url)
-    log = (tmp_path / "serve.log").open("wb")
-    process = subprocess.Popen([*DIALER, "--config", str(config), "serve"],  # noqa: ASYNC220
-                               stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))  # fmt: skip
-    base = f"http://127.0.0.1:{http}"
     phone = VirtualPhone("anna", "anna-password", ("127.0.0.1", sip), MediaClock(), Voices.load())
     try:
-        async with aiohttp.ClientSession() as probe:
-            for _ in range(150):
-                try:
-                    async with probe.get(f"{base}/healthz") as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.2)
-        await phone.start()
-        yield {"base": base, "config": config, "sink": sink, "inbox": inbox, "portal": portal,
-               "portal_url": portal_url, "token": (tmp_path / "token").read_text().strip()}  # fmt: skip
+        async with dialer_serve(config, tmp_path / "serve.log") as base:
+            await phone.start()
+            try:
+                token = (tmp_path / "token").read_text().strip()
+                yield {"base": base, "config": config, "sink": sink, "inbox": inbox, "portal": portal,
+                       "portal_url": portal_url, "token": token}  # fmt: skip
+            finally:
+                await phone.stop()
     finally:
-        await phone.stop()
-        process.send_signal(signal.SIGINT)
-        try:
-            await asyncio.to_thread(process.wait, 30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
         controller.stop()
     text = (tmp_path / "serve.log").read_text()
     assert "Traceback" not in text, text[-3000:]

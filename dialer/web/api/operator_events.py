@@ -14,7 +14,7 @@ import asyncio
 
 from aiohttp import web
 
-from dialer.engine.bus import Subscription
+from dialer.engine.bus import EngineEvent, Subscription
 from dialer.web.api.openapi import Operation
 from dialer.web.api.operators import BASE, LOGIN, CurrentOut, authorize_operator, on_screen, service_of
 from dialer.web.api.problems import ProblemError
@@ -44,7 +44,7 @@ async def operator_events(request: web.Request) -> web.StreamResponse:
                 if body != last:
                     sent, last = sent + 1, body
                     await response.write(f"id: {sent}\nevent: current\ndata: {body}\n\n".encode())
-                if not await _changed(changes, stop, KEEP_ALIVE):
+                if await next_changes(changes, stop, KEEP_ALIVE) is None:
                     await response.write(b": keep-alive\n\n")
                 await authorize_operator(request)  # an expired session ends the stream
     except ProblemError:
@@ -56,16 +56,20 @@ async def operator_events(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def _changed(changes: Subscription, stop: asyncio.Event, idle: float) -> bool:
+async def next_changes(changes: Subscription, stop: asyncio.Event, idle: float) -> list[EngineEvent] | None:
     """Wait for the next event (then take every one already queued: one snapshot covers them), for
-    ``stop``, at most ``idle`` seconds; False when nothing happened."""
-    waiters = [asyncio.ensure_future(changes.queue.get()), asyncio.ensure_future(stop.wait())]
-    done, pending = await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
+    ``stop``, at most ``idle`` seconds; the events, or None when nothing happened."""
+    getting = asyncio.ensure_future(changes.queue.get())
+    stopping = asyncio.ensure_future(stop.wait())
+    done, pending = await asyncio.wait([getting, stopping], timeout=idle, return_when=asyncio.FIRST_COMPLETED)
     for waiter in pending:
         waiter.cancel()
+    if not done:
+        return None
+    got = [getting.result()] if getting in done else []
     while not changes.queue.empty():
-        changes.queue.get_nowait()
-    return bool(done)
+        got.append(changes.queue.get_nowait())
+    return got
 
 
 async def end_streams(app: web.Application) -> None:

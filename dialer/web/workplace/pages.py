@@ -134,11 +134,14 @@ async def panel_html(request: web.Request, person: Person, problems: dict[str, s
     return render_part(request, "console/_work_call.html", panel=panel, now_in=now_in)
 
 
-def _on_screen(service: EngineService, login: str, call_id: str | None) -> OnScreen:
-    """The call on the operator's screen, which must be the one the form names."""
+def _on_screen(service: EngineService, login: str, call_id: str | None, *, placed: bool = False) -> OnScreen:
+    """The call on the operator's screen, which must be the one the form names (``placed``: and
+    dialled already, not a lead in preview)."""
     shown = service.current(login)
     if shown is None or (call_id or None) != shown.call_id:
         raise Refused({"": _("That call is no longer on your screen.")})
+    if placed and shown.call_id is None:
+        raise Refused({"": _("Start the call first.")})
     return shown
 
 
@@ -263,9 +266,7 @@ async def script_input(request: web.Request) -> web.StreamResponse:
     service = service_of(request)
     form = await request.post()
     try:
-        shown = _on_screen(service, person.login, str(form.get("call_id", "")))
-        if shown.call_id is None:
-            raise Refused({"": _("Start the call first.")})
+        shown = _on_screen(service, person.login, str(form.get("call_id", "")), placed=True)
         sent = await _script_input(request, person, shown, form)
     except Refused as refused:
         return await _refused(request, person, refused)
@@ -339,9 +340,8 @@ async def save_draft(request: web.Request) -> web.StreamResponse:
     service = service_of(request)
     form = await request.post()
     try:
-        shown = _on_screen(service, person.login, str(form.get("call_id", "")))
-        if shown.call_id is None:
-            raise Refused({"": _("Start the call first.")})
+        shown = _on_screen(service, person.login, str(form.get("call_id", "")), placed=True)
+        assert shown.call_id is not None  # placed
         async with writing(request.app[DATABASE]) as conn:
             draft = await drafts.load(conn, shown.call_id, person.login)
             draft |= _typed(form)

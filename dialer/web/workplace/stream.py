@@ -18,10 +18,10 @@ from typing import Any
 
 from aiohttp import web
 
-from dialer.engine.bus import EngineEvent, Subscription
 from dialer.engine.service import EngineService
 from dialer.storage import reading
 from dialer.web import i18n
+from dialer.web.api.operator_events import next_changes
 from dialer.web.console.guard import person_of, render_part
 from dialer.web.keys import DATABASE
 from dialer.web.workplace import screen
@@ -71,8 +71,12 @@ async def events(request: web.Request) -> web.StreamResponse:
                     sent, last.body = sent + 1, body
                     await response.write(f"id: {sent}\nevent: screen\ndata: {body}\n\n".encode())
                 idle = WHILE_ON_CALL if last.key else KEEP_ALIVE
-                if not await _changed(changes, stop, idle, last.bridged):
+                got = await next_changes(changes, stop, idle)
+                if got is None:
                     await response.write(b": keep-alive\n\n")
+                for event in got or []:
+                    if event.kind == "call.connected" and event.call_id:
+                        last.bridged[event.call_id] = event.at.timestamp() * 1000
     except ConnectionResetError:
         pass  # the page went away
     finally:
@@ -146,24 +150,6 @@ def _phone(phone: Any) -> dict[str, Any]:
         label = i18n.gettext("line up")
     return {"registered": phone.registered, "line_up": phone.line_up, "label": label,
             "ok": phone.registered and phone.line_up}  # fmt: skip
-
-
-async def _changed(
-    changes: Subscription, stop: asyncio.Event, idle: float, bridged: dict[str, float]
-) -> bool:
-    """Wait for the next event (taking every one already queued), ``stop``, or ``idle`` seconds."""
-    getting = asyncio.ensure_future(changes.queue.get())
-    stopping = asyncio.ensure_future(stop.wait())
-    done, pending = await asyncio.wait([getting, stopping], timeout=idle, return_when=asyncio.FIRST_COMPLETED)
-    for waiter in pending:
-        waiter.cancel()
-    got: list[EngineEvent] = [getting.result()] if getting in done else []
-    while not changes.queue.empty():
-        got.append(changes.queue.get_nowait())
-    for event in got:
-        if event.kind == "call.connected" and event.call_id:
-            bridged[event.call_id] = event.at.timestamp() * 1000
-    return bool(done)
 
 
 async def end_streams(app: web.Application) -> None:
