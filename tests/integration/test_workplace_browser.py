@@ -42,8 +42,9 @@ SCRIPT = {
         {"name": "income", "type": "money", "label": {"ru": "Доход", "en": "Income"}},
     ]},
     "steps": [
-        {"id": "hello", "kind": "say", "text": {"en": "Hello, {{ lead.name }}! About application "
-                                                      "{{ lead.external_id }}.", "ru": "Здравствуйте!"},
+        {"id": "hello", "kind": "say",
+         "text": {"en": "Hello, {{ lead.name }}! {{ operator.name }} about application "
+                        "{{ lead.external_id }}.", "ru": "Здравствуйте!"},
          "next": "employer"},
         {"id": "employer", "kind": "question", "field": "employer", "text": {"en": "Where do you work?"},
          "next": "consent"},
@@ -253,7 +254,9 @@ async def test_an_operator_works_calls_in_the_browser(world: dict[str, Any]) -> 
         print(f"card latency after the bridge, background tab: {latency} ms")
         assert 0 <= latency < 3000
         await page.bring_to_front()
-        await expect(page.get_by_text("Hello, Ivan Petrov! About application Z-1.")).to_be_visible()
+        await expect(
+            page.get_by_text("Hello, Ivan Petrov! Anna Smirnova about application Z-1.")
+        ).to_be_visible()
         await asyncio.sleep(3.0)  # the state's clock runs in the page
         assert await page.locator('[data-w="state-timer"]').text_content() not in ("0:00", "0:01")
         await page.screenshot(path=str(SHOTS / "work-talking.png"))

@@ -78,7 +78,7 @@ async def _page(request: web.Request, person: Person, problems: dict[str, str], 
     db = request.app[DATABASE]
     bar = await screen.bar(db, service, person.login)
     shown = service.current(person.login)
-    panel = await screen.call_panel(db, shown, person.login, i18n.current.get()) if shown else None
+    panel = await screen.call_panel(db, shown, person, i18n.current.get()) if shown else None
     if panel is not None:
         panel.problems = problems
         if typed:
@@ -121,9 +121,7 @@ async def panel_html(request: web.Request, person: Person, problems: dict[str, s
     """The call panel as it is now (with ``problems`` at their fields and what was ``typed`` kept)."""
     shown = service_of(request).current(person.login)
     panel = (
-        await screen.call_panel(request.app[DATABASE], shown, person.login, i18n.current.get())
-        if shown
-        else None
+        await screen.call_panel(request.app[DATABASE], shown, person, i18n.current.get()) if shown else None
     )
     if panel is None:
         return ""

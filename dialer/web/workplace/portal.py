@@ -54,7 +54,7 @@ async def check(request: web.Request) -> web.StreamResponse:
     shown = service_of(request).current(person.login)
     if shown is None:
         return web.json_response({"framable": None, "reason": "no call on screen"})
-    panel = await screen.call_panel(request.app[DATABASE], shown, person.login, "en")
+    panel = await screen.call_panel(request.app[DATABASE], shown, person, "en")
     if panel is None or panel.portal is None or panel.origin is None:
         return web.json_response({"framable": None, "reason": "this project has no portal"})
     ours = f"{request.scheme}://{request.host}"

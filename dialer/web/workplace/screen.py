@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from dialer.accounts.people import Person
 from dialer.accounts.projects import ProjectRef
 from dialer.engine.service import EngineService
 from dialer.engine.views import OnScreen, OperatorScreen, PhoneState
@@ -206,8 +207,10 @@ async def script_of_call(conn: AsyncConnection, project_id: int, name: str | Non
         return None
 
 
-async def call_panel(db: AsyncEngine, shown: OnScreen, login: str, language: str) -> CallPanel | None:
-    """The panel of the call on screen; None when it vanished meanwhile (the lead was removed)."""
+async def call_panel(db: AsyncEngine, shown: OnScreen, operator: Person, language: str) -> CallPanel | None:
+    """The panel of the call on ``operator``'s screen; None when it vanished meanwhile (the lead was
+    removed)."""
+    login = operator.login
     async with reading(db) as conn:
         try:
             project = await project_of_call(conn, shown.campaign)
@@ -229,7 +232,8 @@ async def call_panel(db: AsyncEngine, shown: OnScreen, login: str, language: str
     values = state.fields if state else start
     variables = {
         "lead": {"name": lead.name, "external_id": lead.external_id, "data": lead.data},
-        "fields": values, "operator": {"login": login}, "project": {"name": project["name"]},
+        "fields": values, "operator": {"login": login, "name": operator.name},
+        "project": {"name": project["name"]},
     }  # fmt: skip
     current = state.current if state else None
     text = render_text(current.text.get(language), variables) if current and current.text else ""

@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from dialer.accounts.people import Person
 from dialer.engine.service import EngineService
 from dialer.storage import reading
 from dialer.web import i18n
@@ -65,7 +66,7 @@ async def events(request: web.Request) -> web.StreamResponse:
             await response.write(f"retry: {RETRY_MS}\n\n".encode())
             sent = 0
             while not stop.is_set():
-                payload = await _payload(request, service, login, projects, last)
+                payload = await _payload(request, service, person, projects, last)
                 body = json.dumps(payload, ensure_ascii=False, default=str)
                 if body != last.body:
                     sent, last.body = sent + 1, body
@@ -86,11 +87,11 @@ async def events(request: web.Request) -> web.StreamResponse:
 
 
 async def _payload(
-    request: web.Request, service: EngineService, login: str, projects: list[dict[str, Any]], last: _Shown
+    request: web.Request, service: EngineService, person: Person, projects: list[dict[str, Any]], last: _Shown
 ) -> dict[str, Any]:
     """The state bar's values; the call panel only when the call changed (else its messages only)."""
     db = request.app[DATABASE]
-    bar = await screen.bar(db, service, login, projects)
+    bar = await screen.bar(db, service, person.login, projects)
     shown = bar.screen.shown
     key = screen.key_of(shown) if shown else None
     payload: dict[str, Any] = {
@@ -105,7 +106,7 @@ async def _payload(
         "call_key": key,
     }
     if key != last.key:
-        panel = await screen.call_panel(db, shown, login, i18n.current.get()) if shown else None
+        panel = await screen.call_panel(db, shown, person, i18n.current.get()) if shown else None
         last.key = key if panel else None
         last.project_id, last.external_id = (
             (panel.project["id"], panel.lead.external_id) if panel else (None, None)
