@@ -42,7 +42,7 @@ from dialer.demo.operators import VirtualPhone
 from dialer.voice.carrier import Voices
 from sip.streams.clock import MediaClock
 from tests.integration.console_client import csrf_of
-from tests.integration.servers import free_port
+from tests.integration.servers import free_port, until_healthy
 
 DIALER = [sys.executable, "-m", "dialer"]
 CALL = re.compile(r'data-call="([^"]+)"')
@@ -211,15 +211,7 @@ async def main(operators: int, seconds: float, leads: int, *, pages: bool) -> No
         phones = [VirtualPhone(f"op{n:02d}", f"op{n:02d}-password", ("127.0.0.1", sip), clock, voices)
                   for n in range(operators)]  # fmt: skip
         try:
-            async with aiohttp.ClientSession() as probe:
-                for _ in range(150):
-                    try:
-                        async with probe.get(f"{base}/healthz") as response:
-                            if response.status == 200:
-                                break
-                    except aiohttp.ClientError:
-                        pass
-                    await asyncio.sleep(0.2)
+            await until_healthy(base)
             await asyncio.gather(*(phone.start() for phone in phones))
             await api(base, token, "PUT", "/campaigns/main", json={"mode": "progressive", "wrap_up": 2.0})
             leads_file = str(root / "leads.csv")

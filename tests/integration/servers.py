@@ -173,7 +173,6 @@ def postgres_cluster() -> Iterator[Postgres]:
 async def dialer_serve(config: Path, log: Path, *, cwd: Path | None = None) -> AsyncIterator[str]:
     """``dialer serve`` with ``config`` in a child process (its output in ``log``), answering on
     ``/healthz``; its base URL. Stopped with SIGINT (a clean stop), killed if it hangs."""
-    import aiohttp
 
     settings = tomllib.loads(config.read_text())  # noqa: ASYNC240 (a few bytes, before anything runs)
     base = f"http://127.0.0.1:{settings['server']['port']}"
@@ -182,15 +181,7 @@ async def dialer_serve(config: Path, log: Path, *, cwd: Path | None = None) -> A
         process = subprocess.Popen(command, cwd=cwd, stdout=output, stderr=subprocess.STDOUT,  # noqa: ASYNC220
                                    env=dict(os.environ))  # fmt: skip
         try:
-            async with aiohttp.ClientSession() as probe:
-                for _ in range(150):
-                    try:
-                        async with probe.get(f"{base}/healthz") as response:
-                            if response.status == 200:
-                                break
-                    except aiohttp.ClientError:
-                        pass
-                    await asyncio.sleep(0.2)
+            await until_healthy(base)
             yield base
         finally:
             process.send_signal(signal.SIGINT)
@@ -198,3 +189,18 @@ async def dialer_serve(config: Path, log: Path, *, cwd: Path | None = None) -> A
                 await asyncio.to_thread(process.wait, 30)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+async def until_healthy(base: str, seconds: float = 30.0) -> None:
+    """Wait (at most ``seconds``) until the dialer at ``base`` answers 200 on ``/healthz``."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as probe:
+        for _ in range(int(seconds / 0.2)):
+            try:
+                async with probe.get(f"{base}/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.2)
