@@ -7,6 +7,7 @@ calls for a while, ``stop`` ends it (it can be started again).
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -20,13 +21,14 @@ from pydantic import (
     StrictInt,
     StringConstraints,
 )
-from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dialer.accounts.projects import ProjectRef
 from dialer.calling_window import PresetName
-from dialer.errors import NotFound
-from dialer.storage.tables import CAMPAIGN
+from dialer.errors import Conflict, NotFound
+from dialer.storage import writing
+from dialer.storage.tables import ATTEMPT, CAMPAIGN
 from dialer.storage.types import utcnow
 
 
@@ -133,11 +135,16 @@ class CampaignIn(BaseModel):
         description="share (0-0.5) of machine verdicts let through to an operator (when one is free), who "
         "marks person or machine: the estimated share of people hung up on counts against the abandon limit",
     )
+    budget: Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)] | None = Field(
+        default=None,
+        description="the most its calls may cost (the tariffs' currency); once spent, the campaign pauses",
+    )
 
 
 class CampaignOut(CampaignIn):
     name: str
     status: CampaignStatus
+    status_reason: str | None = Field(default=None, description="why the dialer paused it by itself")
     created_at: datetime
 
 
@@ -152,7 +159,7 @@ def retry_delay(delays: dict[str, int], outcome: Outcome) -> int:
 
 def _out(row: Any) -> CampaignOut:
     return CampaignOut.model_validate(
-        {k: row[k] for k in (*CampaignIn.model_fields, "name", "status", "created_at")}
+        {k: row[k] for k in (*CampaignIn.model_fields, "name", "status", "status_reason", "created_at")}
     )
 
 
@@ -201,11 +208,50 @@ async def list_all(conn: AsyncConnection, project: ProjectRef) -> CampaignList:
 
 
 async def act(conn: AsyncConnection, project: ProjectRef, name: str, action: str) -> CampaignOut:
-    """Start, pause or stop the campaign (idempotent)."""
-    await get(conn, project, name)
+    """Start, pause or stop the campaign (idempotent); a campaign whose budget is spent does not start."""
+    found = await get(conn, project, name)
+    if action == "start" and found.budget is not None and found.status is not CampaignStatus.RUNNING:
+        row = (await conn.execute(select(CAMPAIGN.c.id).where(CAMPAIGN.c.project_id == project.id,
+                                                              CAMPAIGN.c.name == name))).one()  # fmt: skip
+        used = (await spent(conn, [row.id])).get(row.id, Decimal(0))
+        if used >= found.budget:
+            raise Conflict(f"the campaign's budget is spent ({used} of {found.budget}); raise it to start")
     await conn.execute(
         update(CAMPAIGN)
         .where(CAMPAIGN.c.project_id == project.id, CAMPAIGN.c.name == name)
-        .values(status=ACTIONS[action].value)
+        .values(status=ACTIONS[action].value, status_reason=None)
     )
     return await get(conn, project, name)
+
+
+async def spent(conn: AsyncConnection, campaign_ids: list[int]) -> dict[int, Decimal]:
+    """What the calls of each campaign have cost so far."""
+    rows = await conn.execute(
+        select(ATTEMPT.c.campaign_id, func.coalesce(func.sum(ATTEMPT.c.cost), 0))
+        .where(ATTEMPT.c.campaign_id.in_(campaign_ids))
+        .group_by(ATTEMPT.c.campaign_id)
+    )
+    return {campaign_id: Decimal(total) for campaign_id, total in rows.all()}
+
+
+async def pause_the_spent(db: AsyncEngine, campaign_ids: list[int]) -> dict[int, str]:
+    """Pause the running campaigns among ``campaign_ids`` whose calls cost their budget or more; the
+    reason (what was spent of what) is kept on the campaign. Returns the paused ones and why."""
+    paused: dict[int, str] = {}
+    async with writing(db) as conn:
+        budgets = dict((await conn.execute(
+            select(CAMPAIGN.c.id, CAMPAIGN.c.budget)
+            .where(CAMPAIGN.c.id.in_(campaign_ids), CAMPAIGN.c.budget.is_not(None),
+                   CAMPAIGN.c.status == "running")
+        )).all())  # fmt: skip
+        if not budgets:
+            return paused
+        for campaign_id, used in (await spent(conn, list(budgets))).items():
+            budget = Decimal(budgets[campaign_id])
+            if used >= budget:
+                paused[campaign_id] = f"budget spent: {used:.2f} of {budget:.2f}"
+                await conn.execute(
+                    update(CAMPAIGN).where(CAMPAIGN.c.id == campaign_id)
+                    .values(status=CampaignStatus.PAUSED.value, status_reason=paused[campaign_id])
+                )  # fmt: skip
+    return paused

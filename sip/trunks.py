@@ -76,6 +76,8 @@ class CallRecord:
     t_end: float | None
     billed_seconds: int
     cost: Decimal
+    tariff_prefix: str | None = None  # the tariff that billed it (None: no tariff matched)
+    connection_fee: Decimal = Decimal(0)
 
 
 class TrunkPool:
@@ -214,6 +216,8 @@ class TrunkPool:
             t_end=ended if ended is not None else times.get("failed"),
             billed_seconds=billed,
             cost=cost,
+            tariff_prefix=tariff.prefix if tariff is not None else None,
+            connection_fee=tariff.connection_fee if tariff is not None and billed else Decimal(0),
         )
 
     # -- health -----------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Literal
 
 from sqlalchemy import delete, insert, select, update
@@ -14,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialer.accounts.projects import ProjectRef
 from dialer.campaigns import Outcome, retry_delay
+from dialer.engine.telephony import Charge
 from dialer.errors import FieldError, Rejected
 from dialer.leads.hopper import Lease
 from dialer.leads.schema import LeadStatus
@@ -139,8 +139,7 @@ async def finished(
     abandoned: bool = False,
     waited: float | None = None,
     disposition: Disposition | None = None,
-    trunk: str | None = None,
-    cost: Decimal | None = None,
+    charge: Charge | None = None,
     recording: str | None = None,
     disposed_at: datetime | None = None,
 ) -> LeadStatus:
@@ -162,10 +161,10 @@ async def finished(
             values |= {"disposition": disposition.code or disposition.outcome, "success": disposition.success,
                        "disposition_reason": disposition.reason,
                        "disposed_at": disposed_at or at}  # fmt: skip
-        if trunk is not None:
-            values["trunk"] = trunk
-        if cost is not None:
-            values["cost"] = cost
+        if charge is not None:
+            billing = {"trunk": charge.trunk, "cost": charge.cost, "billed_seconds": charge.billed_seconds,
+                       "tariff_prefix": charge.tariff, "connection_fee": charge.fee}  # fmt: skip
+            values |= {key: value for key, value in billing.items() if value is not None}
         if recording is not None:
             values["recording"] = recording
         await conn.execute(update(ATTEMPT).where(ATTEMPT.c.id == attempt_id).values(**values))

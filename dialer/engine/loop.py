@@ -28,7 +28,6 @@ import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import structlog
@@ -42,7 +41,7 @@ from dialer.engine.bus import EngineEvent, EventBus
 from dialer.engine.callbacks import CallbackPolicy, callback_route
 from dialer.engine.callbook import CallBook
 from dialer.engine.connector import Abandon, Command, Connect, Connector
-from dialer.engine.telephony import CallAnswered, CallFailed, CallUpdate, Telephony
+from dialer.engine.telephony import CallAnswered, CallFailed, CallUpdate, Charge, Telephony
 from dialer.errors import CallNotPlaced, Conflict
 from dialer.leads import hopper
 from dialer.leads.hopper import Lease
@@ -109,8 +108,7 @@ class Awaiting:
     ended: float  # on the loop's clock
     ended_at: datetime
     status: int | None
-    trunk: str | None
-    cost: Decimal | None
+    charge: Charge | None
     recording: str | None
 
 
@@ -161,7 +159,7 @@ class CampaignLoop:
         self._attempts: dict[str, int] = {}  # open attempts by call
         self._answered_at: dict[str, float] = {}
         self._pinned: dict[str, str] = {}  # call -> the lead's pinned operator (callbacks)
-        self._trunks: dict[str, tuple[str | None, Decimal | None, str | None]] = {}  # trunk, cost, recording
+        self._trunks: dict[str, tuple[Charge, str | None]] = {}  # the call's bill, its recording
         self.previews: dict[str, Preview] = {}  # operator -> the lead on their screen
         self.callback_reasons: dict[int, str] = {}  # due callback (lead) -> why it waits
         self._callbacks_at = -math.inf
@@ -370,9 +368,9 @@ class CampaignLoop:
         if call_id not in self._attempts:
             return  # already settled (abandoned by us, then hung up)
         if isinstance(update, CallFailed):
-            self._trunks[call_id] = (update.trunk, update.cost, None)
+            self._trunks[call_id] = (Charge.of(update), None)
         elif not isinstance(update, CallAnswered):
-            self._trunks[call_id] = (update.trunk, update.cost, update.recording)
+            self._trunks[call_id] = (Charge.of(update), update.recording)
         if isinstance(update, CallAnswered):
             sampled = update.machine and self._sample(call_id)
             machine = update.machine and not sampled
@@ -503,7 +501,7 @@ class CampaignLoop:
         self._pinned.pop(call_id, None)
         self.amd_sampled.discard(call_id)
         disposition = self.dispositions.pop(call_id, None)
-        trunk, cost, recording = self._trunks.pop(call_id, (None, None, None))
+        charge, recording = self._trunks.pop(call_id, (None, None))
         operator = self._talked_to.pop(call_id, None)
         if attempt_id is None:
             return
@@ -511,8 +509,8 @@ class CampaignLoop:
         await attempts.finished(
             self.engine, self.campaign.project, attempt_id, at=wall, outcome=outcome,
             max_attempts=self.campaign.max_attempts, retry_delays=self.campaign.retry_delays,
-            status=status, abandoned=abandoned, waited=waited, disposition=disposition, trunk=trunk,
-            cost=cost, recording=recording,
+            status=status, abandoned=abandoned, waited=waited, disposition=disposition, charge=charge,
+            recording=recording,
         )  # fmt: skip
 
     def _publish(self, kind: str, call_id: str, *, operator: str | None = None, **data: Any) -> None:
@@ -574,9 +572,9 @@ class CampaignLoop:
         self._answered_at.pop(call_id, None)
         self._pinned.pop(call_id, None)
         self._talked_to.pop(call_id, None)
-        trunk, cost, recording = self._trunks.pop(call_id, (None, None, None))
+        charge, recording = self._trunks.pop(call_id, (None, None))
         self.awaiting[call_id] = Awaiting(call_id, attempt_id, operator, lead_id, phone, now, wall, status,
-                                          trunk, cost, recording)  # fmt: skip
+                                          charge, recording)  # fmt: skip
         found = self.board.operators.get(operator)
         if found is not None and found.state is OperatorState.WRAP_UP:
             found.owes = call_id
@@ -595,7 +593,7 @@ class CampaignLoop:
         await attempts.finished(
             self.engine, self.campaign.project, waiting.attempt_id, at=waiting.ended_at, outcome="human",
             max_attempts=self.campaign.max_attempts, retry_delays=self.campaign.retry_delays,
-            status=waiting.status, disposition=disposition, trunk=waiting.trunk, cost=waiting.cost,
+            status=waiting.status, disposition=disposition, charge=waiting.charge,
             recording=waiting.recording, disposed_at=self.wall(),
         )  # fmt: skip
         operator = self.board.operators.get(waiting.operator)

@@ -26,13 +26,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialer.accounts.operators import accounts
 from dialer.accounts.projects import ProjectRef
-from dialer.campaigns import CampaignMode
+from dialer.campaigns import CampaignMode, pause_the_spent
 from dialer.engine.attempts import Disposition, close_interrupted
 from dialer.engine.board import Operator, OperatorBoard, OperatorState
 from dialer.engine.bus import EngineEvent, EventBus
 from dialer.engine.callbacks import CallbackPolicy
 from dialer.engine.callbook import CallPhase
 from dialer.engine.connector import Connector
+from dialer.engine.journal import Journal
 from dialer.engine.loop import Awaiting, CampaignLoop, CampaignSettings
 from dialer.engine.telephony import Phones, Telephony
 from dialer.engine.views import CampaignView, OnScreen, OperatorScreen, OperatorView, PhoneState
@@ -46,6 +47,7 @@ SHUTDOWN_DRAIN = 60.0  # seconds the calls in progress may go on when the proces
 log = structlog.get_logger(__name__)
 SUPERVISE_EVERY = 2.0  # seconds between two looks at the database for campaigns changed elsewhere
 REMEMBER_DISPOSED = 10_000  # calls whose outcome was recorded, kept to answer a repeated one
+BUDGET_EVERY = 10.0  # seconds between two looks at the running campaigns' spending
 AWAY = "left the workplace"  # the pause reason of an operator whose workplace page closed
 
 
@@ -71,6 +73,9 @@ class EngineService:
         self.connector = Connector(self.board)  # one for every campaign: priorities across them
         self.bus = EventBus()
         self.board.listeners.append(self._operator_moved)
+        self.journal = Journal(db)
+        self._budgets_checked = -BUDGET_EVERY
+        self._last_campaign: dict[str, tuple[int, int]] = {}  # operator -> campaign, project of their call
         self.loops: dict[int, RunningCampaign] = {}
         self.disposed: dict[str, str] = {}  # call -> operator, the outcomes recorded lately (oldest first)
         self.present: dict[str, int] = {}  # operator -> their workplace pages open
@@ -81,6 +86,7 @@ class EngineService:
 
     async def start(self) -> None:
         await self._recover()
+        await self.journal.start()
         self._supervisor = asyncio.create_task(self._supervise(), name="engine-supervisor")
 
     async def _recover(self) -> None:
@@ -108,6 +114,7 @@ class EngineService:
             running.stop.set()
             await running.task
         self.loops.clear()
+        await self.journal.stop()
 
     # -- campaigns ---------------------------------------------------------------------------------
 
@@ -120,6 +127,8 @@ class EngineService:
             self._wake.clear()
             try:
                 self._pause_the_away()
+                self._sample_dial_levels()
+                await self._pause_the_spent()
                 await self._sync_campaigns()
             except Exception:
                 log.exception("engine supervision failed; retrying")
@@ -154,6 +163,29 @@ class EngineService:
         for campaign_id, row in running.items():
             if campaign_id not in self.loops:
                 self._start_loop(row)
+
+    def _sample_dial_levels(self) -> None:
+        now = time.monotonic()
+        for campaign_id, running in self.loops.items():
+            view = self.campaign_view(campaign_id)
+            decision = running.loop.last_decision
+            if view is None or decision is None:
+                continue
+            at_work = len([o for o in self.operators(running.loop.campaign.project.id)
+                           if o.state not in ("offline", "paused")])  # fmt: skip
+            self.journal.dial_level(campaign_id, now, level=view.dial_level, calls=view.calls_in_progress,
+                                    operators=at_work, reason=decision.reason,
+                                    strategy=decision.strategy)  # fmt: skip
+
+    async def _pause_the_spent(self) -> None:
+        """A running campaign whose calls cost its budget or more pauses itself, saying why."""
+        now = time.monotonic()
+        if now < self._budgets_checked + BUDGET_EVERY:
+            return
+        self._budgets_checked = now
+        for campaign_id, reason in (await pause_the_spent(self.db, list(self.loops))).items():
+            log.warning("campaign budget spent; paused", campaign=campaign_id, reason=reason)
+            self._wake.set()
 
     def _start_loop(self, row: Any) -> None:
         assert self.telephony is not None
@@ -357,6 +389,23 @@ class EngineService:
     def _operator_moved(self, operator: Operator) -> None:
         data = {"state": operator.state.value, "reason": operator.pause_reason}
         self.bus.publish(EngineEvent("operator.state", operator=operator.login, data=data))
+        self.journal.moved(operator.login, operator.state.value, operator.pause_reason,
+                           self._campaign_of_state(operator))  # fmt: skip
+
+    def _campaign_of_state(self, operator: Operator) -> tuple[int, int] | None:
+        """The campaign and project an operator's new state belongs to: their call's while reserved or
+        talking, the call just ended's in wrap-up, none otherwise."""
+        login = operator.login
+        if operator.state in (OperatorState.RESERVED, OperatorState.TALKING):
+            shown = self.current(login)
+            running = self.loops.get(shown.campaign) if shown is not None else None
+            if shown is not None and running is not None:
+                self._last_campaign[login] = (shown.campaign, running.loop.campaign.project.id)
+                return self._last_campaign[login]
+            return None
+        if operator.state is OperatorState.WRAP_UP:
+            return self._last_campaign.get(login)
+        return None
 
     def phone_dropped(self, login: str) -> None:
         """The operator's phone line ended on its own: their client is hung up, they are paused."""

@@ -42,6 +42,9 @@ class CallFailed:
     status: int | None = None
     trunk: str | None = None
     cost: Decimal | None = None
+    billed_seconds: int | None = None
+    tariff: str | None = None  # the prefix of the tariff that billed it (the direction)
+    fee: Decimal | None = None  # the tariff's connection fee, part of ``cost``
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,25 @@ class CallEnded:
     trunk: str | None = None
     cost: Decimal | None = None
     recording: str | None = None
+    billed_seconds: int | None = None
+    tariff: str | None = None
+    fee: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Charge:
+    """How a finished call was billed: the trunk, the tariff's prefix, the seconds billed by its
+    increments, the connection fee and the total (fee included)."""
+
+    trunk: str | None = None
+    cost: Decimal | None = None
+    billed_seconds: int | None = None
+    tariff: str | None = None
+    fee: Decimal | None = None
+
+    @classmethod
+    def of(cls, update: CallFailed | CallEnded) -> Charge:
+        return cls(update.trunk, update.cost, update.billed_seconds, update.tariff, update.fee)
 
 
 CallUpdate = CallAnswered | CallFailed | CallEnded

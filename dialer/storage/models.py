@@ -154,6 +154,12 @@ class Campaign(SQLModel, table=True):
         sa_column_kwargs={"server_default": "0"},
         description="share of machine verdicts let through to an operator, who marks person or machine",
     )
+    budget: Decimal | None = Field(
+        default=None, sa_column=Column(Numeric(12, 2), nullable=True), description="calls' cost cap"
+    )
+    status_reason: str | None = Field(
+        default=None, max_length=200, description="why the dialer paused it by itself (budget spent)"
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
 
 
@@ -262,6 +268,15 @@ class Attempt(SQLModel, table=True):
     disposition_reason: str | None = Field(default=None, max_length=64)
     success: bool | None = Field(default=None, description="the outcome counts as a successful application")
     disposed_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    billed_seconds: int | None = Field(default=None, description="seconds billed by the tariff's increments")
+    tariff_prefix: str | None = Field(
+        default=None, max_length=32, description="the prefix of the tariff that billed the call (direction)"
+    )
+    connection_fee: Decimal | None = Field(default=None, sa_column=Column(Numeric(12, 4), nullable=True))
+
+
+# Reports read a campaign's attempts of a period.
+Index("ix_attempt_campaign_id_started_at", Attempt.campaign_id, Attempt.started_at)  # type: ignore[arg-type]
 
 
 class DncEntry(SQLModel, table=True):
@@ -534,3 +549,82 @@ class WorkplaceDraft(SQLModel, table=True):
     lead_id: int = Field(foreign_key="lead.id", index=True, ondelete="CASCADE")
     body: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class OperatorStateRow(SQLModel, table=True):
+    """One span of an operator's state: from ``started_at`` until ``ended_at`` (None: still in it).
+
+    ``campaign_id`` and ``project_id`` name the call's campaign while reserved, talking or in wrap-up.
+    Spans are kept whole (never counters), so a day's figures are sums of clipped spans.
+    """
+
+    __tablename__ = "operator_state"
+
+    id: int | None = Field(default=None, primary_key=True)
+    operator: str = Field(max_length=64)
+    state: str = Field(max_length=16)
+    reason: str | None = Field(default=None, max_length=64, description="the pause's reason code")
+    campaign_id: int | None = Field(default=None, foreign_key="campaign.id", ondelete="SET NULL")
+    project_id: int | None = Field(default=None, foreign_key="project.id", ondelete="CASCADE")
+    started_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    ended_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+
+
+Index("ix_operator_state_started_at", OperatorStateRow.started_at)  # type: ignore[arg-type]
+Index(
+    "ix_operator_state_operator_started_at",
+    OperatorStateRow.operator,
+    OperatorStateRow.started_at,  # type: ignore[arg-type]
+)
+
+
+class OperatorTarget(SQLModel, table=True):
+    """An operator's monthly target in a project: productive calls, and how many of them long."""
+
+    __tablename__ = "operator_target"
+
+    operator_id: int = Field(foreign_key="operator.id", primary_key=True, ondelete="CASCADE")
+    project_id: int = Field(foreign_key="project.id", primary_key=True, ondelete="CASCADE")
+    month: str = Field(primary_key=True, max_length=7, description="YYYY-MM in the project's zone")
+    calls: int = Field(description="productive calls (talked to a person)")
+    long_calls: int = Field(default=0, description="of them, calls longer than five minutes")
+
+
+class CallReview(SQLModel, table=True):
+    """A supervisor's mark on a call they listened to."""
+
+    __tablename__ = "call_review"
+
+    attempt_id: int = Field(foreign_key="attempt.id", primary_key=True, ondelete="CASCADE")
+    verdict: str = Field(max_length=8, description="good or bad")
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    reviewer: str = Field(max_length=64)
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class SummarySubscription(SQLModel, table=True):
+    """A supervisor's daily summary of a project by email, at a local time of the project's zone."""
+
+    __tablename__ = "summary_subscription"
+
+    operator_id: int = Field(foreign_key="operator.id", primary_key=True, ondelete="CASCADE")
+    project_id: int = Field(foreign_key="project.id", primary_key=True, ondelete="CASCADE")
+    at_local: str = Field(default="08:00", max_length=5, description="HH:MM in the project's zone")
+    last_sent_on: str | None = Field(default=None, max_length=10, description="the local day last sent")
+
+
+class DialSample(SQLModel, table=True):
+    """A campaign's dial level at an instant and the pacer's reason then (sampled, not every tick)."""
+
+    __tablename__ = "dial_sample"
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE")
+    at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    level: float | None = Field(default=None, description="calls in progress per operator at work")
+    calls: int = Field(default=0, description="calls in progress")
+    operators: int = Field(default=0, description="operators at work (not offline or paused)")
+    reason: str = Field(max_length=300)
+
+
+Index("ix_dial_sample_campaign_id_at", DialSample.campaign_id, DialSample.at)  # type: ignore[arg-type]

@@ -128,7 +128,9 @@ class SipTelephony:
             outcome = OUTCOMES.get(call.category, "failed") if call.category is not None else "failed"
             record = self.pool.record(call)
             on_update(CallFailed(call.call_id, event.at, outcome=outcome, status=event.status,
-                                 trunk=record.trunk or None, cost=record.cost))  # fmt: skip
+                                 trunk=record.trunk or None, cost=record.cost,
+                                 billed_seconds=record.billed_seconds, tariff=record.tariff_prefix,
+                                 fee=record.connection_fee))  # fmt: skip
             self._release(call.call_id)
         elif event.kind == "ended":
             detecting = self.detecting.pop(call.call_id, None)
@@ -140,7 +142,9 @@ class SipTelephony:
             recorder = self.recorders.get(call.call_id)
             on_update(CallEnded(call.call_id, event.at, by=call.hangup_by or "remote", status=event.status,
                                  trunk=record.trunk or None, cost=record.cost,
-                                 recording=str(recorder.path) if recorder else None))  # fmt: skip
+                                 recording=str(recorder.path) if recorder else None,
+                                 billed_seconds=record.billed_seconds, tariff=record.tariff_prefix,
+                                 fee=record.connection_fee))  # fmt: skip
             self._release(call.call_id)
 
     def _dial_extension(self, call: Call, leg: RtpLeg, extension: str) -> None:

@@ -6,7 +6,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from dialer import campaigns
-from dialer.errors import NotFound, Rejected, field_errors
+from dialer.errors import Conflict, NotFound, Rejected, field_errors
 from dialer.leads import store
 from dialer.storage import reading, writing
 from dialer.web.api.leads import PROJECT
@@ -66,7 +66,7 @@ async def campaign_action(request: web.Request) -> web.Response:
     try:
         async with writing(request.app[DATABASE]) as conn:
             out = await campaigns.act(conn, project, request.match_info["name"], action)
-    except (Rejected, NotFound) as exc:
+    except (Rejected, NotFound, Conflict) as exc:
         raise problem_of(exc) from None
     runtime = request.app.get(RUNTIME)
     if runtime is not None and runtime.engine is not None:

@@ -19,7 +19,7 @@ from dialer import campaigns
 from dialer.accounts.people import Role
 from dialer.accounts.projects import ProjectRef, project_by_slug
 from dialer.calling_window import PRESETS
-from dialer.errors import DialerError, field_errors
+from dialer.errors import Conflict, DialerError, field_errors
 from dialer.leads import store
 from dialer.storage import reading, writing
 from dialer.web import i18n
@@ -72,6 +72,8 @@ def _settings(form: Mapping[str, Any], existing: campaigns.CampaignOut | None) -
     for key, kind in numbers.items():
         if text(key) is not None:
             payload[key] = _number(text(key), kind)
+    if "budget" in form:
+        payload["budget"] = _number(text("budget"), str) if text("budget") is not None else None
     for key in ("abandon_target", "amd_sample"):
         if text(key) is not None:
             percent = _number(text(key), float)
@@ -155,8 +157,13 @@ async def act(request: web.Request) -> web.StreamResponse:
     action = request.match_info["action"]
     if action not in campaigns.ACTIONS:
         raise web.HTTPNotFound(text=_("There is no such page, or it is not yours to see."))
-    async with writing(request.app[DATABASE]) as conn:
-        await campaigns.act(conn, await _ref(conn, project["slug"]), existing.name, action)
+    try:
+        async with writing(request.app[DATABASE]) as conn:
+            await campaigns.act(conn, await _ref(conn, project["slug"]), existing.name, action)
+    except Conflict:
+        return await campaign_page(
+            request, problems=[_("The campaign's budget is spent: raise it to start.")]
+        )
     runtime = request.app.get(RUNTIME)
     if runtime is not None and runtime.engine is not None:
         runtime.engine.campaigns_changed()
