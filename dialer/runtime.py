@@ -28,7 +28,9 @@ from dialer.storage import create_engine, ensure_migrated, reading
 from dialer.throttle import Throttle
 from dialer.voice.side import VoiceSide
 from dialer.web import api, console, web_app, workplace
+from dialer.web import reports as reports_pages
 from dialer.webhooks import WebhookSender
+from reports.summary import SummaryMailer
 from sms_email.channels import open_gateways
 from sms_email.sender import ChannelState, MessageSender
 
@@ -90,6 +92,11 @@ class Runtime:
             channels = self.settings.channels
             self.messages = MessageSender(self.db, open_gateways(channels, self._http), channels)
             self._sending.append(asyncio.create_task(self.messages.run(self._stop_sending), name="messages"))
+            server = self.settings.server
+            mailer = SummaryMailer(
+                self.db, channels, server.public_url or f"http://{server.host}:{server.port}"
+            )
+            self._sending.append(asyncio.create_task(mailer.run(self._stop_sending), name="daily-summaries"))
         if not self.settings.sip.enabled:
             return
         self.voice = VoiceSide(self.settings, self.db, self.instance, self.throttle)
@@ -149,4 +156,4 @@ async def _started(settings: Settings, throttle: Throttle) -> Runtime:
 
 def create_app(settings: Settings) -> web.Application:
     """The web application serving a runtime for ``settings`` (opened when the server starts)."""
-    return web_app(settings, _started, audiences=(console, workplace, api))
+    return web_app(settings, _started, audiences=(console, workplace, reports_pages, api))

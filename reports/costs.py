@@ -63,7 +63,8 @@ async def costs(conn: AsyncConnection, scope: Scope) -> Report:
         total_line.add(line.calls, line.answered, line.billed, line.fees, line.cost)
     calls_cost = total_line.cost
     report.tables.append(Table("calls", N_("Calls by trunk and direction"), [
-        Column("trunk", N_("Trunk")), Column("direction", N_("Direction (tariff prefix)")),
+        Column("trunk", N_("Trunk"), Kind.LABEL),
+        Column("direction", N_("Direction (tariff prefix)"), Kind.LABEL),
         Column("calls", N_("Calls"), Kind.COUNT), Column("answered", N_("Answered"), Kind.COUNT),
         Column("minutes", N_("Billed minutes"), Kind.NUMBER),
         Column("fees", N_("Connection fees"), Kind.MONEY), Column("cost", N_("Cost"), Kind.MONEY),
@@ -71,7 +72,7 @@ async def costs(conn: AsyncConnection, scope: Scope) -> Report:
 
     message_rows, messages_cost = await _messages(conn, scope, days)
     report.tables.append(Table("messages", N_("Messages by channel"), [
-        Column("medium", N_("Medium")), Column("channel", N_("Channel")),
+        Column("medium", N_("Medium"), Kind.LABEL), Column("channel", N_("Channel")),
         Column("messages", N_("Messages"), Kind.COUNT), Column("parts", N_("SMS parts"), Kind.COUNT),
         Column("cost", N_("Cost"), Kind.MONEY),
     ], message_rows, total={
@@ -188,5 +189,5 @@ async def _budgets(conn: AsyncConnection, scope: Scope) -> Table:
     return Table("budgets", N_("Campaign budgets (spent so far, all time)"), [
         Column("campaign", N_("Campaign")), Column("budget", N_("Budget"), Kind.MONEY),
         Column("spent", N_("Spent"), Kind.MONEY), Column("left", N_("Left"), Kind.MONEY),
-        Column("used", N_("Used"), Kind.SHARE), Column("status", N_("Status")),
+        Column("used", N_("Used"), Kind.SHARE), Column("status", N_("Status"), Kind.LABEL),
     ], rows_out)  # fmt: skip

@@ -77,7 +77,7 @@ async def effectiveness(conn: AsyncConnection, scope: Scope, *, now: datetime | 
     ]  # fmt: skip
     order = [o for o in OUTCOMES if by_outcome.get(o)] + sorted(set(by_outcome) - set(OUTCOMES))
     report.tables.append(Table("outcomes", N_("How the calls ended"), [
-        Column("outcome", N_("Outcome")), Column("calls", N_("Calls"), Kind.COUNT),
+        Column("outcome", N_("Outcome"), Kind.LABEL), Column("calls", N_("Calls"), Kind.COUNT),
         Column("share", N_("Share"), Kind.SHARE),
     ], [{"outcome": o, "calls": by_outcome[o], "share": share(by_outcome[o], attempts)} for o in order],
         total={"outcome": N_("Total"), "calls": attempts, "share": share(attempts, attempts)}))  # fmt: skip

@@ -24,6 +24,7 @@ from dialer.storage.tables import ATTEMPT, CALL_REVIEW, OPERATOR, OPERATOR_STATE
 from dialer.storage.types import UtcDateTime, utcnow
 from reports.period import Period, split
 from reports.query import attempts_in
+from reports.review import operator_calls
 from reports.scope import Scope
 from reports.shape import N_, Chart, Column, Figure, Kind, Report, Series, Table, share
 from reports.sql import earlier, later, seconds_between
@@ -247,12 +248,12 @@ async def operators(conn: AsyncConnection, scope: Scope, *, now: datetime | None
     ], Kind.SECONDS))  # fmt: skip
     if scope.operator:
         report.charts.append(await timeline(conn, scope, now))
+        report.tables.append(await operator_calls(conn, scope, scope.operator))
     return report
 
 
 def _pause_label(scope: Scope, reason: str) -> str:
-    words = scope.pause_labels.get(reason)
-    return f"{N_('Paused')}: {words.en if words else reason or '-'}"
+    return f"{N_('Paused')}: {scope.pause_label(reason) or '-'}"
 
 
 def _per(total: float, count: int) -> float | None:

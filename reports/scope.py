@@ -46,10 +46,20 @@ class Scope:
     trunk: str | None = None
     dispositions: list[DispositionCode] = field(default_factory=list)
     pause_labels: dict[str, Words] = field(default_factory=dict)
+    language: str = "en"  # of the project's own labels (outcomes, pause reasons)
 
     @property
     def zone_name(self) -> str:
         return self.zone.key
+
+    def outcome_label(self, code: str | None) -> str:
+        """The project's label of an outcome code (the code itself when the project has no such outcome)."""
+        found = next((d for d in self.dispositions if d.code == code), None)
+        return found.label.get(self.language) if found is not None else (code or "")
+
+    def pause_label(self, code: str | None) -> str:
+        words = self.pause_labels.get(code or "")
+        return words.get(self.language) if words is not None else (code or "")
 
     def codes(self, effect: str) -> set[str]:
         return {d.code for d in self.dispositions if d.effect == effect}
@@ -67,7 +77,12 @@ class Scope:
 
 
 async def scope_of(
-    conn: AsyncConnection, project: Mapping[str, Any], query: Mapping[str, str], *, today: date | None = None
+    conn: AsyncConnection,
+    project: Mapping[Any, Any],
+    query: Mapping[str, str],
+    *,
+    today: date | None = None,
+    language: str = "en",
 ) -> Scope:
     """The scope a query asks for in ``project`` (a project row); :class:`Rejected` naming every wrong
     filter (a date, a campaign or operator the project does not have)."""
@@ -113,5 +128,5 @@ async def scope_of(
         project_id=project["id"], slug=project["slug"], name=project["name"], zone=zone,
         demo=bool(project.get("demo")), period=period, campaigns=campaigns, chosen=chosen,
         operators=operators, operator=operator, trunk=trunk, dispositions=dispositions_of(project),
-        pause_labels={p.code: p.label for p in pause_reasons_of(project)},
+        pause_labels={p.code: p.label for p in pause_reasons_of(project)}, language=language,
     )  # fmt: skip

@@ -22,6 +22,7 @@ class Kind(StrEnum):
     """How a value is written: seconds as durations, money with two decimals, shares as percent."""
 
     TEXT = "text"
+    LABEL = "label"  # a word the reader's language has (an outcome, a state): translated where shown
     COUNT = "count"
     NUMBER = "number"
     SECONDS = "seconds"

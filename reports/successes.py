@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -47,18 +48,20 @@ async def successes(conn: AsyncConnection, scope: Scope, *, limit: int | None = 
         campaign = scope.campaigns.get(r["campaign_id"])
         listed.append({
             "at": r["at"].astimezone(scope.zone).strftime("%Y-%m-%d %H:%M"),
-            "lead": {"text": r["external_id"], "href": f"/projects/{scope.slug}/leads/{r['lead_id']}"},
+            "lead": {"text": r["external_id"],
+                     "href": f"/projects/{scope.slug}/leads/{quote(r['external_id'], safe='')}"},
             "name": r["name"] or "", "operator": r["operator"] or "",
             "campaign": campaign.name if campaign else "",
             "attempts": r["needed"], "time_to_success": (r["at"] - r["created_at"]).total_seconds(),
             "answers": answers.get(r["call_id"], ""), "attempt_id": r["id"],
+            "review": {"text": N_("Listen and mark"), "href": f"/reports/calls/{r['id']}", "translate": True},
         })  # fmt: skip
     report.tables.append(Table("list", N_("Successful applications"), [
         Column("at", N_("When"), Kind.WHEN), Column("lead", N_("Application"), Kind.LINK),
         Column("name", N_("Name")), Column("operator", N_("Operator")), Column("campaign", N_("Campaign")),
         Column("attempts", N_("Attempts needed"), Kind.COUNT),
         Column("time_to_success", N_("From arrival to success"), Kind.SECONDS),
-        Column("answers", N_("CRM answers")),
+        Column("answers", N_("CRM answers")), Column("review", N_("Call review"), Kind.LINK),
     ], listed, more=max(0, total - len(listed))))  # fmt: skip
 
     bucket, day_of = day_bucket(conn, scope, ATTEMPT.c.disposed_at)
@@ -89,7 +92,7 @@ async def successes(conn: AsyncConnection, scope: Scope, *, limit: int | None = 
                LEAD.c.created_at < scope.period.end)
     )).scalar() or 0)  # fmt: skip
     report.tables.append(Table("funnel", N_("Funnel"), [
-        Column("step", N_("Step")), Column("leads", N_("Leads"), Kind.COUNT),
+        Column("step", N_("Step"), Kind.LABEL), Column("leads", N_("Leads"), Kind.COUNT),
         Column("of_called", N_("Of the leads called"), Kind.SHARE),
     ], [
         {"step": N_("Leads called"), "leads": called, "of_called": share(called, called)},

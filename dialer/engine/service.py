@@ -446,6 +446,17 @@ class EngineService:
             by_state[operator.state].append(operator)
         return by_state
 
+    def calls_by_phase(self, project_id: int) -> dict[str, int]:
+        """The project's calls in progress here: ringing, waiting for an operator, talking."""
+        counts = {phase.value: 0 for phase in (CallPhase.RINGING, CallPhase.WAITING, CallPhase.CONNECTED)}
+        for running in self.loops.values():
+            if running.loop.campaign.project.id != project_id:
+                continue
+            for call in running.loop.book.calls.values():
+                if call.phase.value in counts:
+                    counts[call.phase.value] += 1
+        return counts
+
     def campaign_view(self, campaign_id: int) -> CampaignView | None:
         """The campaign's loop in this process; None when it runs no loop here."""
         running = self.loops.get(campaign_id)

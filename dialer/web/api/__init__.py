@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from dialer.web.api import campaigns, dnc, leads, messages, operator_events, operators, scripts
+from dialer.web.api import campaigns, dnc, leads, messages, operator_events, operators, reports, scripts
 from dialer.web.api.openapi import Operation, add_routes, document
 from dialer.web.render import TEMPLATES
 
@@ -18,6 +18,7 @@ OPERATIONS: list[Operation] = [
     *scripts.OPERATIONS,
     *operators.OPERATIONS,
     *operator_events.OPERATIONS,
+    *reports.OPERATIONS,
 ]
 SPEC = web.AppKey("openapi", dict[str, Any])
 DESCRIPTION = (

@@ -25,21 +25,21 @@ document.addEventListener("submit", (event) => {
 function fill(root, data) {
   for (const [key, value] of Object.entries(data)) {
     if (Array.isArray(value)) {
-      const body = root.querySelector(`[data-rows="${key}"]`);
-      if (!body) continue;
-      const template = body.querySelector("template");
-      body.querySelectorAll("tr:not(.empty)").forEach((row) => row.remove());
-      const empty = body.querySelector("tr.empty");
-      if (empty) empty.hidden = value.length > 0;
-      for (const item of value) {
-        const row = template.content.firstElementChild.cloneNode(true);
-        for (const cell of row.querySelectorAll("[data-field]")) {
-          const field = cell.getAttribute("data-field");
-          cell.textContent = item[field] ?? "";
-          const chip = cell.getAttribute("data-chip-from");
-          if (chip) cell.className = "chip " + (item[chip] ?? "");
+      for (const body of root.querySelectorAll(`[data-rows="${key}"]`)) {
+        const template = body.querySelector("template");
+        body.querySelectorAll(":scope > :not(template):not(.empty)").forEach((row) => row.remove());
+        const empty = body.querySelector(":scope > .empty");
+        if (empty) empty.hidden = value.length > 0;
+        for (const item of value) {
+          const row = template.content.firstElementChild.cloneNode(true);
+          for (const cell of row.querySelectorAll("[data-field]")) {
+            const field = cell.getAttribute("data-field");
+            cell.textContent = item[field] ?? "";
+            const chip = cell.getAttribute("data-chip-from");
+            if (chip) cell.className = "chip " + (item[chip] ?? "");
+          }
+          body.appendChild(row);
         }
-        body.appendChild(row);
       }
       continue;
     }
