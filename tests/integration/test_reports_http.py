@@ -34,9 +34,11 @@ QUERY = f"project=loans&from={DAY}&to={DAY}"
 
 @pytest.fixture
 async def served(aiohttp_client, tmp_path):
-    settings = Settings(database=DatabaseSettings(path=tmp_path / "db.sqlite3"), sip=SipSettings(enabled=False),
-                        channels={"mail": SmtpSettings(kind="smtp", host="127.0.0.1", port=2525, security="none",
-                                                       from_address="dialer@example.com")})  # fmt: skip
+    mail = SmtpSettings(
+        kind="smtp", host="127.0.0.1", port=2525, security="none", from_address="d@example.com"
+    )
+    database = DatabaseSettings(path=tmp_path / "db.sqlite3")
+    settings = Settings(database=database, sip=SipSettings(enabled=False), channels={"mail": mail})
     engine = create_engine(settings.database)
     await upgrade(engine)
     ids = await make_history(engine)
@@ -139,8 +141,8 @@ async def test_a_call_is_reviewed_and_a_target_set(served) -> None:
     async with reading(engine) as conn:
         verdicts = dict((await conn.execute(select(CALL_REVIEW.c.attempt_id, CALL_REVIEW.c.verdict))).all())
     assert verdicts == {ids["a1"]: "good", ids["a2"]: "bad"}
-    target = {"csrf": form["csrf"], "project": "loans", "operator": "boris", "month": "2026-11", "calls": "150",
-              "long_calls": "60"}  # fmt: skip
+    target = {"csrf": form["csrf"], "project": "loans", "operator": "boris", "month": "2026-11",
+              "calls": "150", "long_calls": "60"}  # fmt: skip
     async with client.post(f"/reports/targets?{QUERY}", data=target) as response:
         assert response.status == 200
     async with client.get(f"/api/v1/projects/loans/reports/operators?from={DAY}",
@@ -152,7 +154,7 @@ async def test_a_call_is_reviewed_and_a_target_set(served) -> None:
 
 
 async def test_the_daily_summary_is_queued_once_after_its_time(served) -> None:
-    client, ids, engine, settings = served
+    client, _ids, engine, settings = served
     await _sign_in(client, "sveta", "sveta-secret-1")
     async with client.get(f"/reports/costs?{QUERY}") as response:
         token = csrf_of(await response.text())
@@ -172,7 +174,7 @@ async def test_the_daily_summary_is_queued_once_after_its_time(served) -> None:
     async with reading(engine) as conn:
         sent = (await conn.execute(select(MESSAGE.c.subject, MESSAGE.c.body, MESSAGE.c.recipient))).all()
         last = (await conn.execute(select(SUMMARY_SUBSCRIPTION.c.last_sent_on))).scalar()
-    ((subject, body, recipient),) = [m for m in sent if m.recipient == "sveta@example.com"]
+    ((subject, body, _to),) = [m for m in sent if m.recipient == "sveta@example.com"]
     assert subject == f"Сводка за {DAY}: Loans" and last == "2026-11-11"
     assert "Звонков: 6" in body and "Успешных заявок: 2" in body and "Расходы: 7.45" in body
 
