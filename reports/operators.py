@@ -220,15 +220,27 @@ async def operators(conn: AsyncConnection, scope: Scope, *, now: datetime | None
         Column("paused", N_("Paused"), Kind.SECONDS), *pause_columns,
         Column("occupancy", N_("Occupancy"), Kind.SHARE),
     ], time_rows, total=_time_row(N_("Team"), "", team_times, reasons)))  # fmt: skip
-    report.tables.append(Table("calls", N_("Calls"), [
-        Column("login", N_("Operator")), Column("name", N_("Name")),
-        Column("calls", N_("Calls handled"), Kind.COUNT),
-        Column("aht", N_("Average handling time"), Kind.SECONDS),
-        Column("successes", N_("Successes"), Kind.COUNT),
-        Column("conversion", N_("Conversion"), Kind.SHARE),
-        Column("callbacks", N_("Callbacks set"), Kind.COUNT),
-        Column("kept", N_("Callbacks kept by the same operator"), Kind.COUNT),
-        Column("long", N_("Calls over 5 minutes"), Kind.COUNT), Column("target", N_("Monthly target")),
+    report.tables.append(
+        Table(
+            "calls",
+            N_("Calls"),
+            [
+                Column("login", N_("Operator")),
+                Column("name", N_("Name")),
+                Column("calls", N_("Calls handled"), Kind.COUNT),
+                Column("aht", N_("Average handling time"), Kind.SECONDS),
+                Column("successes", N_("Successes"), Kind.COUNT),
+                Column("conversion", N_("Conversion"), Kind.SHARE),
+                Column("callbacks", N_("Callbacks set"), Kind.COUNT),
+                Column("kept", N_("Kept by the same operator"), Kind.COUNT),
+                Column("long", N_("Calls over 5 minutes"), Kind.COUNT),
+            ],
+            call_rows,
+            total=_call_row(N_("Team"), "", team_calls, None),
+        )
+    )
+    report.tables.append(Table("quality", N_("Targets and call review"), [
+        Column("login", N_("Operator")), Column("name", N_("Name")), Column("target", N_("Monthly target")),
         Column("reviewed", N_("Reviewed"), Kind.SHARE), Column("good", N_("Good"), Kind.COUNT),
         Column("bad", N_("Bad"), Kind.COUNT),
     ], call_rows, total=_call_row(N_("Team"), "", team_calls, None)))  # fmt: skip
@@ -241,10 +253,10 @@ async def operators(conn: AsyncConnection, scope: Scope, *, now: datetime | None
         Figure("conversion", N_("Conversion"), share(team_calls.successes, team_calls.calls), Kind.SHARE),
     ]  # fmt: skip
     report.charts.append(Chart("time", N_("Where the time went"), "bars", [
-        Series(N_("Ready (waiting)"), [(r["login"], r["ready"]) for r in time_rows]),
-        Series(N_("Talking"), [(r["login"], r["talking"]) for r in time_rows]),
-        Series(N_("Wrap-up"), [(r["login"], r["wrap_up"]) for r in time_rows]),
-        Series(N_("Paused"), [(r["login"], r["paused"]) for r in time_rows]),
+        Series(N_("Talking"), [(r["login"], r["talking"]) for r in time_rows], "st-talking"),
+        Series(N_("Wrap-up"), [(r["login"], r["wrap_up"]) for r in time_rows], "st-wrap_up"),
+        Series(N_("Ready (waiting)"), [(r["login"], r["ready"]) for r in time_rows], "st-ready"),
+        Series(N_("Paused"), [(r["login"], r["paused"]) for r in time_rows], "st-paused"),
     ], Kind.SECONDS))  # fmt: skip
     if scope.operator:
         report.charts.append(await timeline(conn, scope, now))

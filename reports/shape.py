@@ -62,6 +62,7 @@ class Table:
 class Series:
     label: str
     points: list[tuple[str, float]]  # (x label, value)
+    css: str = ""  # a colour that means something (an operator state's), else the series' turn
 
 
 @dataclass(frozen=True)

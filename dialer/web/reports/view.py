@@ -13,17 +13,25 @@ from decimal import Decimal
 from typing import Any
 
 from dialer.web import i18n
-from reports.shape import Chart, Column, Kind, Report, Table
+from reports.shape import N_, Chart, Column, Kind, Report, Series, Table
 
-WIDTH, HEIGHT = 1000, 240
-LEFT, RIGHT, TOP, BOTTOM = 70, 10, 12, 36
-STATE_WORDS = {"offline", "ready", "reserved", "talking", "wrap_up", "paused"}
+WIDTH, HEIGHT = 600, 220  # drawn about 1:1 in half the page at 1366 px: text stays readable
+WIDE = 1200  # the operator's day takes the whole width
+LEFT, RIGHT, TOP, BOTTOM = 62, 12, 12, 34
+STATES = {"ready": N_("Ready (waiting)"), "reserved": N_("Connecting a call"), "talking": N_("Talking"),
+          "wrap_up": N_("Wrap-up"), "paused": N_("Paused"), "offline": N_("offline")}  # fmt: skip
 
 
-def duration(seconds: float | None) -> str:
-    """Seconds as H:MM:SS (M:SS under an hour)."""
+def state_label(state: str) -> str:
+    return i18n.gettext(STATES.get(state, state))
+
+
+def duration(seconds: float | None, *, tenths: bool = True) -> str:
+    """Seconds as H:MM:SS (M:SS under an hour; under a minute with tenths, unless ``tenths`` is False)."""
     if seconds is None:
         return "—"
+    if tenths and abs(seconds) < 60 and seconds != int(seconds):
+        return f"{i18n.fmt_number(seconds, 1)} {i18n.gettext('s')}"
     total = round(seconds)
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
@@ -114,7 +122,7 @@ class ChartView:
     width: int = WIDTH
     height: int = HEIGHT
     shapes: list[Shape] = field(default_factory=list)
-    x_labels: list[tuple[float, float, str]] = field(default_factory=list)  # x, y, text
+    x_labels: list[tuple[float, float, str, str]] = field(default_factory=list)  # x, y, text, anchor
     y_labels: list[tuple[float, float, str]] = field(default_factory=list)
     legend: list[tuple[str, str]] = field(default_factory=list)  # css, label
     empty: bool = False
@@ -150,7 +158,8 @@ def _bars(chart: Chart, title: str) -> ChartView:
     top = top or 1.0
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / max(1, len(labels))
-    step = _label_step(len(labels))
+    longest = max((len(_short(label)) for label in labels), default=1)
+    step = max(_label_step(len(labels)), math.ceil((longest * 7.5 + 8) / slot))  # labels never overlap
     for i, label in enumerate(labels):
         base = float(TOP + plot_h)
         for n, series in enumerate(chart.series):
@@ -159,13 +168,18 @@ def _bars(chart: Chart, title: str) -> ChartView:
             if height > 0:
                 base -= height
                 tip = f"{label}: {i18n.gettext(series.label)} {text_of(value, chart.unit)}"
-                view.shapes.append(Shape("rect", f"s{n % 6}", tip, x=LEFT + i * slot + slot * 0.15, y=base,
+                x = LEFT + i * slot + slot * 0.15
+                view.shapes.append(Shape("rect", _css(series, n), tip, x=x, y=base,
                                          w=slot * 0.7, h=height))  # fmt: skip
         if i % step == 0:
-            view.x_labels.append((LEFT + i * slot + slot / 2, HEIGHT - BOTTOM + 16, _short(label)))
+            view.x_labels.append((LEFT + i * slot + slot / 2, HEIGHT - BOTTOM + 16, _short(label), "middle"))
     _y_axis(view, top, chart.unit)
-    view.legend = [(f"s{n % 6}", i18n.gettext(s.label)) for n, s in enumerate(chart.series)]
+    view.legend = [(_css(s, n), i18n.gettext(s.label)) for n, s in enumerate(chart.series)]
     return view
+
+
+def _css(series: Series, n: int) -> str:
+    return series.css or f"s{n % 6}"
 
 
 def _short(label: str) -> str:
@@ -188,9 +202,13 @@ def _lines(chart: Chart, title: str) -> ChartView:
         view.shapes.append(Shape("line", f"s{n % 6}", i18n.gettext(series.label), points=" ".join(coords)))
         if n == 0 and series.points:
             step = _label_step(count, 6)
-            for i in range(0, count, step):
+            shown = list(range(0, count, step))
+            for i in shown:
                 x = LEFT + (plot_w * i / (count - 1) if count > 1 else plot_w / 2)
-                view.x_labels.append((x, HEIGHT - BOTTOM + 16, series.points[i][0]))
+                anchor = (
+                    "start" if i == 0 and count > 1 else "end" if i == shown[-1] and count > 1 else "middle"
+                )
+                view.x_labels.append((x, HEIGHT - BOTTOM + 16, series.points[i][0], anchor))
     _y_axis(view, top, chart.unit)
     view.legend = [(f"s{n % 6}", s.label) for n, s in enumerate(chart.series)]
     return view
@@ -210,14 +228,14 @@ def _heatmap(chart: Chart, title: str) -> ChartView:
             view.shapes.append(Shape("rect", "heat", tip, x=LEFT + c * width + 1, y=TOP + r * 26 + 1,
                                      w=width - 2, h=24, opacity=round(0.06 + 0.94 * value, 3)))  # fmt: skip
             if r == rows - 1:
-                view.x_labels.append((LEFT + c * width + width / 2, TOP + rows * 26 + 16, hour))
+                view.x_labels.append((LEFT + c * width + width / 2, TOP + rows * 26 + 16, hour, "middle"))
     return view
 
 
 def _timeline(chart: Chart, title: str) -> ChartView:
     rows = len(chart.series)
-    view = ChartView(chart.key, title, "timeline", height=TOP + rows * 26 + BOTTOM)
-    plot_w = WIDTH - LEFT - RIGHT
+    view = ChartView(chart.key, title, "timeline", width=WIDE, height=TOP + rows * 26 + BOTTOM)
+    plot_w = WIDE - LEFT - RIGHT
     used: set[str] = set()
     for r, series in enumerate(chart.series):
         view.y_labels.append((LEFT - 6, TOP + r * 26 + 17, _short(series.label)))
@@ -227,12 +245,13 @@ def _timeline(chart: Chart, title: str) -> ChartView:
             width = plot_w * seconds / day
             if state != "offline" and width > 0:
                 used.add(state)
-                view.shapes.append(Shape("rect", f"st-{state}", f"{i18n.gettext(state)} {duration(seconds)}",
+                view.shapes.append(Shape("rect", f"st-{state}", f"{state_label(state)} {duration(seconds)}",
                                          x=x, y=TOP + r * 26 + 3, w=width, h=20))  # fmt: skip
             x += width
     for hour in range(0, 25, 3):
-        view.x_labels.append((LEFT + plot_w * hour / 24, TOP + rows * 26 + 16, f"{hour:02d}:00"))
-    view.legend = [(f"st-{s}", i18n.gettext(s)) for s in ("ready", "reserved", "talking", "wrap_up", "paused")
+        anchor = "start" if hour == 0 else "end" if hour == 24 else "middle"
+        view.x_labels.append((LEFT + plot_w * hour / 24, TOP + rows * 26 + 16, f"{hour:02d}:00", anchor))
+    view.legend = [(f"st-{s}", state_label(s)) for s in ("ready", "reserved", "talking", "wrap_up", "paused")
                    if s in used]  # fmt: skip
     return view
 

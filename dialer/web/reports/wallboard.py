@@ -76,7 +76,7 @@ async def board(request: web.Request, project: Any, totals: Totals | None = None
             )
             operators.append({
                 "login": o.login, "name": scope.operators.get(o.login, o.login), "state": o.state,
-                "state_text": state, "in_state": duration(o.seconds_in_state),
+                "state_text": state, "in_state": duration(o.seconds_in_state, tenths=False),
                 "level": level(o.state, o.seconds_in_state), "calls_today": o.calls_today,
             })  # fmt: skip
         calls = engine.calls_by_phase(project["id"])
