@@ -6,7 +6,7 @@ calls for a while, ``stop`` ends it (it can be started again).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -28,7 +28,7 @@ from dialer.accounts.projects import ProjectRef
 from dialer.calling_window import PresetName
 from dialer.errors import Conflict, NotFound
 from dialer.storage import writing
-from dialer.storage.tables import ATTEMPT, CAMPAIGN
+from dialer.storage.tables import ATTEMPT, CALL_HOUR, CAMPAIGN, ROLLUP_MARK
 from dialer.storage.types import utcnow
 
 
@@ -225,13 +225,25 @@ async def act(conn: AsyncConnection, project: ProjectRef, name: str, action: str
 
 
 async def spent(conn: AsyncConnection, campaign_ids: list[int]) -> dict[int, Decimal]:
-    """What the calls of each campaign have cost so far."""
-    rows = await conn.execute(
-        select(ATTEMPT.c.campaign_id, func.coalesce(func.sum(ATTEMPT.c.cost), 0))
-        .where(ATTEMPT.c.campaign_id.in_(campaign_ids))
-        .group_by(ATTEMPT.c.campaign_id)
+    """What the calls of each campaign have cost so far: the hourly sums of the reports up to their
+    mark (``reports.rollup``), the calls themselves after it."""
+    mark = (await conn.execute(select(ROLLUP_MARK.c.until).where(ROLLUP_MARK.c.name == "calls"))).scalar()
+    out: dict[int, Decimal] = {}
+    raw = select(ATTEMPT.c.campaign_id, func.coalesce(func.sum(ATTEMPT.c.cost), 0)).where(
+        ATTEMPT.c.campaign_id.in_(campaign_ids)
     )
-    return {campaign_id: Decimal(total) for campaign_id, total in rows.all()}
+    if mark is not None:
+        since = datetime.strptime(mark, "%Y-%m-%d %H").replace(tzinfo=UTC)
+        raw = raw.where(ATTEMPT.c.started_at >= since)
+        rolled = await conn.execute(
+            select(CALL_HOUR.c.campaign_id, func.coalesce(func.sum(CALL_HOUR.c.cost), 0))
+            .where(CALL_HOUR.c.campaign_id.in_(campaign_ids), CALL_HOUR.c.hour < mark)
+            .group_by(CALL_HOUR.c.campaign_id)
+        )
+        out = {campaign_id: Decimal(str(total)) for campaign_id, total in rolled.all()}
+    for campaign_id, total in (await conn.execute(raw.group_by(ATTEMPT.c.campaign_id))).all():
+        out[campaign_id] = out.get(campaign_id, Decimal(0)) + Decimal(str(total))
+    return out
 
 
 async def pause_the_spent(db: AsyncEngine, campaign_ids: list[int]) -> dict[int, str]:

@@ -30,6 +30,7 @@ from dialer.voice.side import VoiceSide
 from dialer.web import api, console, web_app, workplace
 from dialer.web import reports as reports_pages
 from dialer.webhooks import WebhookSender
+from reports.rollup import keep_summed
 from reports.summary import SummaryMailer
 from sms_email.channels import open_gateways
 from sms_email.sender import ChannelState, MessageSender
@@ -97,6 +98,9 @@ class Runtime:
                 self.db, channels, server.public_url or f"http://{server.host}:{server.port}"
             )
             self._sending.append(asyncio.create_task(mailer.run(self._stop_sending), name="daily-summaries"))
+            self._sending.append(
+                asyncio.create_task(keep_summed(self.db, self._stop_sending), name="hourly-sums")
+            )
         if not self.settings.sip.enabled:
             return
         self.voice = VoiceSide(self.settings, self.db, self.instance, self.throttle)

@@ -17,16 +17,14 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from dialer.storage.tables import ATTEMPT, MESSAGE
-from reports.query import attempts_in, day_bucket
+from dialer.campaigns import spent
+from dialer.storage.tables import MESSAGE
+from reports.query import day_bucket, days_of
+from reports.rollup import call_sums, money
 from reports.scope import Scope
 from reports.shape import N_, Chart, Column, Figure, Kind, Report, Series, Table, share
 
 ZERO = Decimal(0)
-
-
-def _money(value: object) -> Decimal:
-    return Decimal(str(value)) if value is not None else ZERO
 
 
 async def costs(conn: AsyncConnection, scope: Scope) -> Report:
@@ -35,28 +33,20 @@ async def costs(conn: AsyncConnection, scope: Scope) -> Report:
     )
     report = Report("costs", N_("Costs"), counts, scope.period.first, scope.period.last)
     days = {d.day: {"calls": ZERO, "sms": ZERO, "email": ZERO} for d in scope.period.days()}
-    bucket, day_of = day_bucket(conn, scope, ATTEMPT.c.started_at)
-    rows = await conn.execute(
-        select(
-            bucket, ATTEMPT.c.trunk, ATTEMPT.c.tariff_prefix, func.count(), func.count(ATTEMPT.c.answered_at),
-            func.count(ATTEMPT.c.connected_at), func.sum(ATTEMPT.c.billed_seconds),
-            func.sum(ATTEMPT.c.connection_fee), func.sum(ATTEMPT.c.cost),
-            func.count().filter(ATTEMPT.c.success.is_(True)),
-        )
-        .where(*attempts_in(scope))
-        .group_by(bucket, ATTEMPT.c.trunk, ATTEMPT.c.tariff_prefix)
-    )  # fmt: skip
+    day_of = days_of(scope)
     trunks: dict[tuple[str, str], Line] = {}
     connected = successes = 0
-    for text, trunk, prefix, calls, answered, talked, billed, fees, cost, won in rows.all():
+    for row in await call_sums(conn, scope):
+        trunk, prefix = row.trunk, row.tariff_prefix
         line = trunks.setdefault((trunk or "", prefix if prefix is not None else "-"),
                                  Line(trunk or N_("not placed"), _direction(prefix)))  # fmt: skip
-        line.add(calls, answered, billed or 0, _money(fees), _money(cost))
-        day = day_of(text)
+        cost = money(row.cost)
+        line.add(row.calls, row.answered, int(row.billed_seconds or 0), money(row.connection_fee), cost)
+        day = day_of(row.hour)
         if day in days:
-            days[day]["calls"] += _money(cost)
-        connected += talked
-        successes += won
+            days[day]["calls"] += cost
+        connected += row.connected
+        successes += row.successes
     lines = sorted(trunks.values(), key=lambda line: (line.trunk, line.direction))
     total_line = Line(N_("Total"), "")
     for line in lines:
@@ -156,11 +146,11 @@ async def _messages(
         line = found[(medium, channel)]
         line[0] += count
         line[1] += int(parts or 0)
-        line[2] += _money(cost)
-        total += _money(cost)
+        line[2] += money(cost)
+        total += money(cost)
         day = day_of(text)
         if day in days and medium in ("sms", "email"):
-            days[day][medium] += _money(cost)
+            days[day][medium] += money(cost)
     lines = [{"medium": medium, "channel": channel, "messages": found[(medium, channel)][0],
               "parts": found[(medium, channel)][1], "cost": found[(medium, channel)][2]}
              for medium, channel in sorted(found)]  # fmt: skip
@@ -170,18 +160,11 @@ async def _messages(
 async def _budgets(conn: AsyncConnection, scope: Scope) -> Table:
     """Every campaign with a budget: what its calls have cost so far (all time) and what is left."""
     with_budget = [c for c in scope.campaigns.values() if c.budget is not None and c.id in scope.chosen]
-    spent: dict[int, Decimal] = {}
-    if with_budget:
-        rows = await conn.execute(
-            select(ATTEMPT.c.campaign_id, func.sum(ATTEMPT.c.cost))
-            .where(ATTEMPT.c.campaign_id.in_([c.id for c in with_budget]))
-            .group_by(ATTEMPT.c.campaign_id)
-        )
-        spent = {campaign_id: _money(total) for campaign_id, total in rows.all()}
+    used_by = await spent(conn, [c.id for c in with_budget]) if with_budget else {}
     rows_out = []
     for campaign in with_budget:
-        budget = _money(campaign.budget)
-        used = spent.get(campaign.id, ZERO)
+        budget = money(campaign.budget)
+        used = used_by.get(campaign.id, ZERO)
         rows_out.append({
             "campaign": campaign.name, "budget": budget, "spent": used, "left": max(budget - used, ZERO),
             "used": share(float(used), float(budget)), "status": campaign.status_reason or campaign.status,

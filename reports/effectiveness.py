@@ -11,18 +11,20 @@ operator, the figure the 3 % limit is about (machines are not counted).
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import Integer, cast, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dialer.storage.tables import ATTEMPT, DIAL_SAMPLE, LEAD
 from dialer.storage.types import utcnow
-from reports.period import midnight
-from reports.query import attempts_in, day_bucket
+from reports.period import Period
+from reports.query import attempts_in, days_of
+from reports.rollup import call_sums, wait_sums
 from reports.scope import Scope
 from reports.shape import N_, Chart, Column, Figure, Kind, Report, Series, Table, share
 from reports.sql import bucket, bucket_instant
@@ -38,24 +40,21 @@ async def effectiveness(conn: AsyncConnection, scope: Scope, *, now: datetime | 
     report = Report("effectiveness", N_("Dialer effectiveness"), N_(
         "Calls started in the period; abandon rate = abandoned / (talked + abandoned), machines not counted."
     ), scope.period.first, scope.period.last)  # fmt: skip
-    bucket_of, day_of = day_bucket(conn, scope, ATTEMPT.c.started_at)
-    outcome = func.coalesce(ATTEMPT.c.outcome, "in progress")
-    rows = await conn.execute(
-        select(bucket_of, outcome, func.count(), func.count(ATTEMPT.c.answered_at),
-               func.count(ATTEMPT.c.connected_at), func.count().filter(ATTEMPT.c.abandoned.is_(True)))
-        .where(*attempts_in(scope)).group_by(bucket_of, outcome)
-    )  # fmt: skip
+    day_of = days_of(scope)
+    rows = await call_sums(conn, scope)
     by_outcome: dict[str, int] = defaultdict(int)
     days: dict[Any, dict[str, int]] = {d.day: defaultdict(int) for d in scope.period.days()}
     attempts = answered = connected = abandoned = 0
-    for text, ended_as, count, answers, talks, abandons in rows.all():
-        by_outcome[ended_as] += count
-        attempts, answered, connected, abandoned = (attempts + count, answered + answers, connected + talks,
-                                                    abandoned + abandons)  # fmt: skip
-        day = days.get(day_of(text))
+    for row in rows:
+        by_outcome[row.outcome or "in progress"] += row.calls
+        attempts += row.calls
+        answered += row.answered
+        connected += row.connected
+        abandoned += row.abandoned
+        day = days.get(day_of(row.hour))
         if day is not None:
-            day["attempts"] += count
-            day["answered"] += answers
+            day["attempts"] += row.calls
+            day["answered"] += row.answered
     live = by_outcome["human"] + abandoned
     waits = await _waits(conn, scope)
     leads = int((await conn.execute(
@@ -90,7 +89,7 @@ async def effectiveness(conn: AsyncConnection, scope: Scope, *, now: datetime | 
     level_chart, samples = await _dial_levels(conn, scope)
     report.charts.append(level_chart)
     report.tables.append(samples)
-    report.charts.append(await _heatmap(conn, scope))
+    report.charts.append(_heatmap(scope, rows))
     return report
 
 
@@ -101,11 +100,7 @@ def _ratio(part: int, whole: int) -> float | None:
 async def _waits(conn: AsyncConnection, scope: Scope) -> tuple[float | None, float | None]:
     """Mean and 90th percentile of the seconds answered people waited (connected or gave up), from a
     histogram of tenths of a second counted in the database."""
-    tenth = cast(ATTEMPT.c.wait_to_operator * 10, Integer)
-    rows = (await conn.execute(
-        select(tenth, func.count()).where(*attempts_in(scope), ATTEMPT.c.wait_to_operator.is_not(None))
-        .group_by(tenth)
-    )).all()  # fmt: skip
+    rows = await wait_sums(conn, scope)
     if not rows:
         return None, None
     values = np.array([r[0] for r in rows], dtype=float) / 10
@@ -129,23 +124,26 @@ async def _used_up(conn: AsyncConnection, scope: Scope) -> dict[str, int]:
 
 
 async def _abandons(conn: AsyncConnection, scope: Scope, now: datetime) -> Table:
-    """Per campaign: the abandon rate today (the project's day) and over its legal window ending now,
-    and how many more abandons the window can take under its target."""
-    today = midnight(now.astimezone(scope.zone).date(), scope.zone)
+    """Per campaign: the abandon rate today (the project's day) and over its legal window (the last 30
+    local days with today, or yesterday and today for a 24-hour window), and how many more abandons the
+    window can take under its target."""
+    today = now.astimezone(scope.zone).date()
+    window = Period(scope.zone, today - timedelta(days=30), today)
+    day_of = days_of(replace(scope, period=window))
+    # per campaign: (talked, abandoned) today, over two days, over 31 days
+    counts: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0, 0])
+    for row in await call_sums(conn, replace(scope, period=window, operator=None, trunk=None)):
+        age = (today - day_of(row.hour)).days
+        talked = row.calls if row.outcome == "human" else 0
+        for slot, days in enumerate((1, 2, 31)):
+            if age < days:
+                counts[row.campaign_id][2 * slot] += talked
+                counts[row.campaign_id][2 * slot + 1] += row.abandoned
     rows_out = []
     for campaign_id in scope.chosen:
         campaign = scope.campaigns[campaign_id]
-        window = timedelta(hours=24) if campaign.abandon_window == "24h" else timedelta(days=30)
-        since = min(today, now - window)
-        found = (await conn.execute(
-            select(
-                func.count().filter(ATTEMPT.c.outcome == "human", ATTEMPT.c.started_at >= today),
-                func.count().filter(ATTEMPT.c.abandoned.is_(True), ATTEMPT.c.started_at >= today),
-                func.count().filter(ATTEMPT.c.outcome == "human", ATTEMPT.c.started_at >= now - window),
-                func.count().filter(ATTEMPT.c.abandoned.is_(True), ATTEMPT.c.started_at >= now - window),
-            ).where(ATTEMPT.c.campaign_id == campaign_id, ATTEMPT.c.started_at >= since)
-        )).one()  # fmt: skip
-        talked_today, abandoned_today, talked, abandoned = found
+        talked_today, abandoned_today, *rest = counts[campaign_id]
+        talked, abandoned = (rest[0], rest[1]) if campaign.abandon_window == "24h" else (rest[2], rest[3])
         live = talked + abandoned
         rows_out.append({
             "campaign": campaign.name, "today": share(abandoned_today, talked_today + abandoned_today),
@@ -163,54 +161,55 @@ async def _abandons(conn: AsyncConnection, scope: Scope, now: datetime) -> Table
 
 
 async def _dial_levels(conn: AsyncConnection, scope: Scope) -> tuple[Chart, Table]:
+    """The level by hour (its mean) for the chart; the latest samples with the pacer's reason."""
+    where = [DIAL_SAMPLE.c.campaign_id.in_(scope.chosen), DIAL_SAMPLE.c.at >= scope.period.start,
+             DIAL_SAMPLE.c.at < scope.period.end]  # fmt: skip
+    hour = bucket(conn.dialect.name, DIAL_SAMPLE.c.at, minutes=False).label("hour")
+    hourly = (await conn.execute(
+        select(DIAL_SAMPLE.c.campaign_id, hour, func.avg(DIAL_SAMPLE.c.level))
+        .where(*where).group_by(DIAL_SAMPLE.c.campaign_id, hour).order_by(hour)
+    )).all()  # fmt: skip
+    series = []
+    by_campaign: dict[int, list[tuple[str, float]]] = defaultdict(list)
+    for campaign_id, text, level in hourly:
+        at = bucket_instant(text).astimezone(scope.zone)
+        by_campaign[campaign_id].append((at.strftime("%m-%d %H:00"), float(level or 0)))
+    for campaign_id, points in by_campaign.items():
+        step = max(1, len(points) // CHART_POINTS)
+        series.append(Series(scope.campaigns[campaign_id].name, points[::step]))
+    counted = await conn.execute(select(func.count()).select_from(DIAL_SAMPLE).where(*where))
+    total = int(counted.scalar() or 0)
     rows = (await conn.execute(
         select(DIAL_SAMPLE.c.campaign_id, DIAL_SAMPLE.c.at, DIAL_SAMPLE.c.level, DIAL_SAMPLE.c.calls,
                DIAL_SAMPLE.c.operators, DIAL_SAMPLE.c.reason)
-        .where(DIAL_SAMPLE.c.campaign_id.in_(scope.chosen), DIAL_SAMPLE.c.at >= scope.period.start,
-               DIAL_SAMPLE.c.at < scope.period.end)
-        .order_by(DIAL_SAMPLE.c.at)
+        .where(*where).order_by(DIAL_SAMPLE.c.at.desc()).limit(SAMPLES_SHOWN)
     )).all()  # fmt: skip
-    series = []
-    by_campaign: dict[int, list[Any]] = defaultdict(list)
-    for row in rows:
-        by_campaign[row.campaign_id].append(row)
-    for campaign_id, found in by_campaign.items():
-        step = max(1, len(found) // CHART_POINTS)
-        points = [
-            (r.at.astimezone(scope.zone).strftime("%m-%d %H:%M"), float(r.level or 0)) for r in found[::step]
-        ]
-        series.append(Series(scope.campaigns[campaign_id].name, points))
     listed = [
         {"at": r.at.astimezone(scope.zone).strftime("%Y-%m-%d %H:%M:%S"),
          "campaign": scope.campaigns[r.campaign_id].name,
          "level": r.level, "calls": r.calls, "operators": r.operators, "reason": r.reason}
-        for r in rows[-SAMPLES_SHOWN:][::-1]
+        for r in rows
     ]  # fmt: skip
     table = Table("dial_levels", N_("Dial level and the pacer's reason (latest first)"), [
         Column("at", N_("When"), Kind.WHEN), Column("campaign", N_("Campaign")),
         Column("level", N_("Dial level"), Kind.NUMBER), Column("calls", N_("Calls in progress"), Kind.COUNT),
         Column("operators", N_("Operators at work"), Kind.COUNT), Column("reason", N_("Pacer's reason")),
-    ], listed, more=max(0, len(rows) - len(listed)))  # fmt: skip
+    ], listed, more=max(0, total - len(listed)))  # fmt: skip
     return Chart("dial_level", N_("Dial level over time"), "line", series, Kind.NUMBER), table
 
 
-async def _heatmap(conn: AsyncConnection, scope: Scope) -> Chart:
+def _heatmap(scope: Scope, rows: list[Any]) -> Chart:
     """Answer rate by the lead's local weekday and hour (the project's zone for leads without one)."""
-    hour = bucket(conn.dialect.name, ATTEMPT.c.started_at, minutes=False).label("hour")
-    rows = await conn.execute(
-        select(LEAD.c.time_zone, hour, func.count(), func.count(ATTEMPT.c.answered_at))
-        .join(LEAD, LEAD.c.id == ATTEMPT.c.lead_id)
-        .where(*attempts_in(scope)).group_by(LEAD.c.time_zone, hour)
-    )  # fmt: skip
     cells: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
     zones: dict[str | None, ZoneInfo] = {None: scope.zone}
-    for zone_name, text, count, answers in rows.all():
+    for row in rows:
+        zone_name, text, count, answers = row.time_zone, row.hour, row.calls, row.answered
         if zone_name not in zones:
             try:
                 zones[zone_name] = ZoneInfo(zone_name)
             except (ValueError, KeyError, OSError):
                 zones[zone_name] = scope.zone
-        local = bucket_instant(text).astimezone(zones[zone_name])
+        local = bucket_instant(text[:13]).astimezone(zones[zone_name])
         cell = cells[(local.weekday(), local.hour)]
         cell[0] += count
         cell[1] += answers

@@ -16,15 +16,15 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, literal, or_, select
+from sqlalchemy import func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.orm import aliased
 
 from dialer.storage.tables import ATTEMPT, CALL_REVIEW, OPERATOR, OPERATOR_STATE, OPERATOR_TARGET
 from dialer.storage.types import UtcDateTime, utcnow
 from reports.period import Period, split
 from reports.query import attempts_in
 from reports.review import operator_calls
+from reports.rollup import operator_sums
 from reports.scope import Scope
 from reports.shape import N_, Chart, Column, Figure, Kind, Report, Series, Table, share
 from reports.sql import earlier, later, seconds_between
@@ -70,7 +70,6 @@ class Calls:
     successes: int = 0
     long: int = 0
     callbacks: int = 0
-    called_back: int = 0
     kept: int = 0
     reviewed: int = 0
     good: int = 0
@@ -108,51 +107,36 @@ async def times(conn: AsyncConnection, scope: Scope, now: datetime) -> dict[str,
 
 
 async def calls(conn: AsyncConnection, scope: Scope) -> dict[str, Calls]:
-    d = conn.dialect.name
-    talk = seconds_between(d, ATTEMPT.c.connected_at, ATTEMPT.c.ended_at)
-    wrap = case((ATTEMPT.c.disposed_at > ATTEMPT.c.ended_at,
-                 seconds_between(d, ATTEMPT.c.ended_at, ATTEMPT.c.disposed_at)), else_=0.0)  # fmt: skip
-    callback_codes = scope.codes("callback") or {"callback"}
-    later_talk = aliased(ATTEMPT)
-    next_operator = (
-        select(later_talk.c.operator)
-        .where(later_talk.c.lead_id == ATTEMPT.c.lead_id, later_talk.c.id > ATTEMPT.c.id,
-               later_talk.c.connected_at.is_not(None))
-        .order_by(later_talk.c.id).limit(1).scalar_subquery()
-    )  # fmt: skip
-    is_callback = ATTEMPT.c.disposition.in_(callback_codes)
-    rows = await conn.execute(
-        select(
-            ATTEMPT.c.operator, func.count(), func.sum(talk), func.sum(wrap),
-            func.count().filter(ATTEMPT.c.success.is_(True)), func.count().filter(talk > LONG_CALL),
-            func.count().filter(is_callback),
-        )
-        .where(*attempts_in(scope, ATTEMPT.c.connected_at), ATTEMPT.c.operator.is_not(None),
-               ATTEMPT.c.ended_at.is_not(None))
-        .group_by(ATTEMPT.c.operator)
-    )  # fmt: skip
+    """Each operator's talked calls of the period (hourly sums and the calls after them), and the
+    marks of the calls reviewed."""
     out: dict[str, Calls] = defaultdict(Calls)
-    for login, count, talked, wrapped, won, long, callbacks in rows.all():
-        found = out[login]
-        found.calls, found.talk, found.wrap = count, float(talked or 0), float(wrapped or 0)
-        found.successes, found.long, found.callbacks = won, long, callbacks
-    kept = await conn.execute(
-        select(ATTEMPT.c.operator, func.count().filter(next_operator.is_not(None)),
-               func.count().filter(next_operator == ATTEMPT.c.operator))
-        .where(*attempts_in(scope, ATTEMPT.c.connected_at), is_callback)
-        .group_by(ATTEMPT.c.operator)
-    )  # fmt: skip
-    for login, called_back, same in kept.all():
-        out[login].called_back, out[login].kept = called_back, same
-    reviews = await conn.execute(
-        select(ATTEMPT.c.operator, func.count(), func.count().filter(CALL_REVIEW.c.verdict == "good"),
-               func.count().filter(CALL_REVIEW.c.verdict == "bad"))
-        .join(CALL_REVIEW, CALL_REVIEW.c.attempt_id == ATTEMPT.c.id)
-        .where(*attempts_in(scope, ATTEMPT.c.connected_at))
-        .group_by(ATTEMPT.c.operator)
-    )  # fmt: skip
-    for login, reviewed, good, bad in reviews.all():
-        out[login].reviewed, out[login].good, out[login].bad = reviewed, good, bad
+    for row in await operator_sums(conn, scope, sorted(scope.codes("callback"))):
+        found = out[row.operator]
+        found.calls += row.calls
+        found.talk += float(row.talk or 0)
+        found.wrap += float(row.wrap or 0)
+        found.successes += row.successes
+        found.long += row.long_calls
+        found.callbacks += row.callbacks
+        found.kept += row.kept
+    # the reviews first (few), then their calls by key: never a scan of the period's calls
+    marks = (await conn.execute(
+        select(CALL_REVIEW.c.attempt_id, CALL_REVIEW.c.verdict).where(CALL_REVIEW.c.at >= scope.period.start)
+    )).all()  # fmt: skip
+    verdicts = dict(marks)
+    ids = list(verdicts)
+    for first in range(0, len(ids), 500):
+        found = await conn.execute(
+            select(ATTEMPT.c.id, ATTEMPT.c.operator).where(
+                ATTEMPT.c.id.in_(ids[first : first + 500]), *attempts_in(scope)
+            )
+        )
+        for attempt_id, login in found.all():
+            if login is None:
+                continue
+            out[login].reviewed += 1
+            out[login].good += verdicts[attempt_id] == "good"
+            out[login].bad += verdicts[attempt_id] == "bad"
     return out
 
 
@@ -170,16 +154,10 @@ async def targets(conn: AsyncConnection, scope: Scope) -> dict[str, dict[str, An
     first = scope.period.last.replace(day=1)
     last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
     month_scope = replace(scope, period=Period(scope.zone, first, last))
-    talk = seconds_between(conn.dialect.name, ATTEMPT.c.connected_at, ATTEMPT.c.ended_at)
-    done = dict(
-        (login, (count, long))
-        for login, count, long in (await conn.execute(
-            select(ATTEMPT.c.operator, func.count(), func.count().filter(talk > LONG_CALL))
-            .where(*attempts_in(month_scope, ATTEMPT.c.connected_at), ATTEMPT.c.outcome == "human",
-                   ATTEMPT.c.ended_at.is_not(None))
-            .group_by(ATTEMPT.c.operator)
-        )).all()
-    )  # fmt: skip
+    done: dict[str, tuple[int, int]] = {}
+    for row in await operator_sums(conn, month_scope, sorted(scope.codes("callback"))):
+        count, long = done.get(row.operator, (0, 0))
+        done[row.operator] = (count + row.calls, long + row.long_calls)
     out = {}
     for login, goal, long_goal in rows:
         count, long = done.get(login, (0, 0))

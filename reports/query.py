@@ -36,14 +36,15 @@ def attempts_in(scope: Scope, when: Any = None) -> list[Expr]:
 def day_bucket(conn: AsyncConnection, scope: Scope, column: Any) -> tuple[Expr, Callable[[str], date]]:
     """A bucket of ``column`` to group by in SQL, and the local day of a bucket's text."""
     minutes = not whole_hours(scope.zone, scope.period)
+    return bucket(conn.dialect.name, column, minutes=minutes).label("bucket"), days_of(scope)
+
+
+def days_of(scope: Scope) -> Callable[[str], date]:
+    """The local day of a bucket's text (an hour ``YYYY-MM-DD HH`` or a minute ``... HH:MM``, UTC)."""
     zone = scope.zone
 
     @cache
     def day_of(text: str) -> date:
         return bucket_instant(text).astimezone(zone).date()
 
-    return bucket(conn.dialect.name, column, minutes=minutes).label("bucket"), day_of
-
-
-def dialect(conn: AsyncConnection) -> str:
-    return conn.dialect.name
+    return day_of

@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
 from dialer.storage.tables import ATTEMPT, LEAD, LEAD_ANSWER
-from reports.query import attempts_in, day_bucket
+from reports.query import attempts_in, days_of
+from reports.rollup import call_sums
 from reports.scope import Scope
 from reports.shape import N_, Chart, Column, Figure, Kind, Report, Series, Table, share
 
@@ -22,22 +23,23 @@ PAGE = 500  # rows a page shows; exports have them all
 
 
 async def successes(conn: AsyncConnection, scope: Scope, *, limit: int | None = PAGE) -> Report:
-    counts = N_("Calls whose outcome counts as a success, by when it was recorded; the funnel: leads called.")
+    counts = N_("Calls started in the period whose outcome counts as a success; the funnel: leads called.")
     report = Report("successes", N_("Successful applications"), counts, scope.period.first, scope.period.last)
     when = func.coalesce(ATTEMPT.c.disposed_at, ATTEMPT.c.ended_at)
-    where = [*attempts_in(scope, ATTEMPT.c.disposed_at), ATTEMPT.c.success.is_(True)]
+    where = [*attempts_in(scope), ATTEMPT.c.success.is_(True)]
     earlier = aliased(ATTEMPT)
     needed = (
         select(func.count()).where(earlier.c.lead_id == ATTEMPT.c.lead_id, earlier.c.id <= ATTEMPT.c.id)
         .scalar_subquery()
     )  # fmt: skip
-    total = int((await conn.execute(select(func.count()).select_from(ATTEMPT).where(*where))).scalar() or 0)
+    sums = await call_sums(conn, scope)
+    total = sum(row.successes for row in sums)
     query = (
         select(ATTEMPT.c.id, ATTEMPT.c.call_id, ATTEMPT.c.lead_id, ATTEMPT.c.operator, ATTEMPT.c.campaign_id,
                ATTEMPT.c.disposition, when.label("at"), LEAD.c.external_id, LEAD.c.name, LEAD.c.created_at,
                needed.label("needed"))
         .join(LEAD, LEAD.c.id == ATTEMPT.c.lead_id)
-        .where(*where).order_by(when.desc(), ATTEMPT.c.id.desc())
+        .where(*where).order_by(ATTEMPT.c.started_at.desc(), ATTEMPT.c.id.desc())
     )  # fmt: skip
     if limit is not None:
         query = query.limit(limit)
@@ -64,13 +66,10 @@ async def successes(conn: AsyncConnection, scope: Scope, *, limit: int | None = 
         Column("answers", N_("CRM answers")), Column("review", N_("Call review"), Kind.LINK),
     ], listed, more=max(0, total - len(listed))))  # fmt: skip
 
-    bucket, day_of = day_bucket(conn, scope, ATTEMPT.c.disposed_at)
+    day_of = days_of(scope)
     per_day: dict[Any, int] = defaultdict(int)
-    for text, count in (
-        await conn.execute(select(bucket, func.count()).where(*where).group_by(bucket))
-    ).all():
-        if text is not None:
-            per_day[day_of(text)] += count
+    for row in sums:
+        per_day[day_of(row.hour)] += row.successes
     days = [d.day for d in scope.period.days()]
     report.charts.append(Chart("per_day", N_("Successes by day"), "bars",
                                [Series(N_("Successes"), [(d.isoformat(), float(per_day[d])) for d in days])],
@@ -82,7 +81,7 @@ async def successes(conn: AsyncConnection, scope: Scope, *, limit: int | None = 
 
     called, reached, won = (await conn.execute(
         select(func.count(func.distinct(ATTEMPT.c.lead_id)),
-               func.count(func.distinct(case((ATTEMPT.c.connected_at.is_not(None), ATTEMPT.c.lead_id)))),
+               func.count(func.distinct(case((ATTEMPT.c.outcome == "human", ATTEMPT.c.lead_id)))),
                func.count(func.distinct(case((ATTEMPT.c.success.is_(True), ATTEMPT.c.lead_id)))))
         .where(*attempts_in(scope))
     )).one()  # fmt: skip

@@ -619,7 +619,7 @@ RU = {
     "The operator's calls (latest first)": "Звонки оператора (новые сверху)",
     "Recorded": "Запись",
     "Mark": "Оценка",
-    "Calls whose outcome counts as a success, by when it was recorded; the funnel: leads called.": "Звонки с успешным результатом, по времени его записи; воронка: заявки, которым звонили.",
+    "Calls started in the period whose outcome counts as a success; the funnel: leads called.": "Звонки, начатые в периоде, с успешным результатом; воронка: заявки, которым звонили.",
     "Successful applications": "Успешные заявки",
     "Attempts needed": "Понадобилось звонков",
     "From arrival to success": "От поступления до успеха",

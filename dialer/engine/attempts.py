@@ -72,6 +72,7 @@ async def started(
             insert(ATTEMPT).values(
                 lead_id=lease.lead_id, campaign_id=lease.campaign_id, phone=lease.phone, trunk=trunk,
                 call_id=call_id, started_at=at, abandoned=False, script_version=version,
+                callback_for=lease.pinned_operator if lease.status is LeadStatus.CALLBACK else None,
             )
         )  # fmt: skip
         await conn.execute(

@@ -273,10 +273,25 @@ class Attempt(SQLModel, table=True):
         default=None, max_length=32, description="the prefix of the tariff that billed the call (direction)"
     )
     connection_fee: Decimal | None = Field(default=None, sa_column=Column(Numeric(12, 4), nullable=True))
+    callback_for: str | None = Field(
+        default=None, max_length=64, description="a callback call: the operator who asked for it"
+    )
 
 
 # Reports read a campaign's attempts of a period.
 Index("ix_attempt_campaign_id_started_at", Attempt.campaign_id, Attempt.started_at)  # type: ignore[arg-type]
+# The successes of a period without reading every call of it; the leads called, reached and won from
+# the index alone (the funnel).
+Index("ix_attempt_success", Attempt.success, Attempt.campaign_id, Attempt.started_at)  # type: ignore[arg-type]
+Index("ix_attempt_operator_started_at", Attempt.operator, Attempt.started_at)  # type: ignore[arg-type]
+Index(
+    "ix_attempt_funnel",
+    Attempt.campaign_id,  # type: ignore[arg-type]
+    Attempt.started_at,  # type: ignore[arg-type]
+    Attempt.lead_id,  # type: ignore[arg-type]
+    Attempt.outcome,  # type: ignore[arg-type]
+    Attempt.success,  # type: ignore[arg-type]
+)
 
 
 class DncEntry(SQLModel, table=True):
@@ -628,3 +643,73 @@ class DialSample(SQLModel, table=True):
 
 
 Index("ix_dial_sample_campaign_id_at", DialSample.campaign_id, DialSample.at)  # type: ignore[arg-type]
+
+
+class CallHour(SQLModel, table=True):
+    """Calls of a campaign that started in one UTC hour, summed (see :mod:`reports.rollup`)."""
+
+    __tablename__ = "call_hour"
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE")
+    hour: str = Field(max_length=13, description="YYYY-MM-DD HH in UTC")
+    trunk: str | None = Field(default=None, max_length=32)
+    tariff_prefix: str | None = Field(default=None, max_length=32)
+    outcome: str | None = Field(default=None, max_length=16)
+    time_zone: str | None = Field(default=None, max_length=64, description="the leads' zone")
+    calls: int = 0
+    answered: int = 0
+    connected: int = 0
+    abandoned: int = 0
+    successes: int = 0
+    billed_seconds: int = 0
+    connection_fee: Decimal = Field(default=Decimal(0), sa_column=Column(Numeric(14, 4), nullable=False))
+    cost: Decimal = Field(default=Decimal(0), sa_column=Column(Numeric(14, 4), nullable=False))
+
+
+Index("ix_call_hour_campaign_id_hour", CallHour.campaign_id, CallHour.hour)  # type: ignore[arg-type]
+
+
+class OperatorHour(SQLModel, table=True):
+    """Talked calls of an operator in a campaign that started in one UTC hour, summed."""
+
+    __tablename__ = "operator_hour"
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE")
+    hour: str = Field(max_length=13)
+    operator: str = Field(max_length=64)
+    calls: int = 0
+    talk: float = 0.0
+    wrap: float = 0.0
+    long_calls: int = 0
+    successes: int = 0
+    callbacks: int = Field(default=0, description="outcomes that asked for a callback")
+    kept: int = Field(default=0, description="callback calls of their own callbacks")
+
+
+Index("ix_operator_hour_campaign_id_hour", OperatorHour.campaign_id, OperatorHour.hour)  # type: ignore[arg-type]
+
+
+class WaitHour(SQLModel, table=True):
+    """How many answered people of a campaign's hour waited so long for an operator (tenths of a second)."""
+
+    __tablename__ = "wait_hour"
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE")
+    hour: str = Field(max_length=13)
+    tenths: int
+    calls: int = 0
+
+
+Index("ix_wait_hour_campaign_id_hour", WaitHour.campaign_id, WaitHour.hour)  # type: ignore[arg-type]
+
+
+class RollupMark(SQLModel, table=True):
+    """Up to which UTC hour (excluded) the hourly sums are made; later calls are read as they are."""
+
+    __tablename__ = "rollup_mark"
+
+    name: str = Field(primary_key=True, max_length=32)
+    until: str = Field(max_length=13)

@@ -54,7 +54,8 @@ ATTEMPTS: list[dict[str, Any]] = [
          disposition="callback", success=False, disposed="08:02:17", wait=2.0, call="c2"),
     dict(lead="L2", trunk="backup", prefix="79", started="12:00:00", answered="12:00:04", connected="12:00:05",
          ended="12:01:05", operator="anna", outcome="human", cost="0.50", billed=60, fee="0",
-         disposition="application_completed", success=True, disposed="12:01:15", wait=1.0, call="c3"),
+         disposition="application_completed", success=True, disposed="12:01:15", wait=1.0, call="c3",
+         callback_for="anna"),  # the callback anna asked for on c2
     dict(lead="L3", trunk="main", prefix="7", started="09:00:00", ended="09:00:25", outcome="no_answer",
          cost="0", billed=0, fee="0", call="c4"),
     dict(lead="L3", trunk="main", prefix="7", started="20:30:00", answered="20:30:05", ended="20:30:07",
@@ -132,7 +133,7 @@ async def make_history(engine: AsyncEngine) -> dict[str, int]:
                 "started_at": t(a["started"]), "ended_at": t(a["ended"]), "outcome": a["outcome"],
                 "cost": Decimal(a["cost"]), "billed_seconds": a["billed"], "connection_fee": Decimal(a["fee"]),
                 "abandoned": a.get("abandoned", False), "operator": a.get("operator"),
-                "wait_to_operator": a.get("wait"), "disposition": a.get("disposition"), "success": a.get("success"),
+                "wait_to_operator": a.get("wait"), "callback_for": a.get("callback_for"), "disposition": a.get("disposition"), "success": a.get("success"),
             }  # fmt: skip
             for key in ("answered", "connected", "disposed"):
                 if key in a:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -16,20 +16,24 @@ from dialer.storage.tables import PROJECT
 from reports.costs import costs
 from reports.effectiveness import effectiveness
 from reports.operators import operators
+from reports.rollup import refresh
 from reports.scope import scope_of
 from reports.successes import successes
 from tests.integration.report_history import DAY, EXPECTED, NOW, make_history
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql", "sqlite-summed", "postgresql-summed"])
 async def history(request, tmp_path):
-    if request.param == "postgresql":
+    """The day, read from the calls themselves or (``-summed``) from the hourly sums."""
+    if request.param.startswith("postgresql"):
         settings = DatabaseSettings(url=request.getfixturevalue("postgres_url"))
     else:
         settings = DatabaseSettings(path=tmp_path / "reports.sqlite3")
     engine = create_engine(settings)
     await upgrade(engine)
     ids = await make_history(engine)
+    if request.param.endswith("-summed"):
+        assert await refresh(engine, NOW + timedelta(days=3)) > 24  # every hour of the day is summed
     yield engine, ids
     await engine.dispose()
 

@@ -21,11 +21,22 @@ from dialer.accounts.projects import create_project
 from dialer.campaigns import CampaignIn
 from dialer.config import DatabaseSettings
 from dialer.storage import create_engine, reading, upgrade, writing
-from dialer.storage.tables import ATTEMPT, CAMPAIGN, LEAD, OPERATOR_STATE, PROJECT
+from dialer.storage.tables import (
+    ATTEMPT,
+    CALL_HOUR,
+    CAMPAIGN,
+    LEAD,
+    OPERATOR_HOUR,
+    OPERATOR_STATE,
+    PROJECT,
+    ROLLUP_MARK,
+    WAIT_HOUR,
+)
 from reports.costs import costs
 from reports.effectiveness import effectiveness
 from reports.operators import operators
 from reports.period import Period, split
+from reports.rollup import refresh
 from reports.scope import scope_of
 
 pytestmark = pytest.mark.integration
@@ -37,8 +48,10 @@ STATES = ["ready", "talking", "wrap_up", "paused", "reserved"]
 
 spans = st.lists(st.tuples(st.sampled_from(["anna", "boris"]), st.sampled_from(STATES),
                            st.integers(0, 5 * 86400), st.integers(1, 20 * 3600)), max_size=25)  # fmt: skip
-calls = st.lists(st.tuples(st.integers(0, 5 * 86400), st.sampled_from(["human", "busy", "no_answer", "machine"]),
-                           st.integers(0, 500), st.booleans()), max_size=25)  # fmt: skip
+outcomes = st.sampled_from(["human", "busy", "no_answer", "machine"])
+calls = st.lists(
+    st.tuples(st.integers(0, 5 * 86400), outcomes, st.integers(0, 500), st.booleans()), max_size=25
+)
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +70,8 @@ def database(tmp_path_factory):
                 )
             campaign = (await conn.execute(select(CAMPAIGN.c.id))).scalar_one()
             await conn.execute(insert(LEAD).values(
-                project_id=project.id, campaign_id=campaign, external_id="L", phones=["+12125550100"], data={},
-                created_at=BASE, updated_at=BASE, next_attempt_at=BASE,
+                project_id=project.id, campaign_id=campaign, external_id="L", phones=["+12125550100"],
+                data={}, created_at=BASE, updated_at=BASE, next_attempt_at=BASE,
             ))  # fmt: skip
         await engine.dispose()
 
@@ -66,20 +79,20 @@ def database(tmp_path_factory):
     return path
 
 
-async def _run(path, history, placed):
+async def _run(path, history, placed, summed):
     engine = create_engine(DatabaseSettings(path=path))
     try:
         async with writing(engine) as conn:
-            await conn.execute(delete(OPERATOR_STATE))
-            await conn.execute(delete(ATTEMPT))
+            for table in (OPERATOR_STATE, ATTEMPT, CALL_HOUR, OPERATOR_HOUR, WAIT_HOUR, ROLLUP_MARK):
+                await conn.execute(delete(table))
             campaign, lead = (
                 await conn.execute(select(CAMPAIGN.c.id, select(LEAD.c.id).scalar_subquery()))
             ).one()
             for login, state, start, length in history:
                 started = BASE + timedelta(seconds=start)
                 await conn.execute(insert(OPERATOR_STATE).values(
-                    operator=login, state=state, reason="lunch" if state == "paused" else None, started_at=started,
-                    ended_at=started + timedelta(seconds=length),
+                    operator=login, state=state, reason="lunch" if state == "paused" else None,
+                    started_at=started, ended_at=started + timedelta(seconds=length),
                 ))  # fmt: skip
             for start, outcome, cents, answered in placed:
                 started = BASE + timedelta(seconds=start)
@@ -89,6 +102,8 @@ async def _run(path, history, placed):
                     answered_at=started + timedelta(seconds=5) if answered else None,
                 ))  # fmt: skip
             await conn.execute(update(PROJECT).values(time_zone="America/New_York"))
+        if summed:  # the same figures from the hourly sums
+            await refresh(engine, NOW)
         async with reading(engine) as conn:
             project = (await conn.execute(select(PROJECT))).mappings().one()
             scope = await scope_of(conn, project, {"from": FIRST.isoformat(), "to": LAST.isoformat()})
@@ -98,10 +113,10 @@ async def _run(path, history, placed):
         await engine.dispose()
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(history=spans, placed=calls)
-def test_reports_reconcile_with_the_raw_rows(database, history, placed) -> None:
-    staff, spent, dialer, scope = asyncio.run(_run(database, history, placed))
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(history=spans, placed=calls, summed=st.booleans())
+def test_reports_reconcile_with_the_raw_rows(database, history, placed, summed) -> None:
+    staff, spent, dialer, scope = asyncio.run(_run(database, history, placed, summed))
     period = Period(ZoneInfo("America/New_York"), FIRST, LAST)
     days = period.days()
     assert [d.hours for d in days] == [24, 23, 24]

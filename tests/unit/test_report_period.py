@@ -3,6 +3,7 @@ split at the local midnights, nothing lost or counted twice."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -45,7 +46,7 @@ def test_days_tile_the_period_and_spans_split_without_loss(zone, first, length, 
     period = Period(ZoneInfo(zone), first, first + timedelta(days=length))
     days = period.days()
     assert days[0].start == period.start and days[-1].end == period.end
-    assert all(a.end == b.start for a, b in zip(days, days[1:], strict=False))  # no gap, no overlap
+    assert all(a.end == b.start for a, b in itertools.pairwise(days))  # no gap, no overlap
     assert all(22 <= d.hours <= 26 for d in days)
     assert sum(d.hours for d in days) * 3600 == pytest.approx((period.end - period.start).total_seconds())
     start = period.start + timedelta(seconds=offset)
