@@ -126,12 +126,12 @@ async def calls(conn: AsyncConnection, scope: Scope) -> dict[str, Calls]:
     verdicts = dict(marks)
     ids = list(verdicts)
     for first in range(0, len(ids), 500):
-        found = await conn.execute(
+        reviewed = await conn.execute(
             select(ATTEMPT.c.id, ATTEMPT.c.operator).where(
                 ATTEMPT.c.id.in_(ids[first : first + 500]), *attempts_in(scope)
             )
         )
-        for attempt_id, login in found.all():
+        for attempt_id, login in reviewed.all():
             if login is None:
                 continue
             out[login].reviewed += 1
