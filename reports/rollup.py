@@ -229,7 +229,7 @@ async def call_sums(conn: AsyncConnection, scope: Scope) -> list[Any]:
 
 
 async def operator_sums(conn: AsyncConnection, scope: Scope, codes: list[str]) -> list[Any]:
-    """The scope's talked calls summed by (operator, hour text)."""
+    """The scope's talked calls summed by operator (several rows for one: the sums' and the calls')."""
     how = plan(scope, await mark_of(conn), per_operator=True)
     rows: list[Any] = []
     if how.rolled is not None:
@@ -238,17 +238,15 @@ async def operator_sums(conn: AsyncConnection, scope: Scope, codes: list[str]) -
         if scope.operator:
             where.append(OPERATOR_HOUR.c.operator == scope.operator)
         rows += (await conn.execute(
-            select(OPERATOR_HOUR.c.operator, OPERATOR_HOUR.c.hour,
-                   *(OPERATOR_HOUR.c[c] for c in OPERATOR_SUMS))
-            .where(*where)
+            select(OPERATOR_HOUR.c.operator, *(func.sum(OPERATOR_HOUR.c[c]).label(c) for c in OPERATOR_SUMS))
+            .where(*where).group_by(OPERATOR_HOUR.c.operator)
         )).all()  # fmt: skip
     if how.raw_since is not None:
         d = conn.dialect.name
-        hour = bucket(d, ATTEMPT.c.started_at, minutes=how.minutes).label("hour")
         rows += (await conn.execute(
-            select(ATTEMPT.c.operator, hour, *_operator_columns(d, codes))
+            select(ATTEMPT.c.operator, *_operator_columns(d, codes))
             .where(*attempts_in(scope), *TALKED, ATTEMPT.c.started_at >= how.raw_since)
-            .group_by(ATTEMPT.c.operator, hour)
+            .group_by(ATTEMPT.c.operator)
         )).all()  # fmt: skip
     return rows
 

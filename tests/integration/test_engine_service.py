@@ -5,6 +5,7 @@ the configured trunk (SIPp) and bridged to them; pausing the campaign stops the 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import socket
 import time
 import wave
@@ -33,6 +34,7 @@ from dialer.engine.service import lead_card
 from dialer.runtime import Runtime
 from dialer.storage import create_engine, reading, upgrade, writing
 from dialer.storage.models import Attempt, LeadEvent
+from dialer.storage.tables import OPERATOR_STATE
 from tests.integration.api_fixtures import seed_campaign
 from tests.integration.servers import free_port
 from tests.integration.sip_peers import sipp_uas
@@ -126,11 +128,17 @@ async def test_service_dials_a_running_campaign_for_a_ready_operator(tmp_path: P
             attempts = (await conn.execute(select(Attempt.__table__))).all()
             notes = (await conn.execute(select(LeadEvent.__table__.c.detail).where(
                 LeadEvent.__table__.c.kind == "disposition"))).scalars().all()  # fmt: skip
+            spans = (await conn.execute(select(OPERATOR_STATE).order_by(OPERATOR_STATE.c.id))).all()
     finally:
         await engine.dispose()
     assert sorted((a.outcome, a.operator) for a in attempts) == [("human", "anna"), ("human", "anna")]
     for attempt in attempts:  # billed by the trunk's tariff: whole minutes at 1.50
         assert (attempt.trunk, attempt.cost) == ("carrier", Decimal("1.5"))
+        assert (attempt.billed_seconds, attempt.tariff_prefix, attempt.connection_fee) == (
+            60,
+            "7",
+            Decimal(0),
+        )
         assert attempt.recording is not None and attempt.recording.startswith(str(tmp_path / "recordings"))
         with wave.open(attempt.recording) as wav:  # client left, anna right, about a second of talk
             assert wav.getnchannels() == 2 and wav.getnframes() > 4000
@@ -138,6 +146,12 @@ async def test_service_dials_a_running_campaign_for_a_ready_operator(tmp_path: P
         assert abs(dominant(stereo[:, 0]) - 1250) < 10  # SIPp's stream
         assert abs(dominant(stereo[:, 1]) - OPERATOR_VOICE) < 10  # baresip's microphone
     assert [n["notes"] for n in notes] == ["all documents collected"] * 2
+    # the journal wrote anna's day as spans, each closed (the stop closed the last), talks with their campaign
+    states = [span.state for span in spans]
+    assert states[0] == "ready" and states.count("talking") == 2 and "wrap_up" in states, states
+    assert all(span.ended_at is not None and span.ended_at >= span.started_at for span in spans)
+    assert all(a.ended_at == b.started_at for a, b in itertools.pairwise(spans))  # one after the other
+    assert {span.campaign_id for span in spans if span.state == "talking"} == {campaign_id}
 
 
 async def test_a_restarted_engine_calls_phones_that_registered_before_it(tmp_path: Path) -> None:

@@ -19,11 +19,12 @@ from dialer.accounts import people
 from dialer.accounts.people import Role
 from dialer.accounts.projects import create_project
 from dialer.accounts.tokens import create_token
+from dialer.campaigns import pause_the_spent
 from dialer.config import DatabaseSettings, Settings, SipSettings
 from dialer.config_channels import SmtpSettings
 from dialer.runtime import create_app
 from dialer.storage import create_engine, reading, upgrade, writing
-from dialer.storage.tables import CALL_REVIEW, MESSAGE, OPERATOR, SUMMARY_SUBSCRIPTION
+from dialer.storage.tables import CALL_REVIEW, CAMPAIGN, MESSAGE, OPERATOR, SUMMARY_SUBSCRIPTION
 from reports.summary import SummaryMailer
 from tests.integration.console_client import csrf_of
 from tests.integration.report_history import DAY, make_history
@@ -193,3 +194,23 @@ async def test_the_wall_board_page_and_its_stream(served) -> None:
                 data = json.loads(line[6:])
                 break
     assert data is not None and {"operators", "campaigns", "trunks", "today_calls"} <= set(data)
+
+
+async def test_a_campaign_whose_budget_is_spent_pauses_itself_and_does_not_start(served) -> None:
+    client, ids, engine, _settings = served
+    auth = {"Authorization": f"Bearer {ids['token']}"}
+    async with client.put("/api/v1/projects/loans/campaigns/main", headers=auth,
+                          json={"budget": 4.00}) as response:  # fmt: skip
+        assert response.status == 200, await response.text()
+    async with client.post("/api/v1/projects/loans/campaigns/main/start", headers=auth) as response:
+        assert response.status == 409  # its calls cost 4.05 already
+        assert "budget is spent (4.0500 of 4.00)" in (await response.json())["detail"]
+    async with writing(engine) as conn:
+        await conn.execute(update(CAMPAIGN).values(status="running", budget=Decimal("4.05")))
+    assert await pause_the_spent(engine, [ids["campaign"]]) == {ids["campaign"]: "budget spent: 4.05 of 4.05"}
+    async with client.get("/api/v1/projects/loans/campaigns/main", headers=auth) as response:
+        campaign = await response.json()
+    assert (campaign["status"], campaign["status_reason"]) == ("paused", "budget spent: 4.05 of 4.05")
+    async with client.put("/api/v1/projects/loans/campaigns/main", headers=auth,
+                          json={"budget": "x"}) as response:  # fmt: skip
+        assert response.status == 422
