@@ -7,6 +7,7 @@ database keeps); dates are local.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dialer.errors import FieldError, Rejected
 
 LONGEST = 366  # days a report may cover
+ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 def midnight(day: date, zone: ZoneInfo) -> datetime:
@@ -85,6 +87,8 @@ def parse_period(first: str | None, last: str | None, zone: ZoneInfo, *, today: 
             days.append(days[0] if days else today)
             continue
         try:
+            if not ISO_DATE.match(value.strip()):
+                raise ValueError(value)
             days.append(date.fromisoformat(value.strip()))
         except ValueError:
             errors.append(

@@ -11,7 +11,7 @@ from aiohttp import web
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from dialer.errors import Rejected
+from dialer.errors import FieldError, Rejected
 from dialer.storage import reading
 from dialer.storage.tables import PROJECT
 from dialer.web.api.leads import PROJECT as PROJECT_PARAM
@@ -28,7 +28,7 @@ from reports.successes import successes
 
 NAMES = ("costs", "operators", "successes", "effectiveness")
 REPORT = Param("report", "path", {"type": "string", "enum": list(NAMES)}, "which report")
-DAY = {"type": "string", "format": "date", "maxLength": 10}
+DAY = {"type": "string", "format": "date", "minLength": 10, "maxLength": 10}
 FILTERS = (
     Param("from", "query", DAY, "first local day (YYYY-MM-DD); default today", required=False),
     Param("to", "query", DAY, "last local day, included; default: the first", required=False),
@@ -91,6 +91,12 @@ async def get_report(request: web.Request) -> web.Response:
     """One report of the project for a period of its local days."""
     ref = await authorize_project(request)
     name = request.match_info["report"]
+    empty = [key for key in ("from", "to") if key in request.query and not request.query[key].strip()]
+    if empty:
+        errors = [
+            FieldError(field=key, problem="empty", expected="YYYY-MM-DD, or leave it out") for key in empty
+        ]
+        raise problem_of(Rejected("the report's filters are wrong", errors), kind="invalid-filters")
     try:
         async with reading(request.app[DATABASE]) as conn:
             project = (await conn.execute(select(PROJECT).where(PROJECT.c.id == ref.id))).mappings().one()
