@@ -155,6 +155,23 @@ class SipSettings(Section):
         return (self.rtp_port_min, self.rtp_port_max) if self.rtp_port_min else None
 
 
+class IceServerSettings(Section):
+    """A STUN or TURN server the browser phone and the dialer use to reach each other through NAT."""
+
+    urls: Annotated[str, StringConstraints(pattern=r"^(stun|turn|turns):[^\s]{1,300}$")]
+    username: str | None = Field(default=None, max_length=200)
+    credential: SecretStr | None = Field(default=None, description="the TURN password")
+
+
+class WebRtcSettings(Section):
+    """The browser phone: operators use the workplace page as their phone (WebRTC audio)."""
+
+    enabled: bool = True
+    ice_servers: list[IceServerSettings] = Field(
+        default_factory=list, description="STUN/TURN for operators behind NAT (none: direct addresses only)"
+    )
+
+
 class RecordingSettings(Section):
     """Call recordings: one stereo WAV per call (left the client, right the operator)."""
 
@@ -310,6 +327,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     recordings: RecordingSettings = Field(default_factory=RecordingSettings)
+    webrtc: WebRtcSettings = Field(default_factory=WebRtcSettings)
     sip: SipSettings = Field(default_factory=SipSettings)
     trunks: dict[TrunkName, TrunkSettings] = Field(default_factory=dict)
     channels: dict[ChannelName, ChannelSettings] = Field(default_factory=dict)

@@ -23,7 +23,7 @@ from dialer.accounts import people
 from dialer.config import Settings
 from dialer.engine.service import EngineService
 from dialer.engine.views import TrunkView
-from dialer.errors import DialerError
+from dialer.errors import Conflict, DialerError, Rejected
 from dialer.storage import create_engine, ensure_migrated, reading
 from dialer.throttle import Throttle
 from dialer.voice.side import VoiceSide
@@ -150,6 +150,19 @@ class Runtime:
     def channels(self) -> list[ChannelState]:
         """The message channels with their parking (none when this process sends no messages)."""
         return self.messages.states() if self.messages is not None else []
+
+    async def browser_phone(self, login: str, offer_sdp: str) -> str:
+        """Answer an operator's browser phone (WebRTC); :class:`Conflict` when this process has no
+        phones or the browser phone is off, :class:`Rejected` for an offer that cannot be answered."""
+        if self.voice is None or not self.settings.webrtc.enabled:
+            raise Conflict("the browser phone is not available on this server")
+        try:
+            return await self.voice.browser_phone(login, offer_sdp)
+        except ValueError as exc:
+            raise Rejected(str(exc)) from None
+
+    def echo(self, login: str, on: bool) -> bool:
+        return self.voice.echo(login, on) if self.voice is not None else False
 
 
 async def _started(settings: Settings, throttle: Throttle) -> Runtime:

@@ -23,7 +23,7 @@ from sip.sdp import SdpError
 from sip.streams.clock import MediaClock
 from sip.streams.leg import RtpLeg
 from sip.streams.session import call_with_media
-from sip.useragent import Call, UserAgent
+from sip.useragent import UserAgent
 
 log = structlog.get_logger(__name__)
 SILENCE_CHECK_EVERY = 1.0  # seconds between two looks at an operator's line for incoming audio
@@ -32,8 +32,10 @@ HANGUP_WAIT = 5.0  # seconds close() waits for the phones' BYE transactions
 
 @dataclass
 class _PhoneLeg:
-    call: Call
     leg: RtpLeg
+    hang_up: Callable[[], None]
+    ended: asyncio.Future[None]  # done when the line is gone (a BYE, a closed browser session)
+    browser: bool = False
 
 
 class OperatorPhones:
@@ -78,30 +80,42 @@ class OperatorPhones:
             raise PhoneUnavailable(f"operator {login}: unusable SDP answer ({exc})") from None
         if leg is None:
             raise PhoneUnavailable(f"operator {login}: the phone did not answer ({call.status})")
-        self.legs[login] = _PhoneLeg(call, leg)
-        watch = asyncio.get_running_loop().create_task(self._watch(login, call, leg), name=f"phone-{login}")
-        self._watches.add(watch)
-        watch.add_done_callback(self._watches.discard)
+        self._keep(login, _PhoneLeg(leg, call.hangup, asyncio.ensure_future(call.wait_ended())))
         return leg
 
-    async def _watch(self, login: str, call: Call, leg: RtpLeg) -> None:
+    def attach_browser(self, login: str, leg: RtpLeg) -> None:
+        """The operator's browser is their phone now (a WebRTC leg, :mod:`dialer.voice.browser_phone`);
+        a line they had before (another tab, a softphone) is hung up first."""
+        old = self.legs.pop(login, None)
+        if old is not None:
+            old.hang_up()
+        self._keep(login, _PhoneLeg(leg, leg.close, asyncio.ensure_future(leg.closed), browser=True))
+
+    def _keep(self, login: str, phone: _PhoneLeg) -> None:
+        self.legs[login] = phone
+        watch = asyncio.get_running_loop().create_task(self._watch(login, phone), name=f"phone-{login}")
+        self._watches.add(watch)
+        watch.add_done_callback(self._watches.discard)
+
+    async def _watch(self, login: str, phone: _PhoneLeg) -> None:
         answered = time.monotonic()
-        ended = asyncio.ensure_future(call.wait_ended())
+        ended, leg = phone.ended, phone.leg
         while not ended.done():
             await asyncio.wait([ended], timeout=SILENCE_CHECK_EVERY)
             heard = leg.last_received or answered
             if not ended.done() and self.silence_limit and time.monotonic() - heard > self.silence_limit:
                 log.warning("operator phone sends no audio; hanging up its line", operator=login,
                             silent_for=round(time.monotonic() - heard, 1))  # fmt: skip
-                call.hangup()
+                phone.hang_up()
                 await ended
-        log.info("operator phone call ended", operator=login, by=call.hangup_by, status=call.status,
-                 events=[e.kind for e in call.events][-3:])  # fmt: skip
-        phone = self.legs.pop(login, None)
-        if phone is not None:
+        log.info("operator phone line ended", operator=login, browser=phone.browser)
+        if self.legs.get(login) is phone:  # not replaced by another line meanwhile
+            del self.legs[login]
             phone.leg.close()
             if self.on_dropped is not None:
                 self.on_dropped(login)
+        else:
+            phone.leg.close()
 
     def leg(self, login: str) -> RtpLeg:
         try:
@@ -111,7 +125,7 @@ class OperatorPhones:
 
     def status(self, login: str) -> PhoneState:
         phone = self.legs.get(login)
-        registered = self.registrar.binding(login) is not None
+        registered = self.registrar.binding(login) is not None or (phone is not None and phone.browser)
         if phone is None:
             return PhoneState(registered, line_up=False)
         heard = phone.leg.last_received
@@ -121,7 +135,7 @@ class OperatorPhones:
     def hang_up(self, login: str) -> None:
         phone = self.legs.get(login)
         if phone is not None:
-            phone.call.hangup()
+            phone.hang_up()
 
     async def close(self) -> None:
         """Hang every line up and wait (a few seconds at most) until their BYEs are answered."""

@@ -22,7 +22,8 @@ from dialer.config import Settings
 from dialer.engine.views import TrunkView
 from dialer.storage import reading
 from dialer.throttle import Throttle
-from dialer.voice import bindings
+from dialer.voice import bindings, browser_phone
+from dialer.voice.browser_phone import IceServer, WebRtcLeg
 from dialer.voice.carrier import SimulatedCarrier
 from dialer.voice.phones import OperatorPhones
 from dialer.voice.telephony import SipTelephony
@@ -137,6 +138,24 @@ class VoiceSide:
             )
             for name, state in sorted(self.pool.trunks.items())
         ]  # fmt: skip
+
+    async def browser_phone(self, login: str, offer_sdp: str) -> str:
+        """The operator's browser offers its audio: answer it and make it their phone; the answer's
+        SDP. ValueError when the offer cannot be answered."""
+        servers = [IceServer(s.urls, s.username, s.credential.get_secret_value() if s.credential else None)
+                   for s in self.settings.webrtc.ice_servers]  # fmt: skip
+        leg, sdp = await browser_phone.answer(self.clock, offer_sdp, servers)
+        self.phones.attach_browser(login, leg)
+        log.info("operator's browser is their phone", operator=login)
+        return sdp
+
+    def echo(self, login: str, on: bool) -> bool:
+        """Play the operator's voice back to them (the browser phone's test); False without one."""
+        phone = self.phones.legs.get(login)
+        if phone is None or not isinstance(phone.leg, WebRtcLeg):
+            return False
+        phone.leg.echo = on
+        return True
 
     async def refresh_credentials(self) -> None:
         """Read the operators' SIP credentials now (an account was just added: it may register at once)."""

@@ -62,6 +62,9 @@
     phone.className = `chip ${data.phone.ok ? "up" : data.phone.registered ? "paused" : "down"}`;
     if ("call_html" in data) {
       const holder = document.getElementById("call-panel");
+      const current = tabs.find((tab) => tab.getAttribute("aria-current") === "page");
+      const away = current && !["call", "portal"].includes(current.getAttribute("data-tab"));
+      if (data.call_html && away && data.call_key !== holder.getAttribute("data-key")) show("call"); // a new call: its card
       holder.innerHTML = data.call_html || `<p class="waiting">${holder.getAttribute("data-waiting") || ""}</p>`;
       holder.setAttribute("data-key", data.call_key || "");
       dirty = false;

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from dialer.web.workplace import pages, portal, stream
+from dialer.web.workplace import pages, phone, portal, stream
 
 
 def setup(app: web.Application) -> None:
@@ -21,3 +21,5 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/work/outcome", pages.outcome)
     app.router.add_post("/work/call", pages.call_lead)
     app.router.add_get("/work/portal-check", portal.check)
+    app.router.add_post("/work/phone", phone.offer)
+    app.router.add_post("/work/phone/echo", phone.echo)

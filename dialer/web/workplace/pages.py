@@ -31,6 +31,7 @@ from dialer.web.console.guard import CSP, person_of, render, render_part
 from dialer.web.i18n import gettext as _
 from dialer.web.keys import DATABASE, RUNTIME, SETTINGS
 from dialer.web.workplace import screen
+from dialer.web.workplace.phone import ice_servers
 from dialer.workplace_settings import DispositionCode, dispositions_of
 from scripts_crm import drafts
 from scripts_crm import store as scripts
@@ -86,8 +87,9 @@ async def _page(request: web.Request, person: Person, problems: dict[str, str], 
             panel.chosen |= {k: v for k, v in typed.items() if k != "fields"}
     calls_back = await screen.callbacks(db, person.login)
     response = render(request, "console/work.html", status=status, bar=bar, panel=panel, callbacks=calls_back,
-                      now=utcnow(), problems=problems, now_in=now_in,
-                      state_label=screen.state_label)  # fmt: skip
+                      now=utcnow(), problems=problems, now_in=now_in, state_label=screen.state_label,
+                      ice_servers=ice_servers(request),
+                      browser_phone=request.app[SETTINGS].webrtc.enabled)  # fmt: skip
     if panel is not None and panel.origin:  # the portal may be framed by this page, nothing else
         response.headers["Content-Security-Policy"] = _policy(panel.origin)
     return response
