@@ -157,8 +157,9 @@ def _announce(made: seed.Demo, base: str, say: Callable[[str], None], *, sip: tu
     if made.person_password is not None:
         say(f"  your operator account (shown once): login {seed.PERSON}, password {made.person_password}")
         say(
-            f"  work calls at {base}/work : register a SIP softphone as {seed.PERSON} (same password) "
-            f"at {sip[0]}:{sip[1]} (UDP), then press Ready"
+            f"  work calls at {base}/work : open the Browser phone tab and connect it (nothing to install), "
+            f"or register a SIP softphone as {seed.PERSON} (same password) at {sip[0]}:{sip[1]} (UDP); "
+            "then press Ready"
         )
     if not made.created:
         say("  (made earlier: the token and password were shown then; `dialer demo reset` starts afresh)")
