@@ -4,7 +4,8 @@ nailed-up leg, exactly like a SIP softphone's.
 Theory of operation
 -------------------
 The workplace page offers a peer connection (audio only) over the operator's signed-in session; the
-server answers with aiortc (Opus or G.711, DTLS-SRTP, ICE with the configured STUN/TURN servers) and
+server answers with aiortc (G.711 preferred, Opus if the browser has nothing else; DTLS-SRTP; ICE
+with the configured STUN/TURN servers) and
 wraps the connection in a :class:`WebRtcLeg`: an :class:`~sip.streams.leg.RtpLeg` whose audio travels
 inside the peer connection instead of a UDP socket of its own. On every tick of the shared media
 clock it hands over, like any leg, the 20 ms the operator said (decoded by aiortc, resampled to
@@ -34,6 +35,7 @@ from aiortc import (
     RTCConfiguration,
     RTCIceServer,
     RTCPeerConnection,
+    RTCRtpSender,
     RTCSessionDescription,
 )
 
@@ -167,8 +169,14 @@ async def answer(clock: MediaClock, offer_sdp: str, ice_servers: list[IceServer]
 
     try:
         await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
-        if not any(t.kind == "audio" for t in pc.getTransceivers()):
+        audio = [t for t in pc.getTransceivers() if t.kind == "audio"]
+        if not audio:
             raise ValueError("the offer has no audio")
+        # G.711 first: the clients come from the telephone network at 8 kHz anyway, and Opus would
+        # cost the dialer several times the CPU per operator
+        codecs = RTCRtpSender.getCapabilities("audio").codecs
+        ordered = [c for c in codecs if c.mimeType in ("audio/PCMU", "audio/PCMA")]
+        audio[0].setCodecPreferences(ordered + [c for c in codecs if c not in ordered])
         pc.addTrack(leg.track)
         await pc.setLocalDescription(await pc.createAnswer())
     except Exception as exc:
