@@ -99,11 +99,14 @@ async def test_the_api_gives_every_report_and_names_bad_filters(served) -> None:
     dialer = {f["key"]: f["value"] for f in reports["effectiveness"]["figures"]}
     for key, value in EXPECTED["effectiveness"].items():
         assert dialer[key] == pytest.approx(value), key
-    async with client.get("/api/v1/projects/loans/reports/costs?from=yesterday&operator=nobody",
+    async with client.get("/api/v1/projects/loans/reports/costs?from=2026-13-45&operator=nobody",
                           headers=auth) as response:  # fmt: skip
         assert response.status == 422
         problem = await response.json()
         assert {e["field"] for e in problem["errors"]} == {"from", "operator"}
+    for query in ("from=yesterday", "to="):  # not a date at all: refused by the documented schema
+        async with client.get(f"/api/v1/projects/loans/reports/costs?{query}", headers=auth) as response:
+            assert response.status == 422, query
     other = {"Authorization": f"Bearer {ids['cards_token']}"}
     async with client.get("/api/v1/projects/loans/reports/costs", headers=other) as response:
         assert response.status == 403
