@@ -19,14 +19,10 @@ from dialer.web.api.openapi import Operation, Param
 from dialer.web.api.problems import problem_of
 from dialer.web.api.requests import authorize_project
 from dialer.web.keys import DATABASE
-from reports.costs import costs
-from reports.effectiveness import effectiveness
+from reports.catalog import NAMES, build
 from reports.export import to_json
-from reports.operators import operators
 from reports.scope import scope_of
-from reports.successes import successes
 
-NAMES = ("costs", "operators", "successes", "effectiveness")
 REPORT = Param("report", "path", {"type": "string", "enum": list(NAMES)}, "which report")
 DAY = {"type": "string", "format": "date", "minLength": 10, "maxLength": 10}
 FILTERS = (
@@ -101,14 +97,7 @@ async def get_report(request: web.Request) -> web.Response:
         async with reading(request.app[DATABASE]) as conn:
             project = (await conn.execute(select(PROJECT).where(PROJECT.c.id == ref.id))).mappings().one()
             scope = await scope_of(conn, project, request.query)
-            if name == "costs":
-                report = await costs(conn, scope)
-            elif name == "operators":
-                report = await operators(conn, scope)
-            elif name == "successes":
-                report = await successes(conn, scope, limit=None)
-            else:
-                report = await effectiveness(conn, scope)
+            report = await build(conn, name, scope, whole=True)
     except Rejected as exc:
         raise problem_of(exc, kind="invalid-filters") from None
     return web.json_response(text=to_json(report))

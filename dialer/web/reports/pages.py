@@ -23,30 +23,16 @@ from dialer.web.keys import DATABASE
 from dialer.web.reports.view import duration, report_view
 from dialer.workplace_settings import dispositions_of
 from reports import review, summary
-from reports.costs import costs
-from reports.effectiveness import effectiveness
+from reports.catalog import build
 from reports.export import to_csv, to_json, to_xlsx
-from reports.operators import operators
 from reports.scope import Scope, scope_of
 from reports.shape import Report
-from reports.successes import successes
 
 _ = i18n.gettext
 READERS = (Role.SUPERVISOR, Role.ADMIN)
 NAMES = {"costs": "Costs", "operators": "Operator statistics", "successes": "Successful applications",
          "effectiveness": "Dialer effectiveness"}  # fmt: skip
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-async def build(conn: AsyncConnection, name: str, scope: Scope, *, whole: bool = False) -> Report:
-    """The report ``name`` for ``scope``; ``whole``: every row (exports), not a page of them."""
-    if name == "costs":
-        return await costs(conn, scope)
-    if name == "operators":
-        return await operators(conn, scope)
-    if name == "successes":
-        return await successes(conn, scope, limit=None if whole else 500)
-    return await effectiveness(conn, scope)
 
 
 async def projects_of(conn: AsyncConnection, person: Person) -> list[Mapping[Any, Any]]:
