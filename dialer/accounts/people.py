@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dialer.accounts.operators import LOGIN, MIN_PASSWORD, PASSWORDS, sip_ha1
@@ -73,6 +74,15 @@ def sees(person: Person, project_id: int | None) -> bool:
 def visible(person: Person) -> frozenset[int] | None:
     """The project ids ``person`` sees; None for every project (admins)."""
     return None if person.is_admin else person.projects
+
+
+async def projects_seen(conn: AsyncConnection, person: Person) -> Sequence[RowMapping]:
+    """The projects ``person`` sees, by name."""
+    ids = visible(person)
+    query = select(PROJECT).order_by(PROJECT.c.name)
+    if ids is not None:
+        query = query.where(PROJECT.c.id.in_(list(ids)))
+    return (await conn.execute(query)).mappings().all()
 
 
 async def _memberships(conn: AsyncConnection, ids: Collection[int]) -> dict[int, set[int]]:

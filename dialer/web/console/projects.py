@@ -9,7 +9,7 @@ from aiohttp import web
 from sqlalchemy import func, select, update
 
 from dialer import workplace_settings as workplace
-from dialer.accounts.people import Role, visible
+from dialer.accounts.people import Role, projects_seen
 from dialer.accounts.project_settings import contact_caps, holiday_dates, invalid_settings
 from dialer.accounts.projects import create_project
 from dialer.accounts.tokens import create_token, list_tokens, revoke
@@ -34,12 +34,8 @@ async def home(request: web.Request) -> web.StreamResponse:
 
 async def _home(request: web.Request, problems: list[str]) -> web.StreamResponse:
     person = person_of(request)
-    ids = visible(person)
     async with reading(request.app[DATABASE]) as conn:
-        query = select(PROJECT).order_by(PROJECT.c.name)
-        if ids is not None:
-            query = query.where(PROJECT.c.id.in_(list(ids)))
-        projects = (await conn.execute(query)).mappings().all()
+        projects = await projects_seen(conn, person)
         wanted = [p["id"] for p in projects]
         campaigns = (
             await conn.execute(

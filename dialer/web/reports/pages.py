@@ -10,13 +10,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from dialer.accounts.people import Person, Role, visible
+from dialer.accounts.people import Role, projects_seen
 from dialer.errors import NotFound, Rejected
 from dialer.storage import reading, writing
-from dialer.storage.tables import PROJECT
 from dialer.web import i18n
 from dialer.web.console.guard import project_for, render, require
 from dialer.web.keys import DATABASE
@@ -35,14 +32,6 @@ NAMES = {"costs": "Costs", "operators": "Operator statistics", "successes": "Suc
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-async def projects_of(conn: AsyncConnection, person: Person) -> list[Mapping[Any, Any]]:
-    ids = visible(person)
-    query = select(PROJECT).order_by(PROJECT.c.name)
-    if ids is not None:
-        query = query.where(PROJECT.c.id.in_(list(ids)))
-    return list((await conn.execute(query)).mappings().all())
-
-
 def problems_of(exc: Rejected) -> list[str]:
     return [f"{e.field}: {e.problem}" + (f" ({e.expected})" if e.expected else "") for e in exc.errors] or [
         str(exc)
@@ -52,7 +41,7 @@ def problems_of(exc: Rejected) -> list[str]:
 async def index(request: web.Request) -> web.StreamResponse:
     person = require(request, *READERS)
     async with reading(request.app[DATABASE]) as conn:
-        projects = await projects_of(conn, person)
+        projects = await projects_seen(conn, person)
     if not projects:
         return render(request, "console/error.html", status=404, title=_("Not found"),
                       message=_("You see no project to report on."))  # fmt: skip
@@ -63,7 +52,7 @@ async def report_page(request: web.Request) -> web.StreamResponse:
     person = require(request, *READERS)
     name = request.match_info["name"]
     async with reading(request.app[DATABASE]) as conn:
-        projects = await projects_of(conn, person)
+        projects = await projects_seen(conn, person)
     slug = request.query.get("project") or (projects[0]["slug"] if projects else "")
     project = await project_for(request, slug, *READERS)
     wanted = request.query.get("format")

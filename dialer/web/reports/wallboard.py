@@ -14,12 +14,13 @@ from typing import Any
 from aiohttp import web
 from aiohttp.web_exceptions import HTTPException
 
+from dialer.accounts.people import projects_seen
 from dialer.storage import reading
 from dialer.web import i18n
 from dialer.web.api.operator_events import STREAMS, next_changes
 from dialer.web.console.guard import project_for, render, require
 from dialer.web.keys import DATABASE, RUNTIME
-from dialer.web.reports.pages import READERS, projects_of
+from dialer.web.reports.pages import READERS
 from dialer.web.reports.view import duration, text_of
 from reports.scope import Scope, scope_of
 from reports.shape import Kind
@@ -108,7 +109,7 @@ async def board(request: web.Request, project: Any, totals: Totals | None = None
 async def page(request: web.Request) -> web.StreamResponse:
     person = require(request, *READERS)
     async with reading(request.app[DATABASE]) as conn:
-        projects = await projects_of(conn, person)
+        projects = await projects_seen(conn, person)
     slug = request.query.get("project") or (projects[0]["slug"] if projects else "")
     project = await project_for(request, slug, *READERS)
     return render(request, "console/wallboard.html", project=project, projects=projects,
