@@ -73,6 +73,10 @@ class FieldError(BaseModel):
     problem: str
     expected: str | None = None
 
+    def described(self) -> str:
+        """One line for a person: ``field: problem (expected)``."""
+        return f"{self.field}: {self.problem}" + (f" ({self.expected})" if self.expected else "")
+
 
 class Rejected(DialerError):
     """What was sent cannot be used; ``errors`` names each wrong field."""

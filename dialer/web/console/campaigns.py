@@ -91,7 +91,7 @@ def _number(value: str | None, kind: type) -> Any:
 
 
 def _problems(exc: ValidationError) -> list[str]:
-    return [f"{e.field}: {e.problem}" + (f" ({e.expected})" if e.expected else "") for e in field_errors(exc)]
+    return [e.described() for e in field_errors(exc)]
 
 
 async def create_campaign(request: web.Request) -> web.StreamResponse:

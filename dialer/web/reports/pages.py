@@ -33,9 +33,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def problems_of(exc: Rejected) -> list[str]:
-    return [f"{e.field}: {e.problem}" + (f" ({e.expected})" if e.expected else "") for e in exc.errors] or [
-        str(exc)
-    ]
+    return [e.described() for e in exc.errors] or [str(exc)]
 
 
 async def index(request: web.Request) -> web.StreamResponse:
