@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dialer.campaigns import spent
@@ -137,7 +137,7 @@ async def _messages(
     rows = await conn.execute(
         select(bucket, MESSAGE.c.medium, MESSAGE.c.channel, func.count(), func.sum(MESSAGE.c.parts),
                func.sum(MESSAGE.c.cost))
-        .where(*where, or_(MESSAGE.c.status.in_(("sent", "delivered")), and_(MESSAGE.c.cost.is_not(None))))
+        .where(*where, or_(MESSAGE.c.status.in_(("sent", "delivered")), MESSAGE.c.cost.is_not(None)))
         .group_by(bucket, MESSAGE.c.medium, MESSAGE.c.channel)
     )  # fmt: skip
     found: dict[tuple[str, str], list[int | Decimal]] = defaultdict(lambda: [0, 0, ZERO])

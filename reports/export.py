@@ -102,11 +102,7 @@ def _sheet_name(title: str, used: set[str]) -> str:
 
 
 def to_json(report: Report) -> str:
-    return json.dumps(as_dict(report), ensure_ascii=False, default=_json_default)
-
-
-def as_dict(report: Report) -> dict[str, Any]:
-    return asdict(report)
+    return json.dumps(asdict(report), ensure_ascii=False, default=_json_default)
 
 
 def _json_default(value: Any) -> Any:

@@ -3,9 +3,10 @@ operator handled, how they ended, callbacks kept by the same operator, monthly t
 
 Time: spans clipped to the period (a span over midnight counts in both days), the ones of another
 project left out. ``ready`` includes the seconds a call was being connected (reserved). Occupancy is
-(talking + wrap-up) / (signed in - paused). Calls: attempts connected to the operator in the period;
-handling time is talk (connected to hang-up) plus wrap-up (hang-up to the outcome, for calls whose
-outcome came after). A callback is kept when the lead's next talk was with the same operator.
+(talking + wrap-up) / (signed in - paused). Calls: calls talked by the operator that started in the
+period (:mod:`reports.rollup`'s sums); handling time is talk (connected to hang-up) plus wrap-up
+(hang-up to the outcome, for calls whose outcome came after). A callback is kept when the callback
+call was talked by the operator who asked for it.
 """
 
 from __future__ import annotations
@@ -28,9 +29,6 @@ from reports.rollup import operator_sums
 from reports.scope import Scope
 from reports.shape import N_, Chart, Column, Figure, Kind, Report, Series, Table, share
 from reports.sql import earlier, later, seconds_between
-
-LONG_CALL = 300.0  # seconds: a call longer than this is "long" (the targets count them)
-STATES = ("ready", "reserved", "talking", "wrap_up", "paused")
 
 
 @dataclass
@@ -169,7 +167,7 @@ async def targets(conn: AsyncConnection, scope: Scope) -> dict[str, dict[str, An
 async def operators(conn: AsyncConnection, scope: Scope, *, now: datetime | None = None) -> Report:
     now = now or utcnow()
     report = Report("operators", N_("Operator statistics"), N_(
-        "Time: the operators' state spans clipped to the period; calls: calls connected to them in it."
+        "Time: the operators' state spans clipped to the period; calls: their talks that started in it."
     ), scope.period.first, scope.period.last)  # fmt: skip
     spent = await times(conn, scope, now)
     handled = await calls(conn, scope)

@@ -35,22 +35,18 @@ from dialer.storage.types import utcnow
 from dialer.workplace_settings import dispositions_of
 from reports.query import attempts_in
 from reports.scope import Scope
-from reports.sql import bucket, earlier, seconds_between, whole_hours
+from reports.sql import bucket, bucket_instant, earlier, seconds_between, whole_hours
 
 log = structlog.get_logger(__name__)
 MARK = "calls"
 SETTLE = timedelta(hours=1)
 CHUNK = timedelta(days=1)  # hours summed in one transaction (a first run over a year does not block)
-LONG_CALL = 300.0
+LONG_CALL = 300.0  # seconds: a call longer than this is "long" (the monthly targets count them)
 WAIT_CAP = 600  # tenths: waits longer than a minute count as a minute
 
 
 def hour_text(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H")
-
-
-def hour_start(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%d %H").replace(tzinfo=UTC)
 
 
 def floor_hour(moment: datetime) -> datetime:
@@ -81,7 +77,7 @@ async def refresh(db: AsyncEngine, now: datetime | None = None) -> int:
     until = floor_hour(now - SETTLE)
     if oldest_open is not None:
         until = min(until, floor_hour(oldest_open))
-    start = hour_start(current) if current is not None else floor_hour(first or until)
+    start = bucket_instant(current) if current is not None else floor_hour(first or until)
     done = 0
     while start < until:
         end = min(until, start + CHUNK)
@@ -195,7 +191,7 @@ def plan(scope: Scope, mark: str | None, *, per_operator: bool = False) -> Plan:
     start, end = scope.period.start, scope.period.end
     if not whole_hours(scope.zone, scope.period) or mark is None or (scope.operator and not per_operator):
         return Plan(None, start, not whole_hours(scope.zone, scope.period))
-    until = min(hour_start(mark), end)
+    until = min(bucket_instant(mark), end)
     if until <= start:
         return Plan(None, start, False)
     return Plan((hour_text(start), hour_text(until)), until if until < end else None, False)

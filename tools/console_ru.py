@@ -616,7 +616,7 @@ RU = {
     "Dial level over time": "Уровень набора во времени",
     "Answer rate by the lead's local weekday and hour": "Дозвон по дню недели и часу клиента",
     "Operator statistics": "Статистика операторов",
-    "Time: the operators' state spans clipped to the period; calls: calls connected to them in it.": "Время: интервалы состояний операторов в пределах периода; звонки: соединённые с ними в периоде.",
+    "Time: the operators' state spans clipped to the period; calls: their talks that started in it.": "Время: интервалы состояний операторов в пределах периода; звонки: их разговоры, начатые в периоде.",
     "Time": "Время",
     "Signed in": "В системе",
     "Ready (waiting)": "Готов (ожидание)",
