@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import calendar
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -59,6 +59,14 @@ class Times:
     def occupancy(self) -> float | None:
         return share(self.talking + self.wrap_up, self.signed_in - self.paused_total)
 
+    def merge(self, other: Times) -> None:
+        """Add another operator's time (the team's total)."""
+        self.ready += other.ready
+        self.talking += other.talking
+        self.wrap_up += other.wrap_up
+        for reason, seconds in other.paused.items():
+            self.paused[reason] = self.paused.get(reason, 0.0) + seconds
+
 
 @dataclass
 class Calls:
@@ -72,6 +80,11 @@ class Calls:
     reviewed: int = 0
     good: int = 0
     bad: int = 0
+
+    def merge(self, other: Calls) -> None:
+        """Add another operator's calls (the team's total): every figure is a sum."""
+        for name in fields(self):
+            setattr(self, name.name, getattr(self, name.name) + getattr(other, name.name))
 
 
 def _spans_where(scope: Scope, now: datetime) -> list[Any]:
@@ -180,13 +193,8 @@ async def operators(conn: AsyncConnection, scope: Scope, *, now: datetime | None
         t, c = spent.get(login, Times()), handled.get(login, Calls())
         time_rows.append(_time_row(login, scope.operators.get(login, login), t, reasons))
         call_rows.append(_call_row(login, scope.operators.get(login, login), c, goals.get(login)))
-        team_times.ready += t.ready
-        team_times.talking += t.talking
-        team_times.wrap_up += t.wrap_up
-        for reason, seconds in t.paused.items():
-            team_times.paused[reason] = team_times.paused.get(reason, 0.0) + seconds
-        for name in Calls.__dataclass_fields__:
-            setattr(team_calls, name, getattr(team_calls, name) + getattr(c, name))
+        team_times.merge(t)
+        team_calls.merge(c)
     pause_columns = [Column(f"paused:{r}", _pause_label(scope, r), Kind.SECONDS) for r in reasons]
     report.tables.append(Table("time", N_("Time"), [
         Column("login", N_("Operator")), Column("name", N_("Name")),
