@@ -58,7 +58,7 @@ def to_csv(report: Report, translate: Translate = str) -> str:
     for table in report.tables:
         writer.writerow([])
         writer.writerow([translate(table.title)])
-        writer.writerow([translate(c.label) if ":" not in c.key else c.label for c in table.columns])
+        writer.writerow([c.title(translate) for c in table.columns])
         for row in _rows(table, translate):
             writer.writerow([_safe(v) for v in row])
     return out.getvalue()
@@ -77,9 +77,7 @@ def to_xlsx(report: Report, translate: Translate = str) -> bytes:
     used: set[str] = set()
     for table in report.tables:
         sheet = book.add_worksheet(_sheet_name(translate(table.title), used))
-        sheet.write_row(
-            0, 0, [translate(c.label) if ":" not in c.key else c.label for c in table.columns], bold
-        )
+        sheet.write_row(0, 0, [c.title(translate) for c in table.columns], bold)
         for r, row in enumerate(_rows(table, translate), start=1):
             for c, (column, value) in enumerate(zip(table.columns, row, strict=True)):
                 if value == "" or value is None:

@@ -7,6 +7,7 @@ translates them when it shows them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -38,6 +39,19 @@ class Column:
     key: str
     label: str
     kind: Kind = Kind.TEXT
+
+    @property
+    def numeric(self) -> bool:
+        """A figure to right-align and add up (not a text, a date or a link)."""
+        return self.kind in (Kind.COUNT, Kind.NUMBER, Kind.SECONDS, Kind.MONEY, Kind.SHARE)
+
+    def title(self, translate: Callable[[str], str]) -> str:
+        """The label in the reader's language; a column of one reason (``key`` ``paused:lunch``, label
+        ``Paused: Lunch``) has each part translated."""
+        if ":" not in self.key:
+            return translate(self.label)
+        head, _, reason = self.label.partition(": ")
+        return f"{translate(head)}: {translate(reason)}"
 
 
 @dataclass(frozen=True)

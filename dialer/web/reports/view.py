@@ -64,11 +64,10 @@ class Cell:
 
 
 def cell(value: Any, column: Column) -> Cell:
-    numeric = column.kind in (Kind.COUNT, Kind.NUMBER, Kind.SECONDS, Kind.MONEY, Kind.SHARE)
     if isinstance(value, dict) and "href" in value:
         text = i18n.gettext(value["text"]) if value.get("translate") else str(value["text"])
         return Cell(text, value["href"])
-    return Cell(text_of(value, column.kind), numeric=numeric)
+    return Cell(text_of(value, column.kind), numeric=column.numeric)
 
 
 @dataclass
@@ -82,21 +81,13 @@ class TableView:
 
 
 def table_view(table: Table) -> TableView:
-    numeric = {c.key: c.kind in (Kind.COUNT, Kind.NUMBER, Kind.SECONDS, Kind.MONEY, Kind.SHARE)
-               for c in table.columns}  # fmt: skip
-    headers = [(i18n.gettext(c.label) if ":" not in c.key else _paused_label(c.label), numeric[c.key])
-               for c in table.columns]  # fmt: skip
+    headers = [(c.title(i18n.gettext), c.numeric) for c in table.columns]
     rows = [[cell(row.get(c.key), c) for c in table.columns] for row in table.rows]
     total = None
     if table.total is not None:
         total = [cell(i18n.gettext(v) if isinstance(v, str) and c.kind in (Kind.TEXT, Kind.LABEL) else v, c)
                  for c, v in ((c, table.total.get(c.key)) for c in table.columns)]  # fmt: skip
     return TableView(table.key, i18n.gettext(table.title), headers, rows, total, table.more)
-
-
-def _paused_label(label: str) -> str:
-    head, _, reason = label.partition(": ")
-    return f"{i18n.gettext(head)}: {i18n.gettext(reason)}"
 
 
 @dataclass
