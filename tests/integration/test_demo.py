@@ -61,7 +61,9 @@ def loud(channel: np.ndarray) -> float:
     return float((np.sqrt((frames**2).mean(axis=1)) > 300).sum() * 0.02)
 
 
-async def test_the_demo_dials_connects_records_bills_and_stops_cleanly(tmp_path: Path) -> None:
+async def start_demo(tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path, int, Path]:
+    """`dialer demo` on a migrated database under ``tmp_path``: the process, its config, its HTTP port
+    and its log."""
     http, sip = free_port(socket.SOCK_STREAM), free_port(socket.SOCK_DGRAM)
     path = config(tmp_path, http, sip)
     await asyncio.to_thread(cli, path, "migrate")
@@ -69,6 +71,11 @@ async def test_the_demo_dials_connects_records_bills_and_stops_cleanly(tmp_path:
     with log.open("wb") as out:
         demo = subprocess.Popen([*DIALER, "--config", str(path), "demo", "--leads", "300"],  # noqa: ASYNC220
                                 stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+    return demo, path, http, log
+
+
+async def test_the_demo_dials_connects_records_bills_and_stops_cleanly(tmp_path: Path) -> None:
+    demo, path, http, log = await start_demo(tmp_path)
     engine = create_engine(DatabaseSettings(path=tmp_path / "dialer.sqlite3"))
     try:
         deadline = time.monotonic() + 60

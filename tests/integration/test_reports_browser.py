@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -23,8 +22,7 @@ from dialer.storage import create_engine, upgrade, writing
 from dialer.storage.tables import OPERATOR
 from tests.integration.report_history import DAY, make_history
 from tests.integration.servers import dialer_serve, free_port, until_healthy
-from tests.integration.test_demo import config as demo_config
-from tests.integration.test_engine_acceptance import DIALER, cli
+from tests.integration.test_demo import start_demo
 
 pytestmark = pytest.mark.integration
 CHROMIUM = "/usr/bin/chromium"
@@ -115,13 +113,7 @@ async def test_a_supervisor_opens_filters_downloads_and_reviews(history_server, 
 
 
 async def test_the_wall_board_follows_the_demo_and_its_reports_fill(tmp_path: Path) -> None:
-    http, sip = free_port(socket.SOCK_STREAM), free_port(socket.SOCK_DGRAM)
-    path = demo_config(tmp_path, http, sip)
-    await asyncio.to_thread(cli, path, "migrate")
-    log = tmp_path / "demo.log"
-    with log.open("wb") as out:
-        demo = subprocess.Popen([*DIALER, "--config", str(path), "demo", "--leads", "300"],  # noqa: ASYNC220
-                                stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+    demo, _config, http, log = await start_demo(tmp_path)
     base = f"http://127.0.0.1:{http}"
     try:
         await until_healthy(base, 60)
